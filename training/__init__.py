@@ -1,0 +1,1 @@
+"""Coconut Lens training package: import as `training.<module>` or run the scripts directly."""

@@ -1,0 +1,227 @@
+"""Export a trained GPT to the Coconut Lens model directory (models/README.md, format version 1).
+
+  python3 training/export.py --checkpoint CKPT --out DIR [--name NAME]
+      [--thoughts-default 6] [--thoughts-max 16] [--per-step 1] [--max-new-tokens 32]
+
+Writes DIR/decoder.onnx, DIR/probe.safetensors, DIR/tokenizer.json and DIR/coconut.json (with the
+sha256 and size of each file). The same checkpoint exported twice with the same PyTorch gives
+byte-identical files: the trace inputs are fixed and `provenance.created` comes from the
+checkpoint's provenance, else SOURCE_DATE_EPOCH, else the current time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import datetime as _dt
+import hashlib
+import inspect
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+try:
+    from .checkpoint import load_checkpoint
+    from .model import GPT
+    from .safetensors_io import write_safetensors
+    from .tokenizer import WordTokenizer, tokenizer_json_bytes
+    from . import vocab as _vocab
+except ImportError:  # pragma: no cover - script use
+    from checkpoint import load_checkpoint
+    from model import GPT
+    from safetensors_io import write_safetensors
+    from tokenizer import WordTokenizer, tokenizer_json_bytes
+    import vocab as _vocab
+
+OPSET = 14
+FORMAT = "coconut-lens-model"
+FORMAT_VERSION = 1
+
+
+class OnnxDecoder(nn.Module):
+    """The decoder contract of models/README.md around a GPT: flat cache inputs and outputs,
+    hidden states stacked into one [L+1, B, S, D] tensor."""
+
+    def __init__(self, gpt: GPT):
+        super().__init__()
+        self.gpt = gpt
+
+    def forward(self, inputs_embeds, attention_mask, position_ids, *past_flat):
+        n = len(self.gpt.h)
+        past = [(past_flat[2 * i], past_flat[2 * i + 1]) for i in range(n)]
+        out = self.gpt(inputs_embeds, position_ids, attention_mask, past, output_hidden_states=True)
+        flat: List[torch.Tensor] = []
+        for k, v in out.presents:
+            flat += [k, v]
+        return (out.logits, out.last_hidden_state, torch.stack(out.hidden_states, 0), *flat)
+
+
+def io_names(n_layer: int):
+    inputs = ["inputs_embeds", "attention_mask", "position_ids"]
+    outputs = ["logits", "last_hidden_state", "hidden_states"]
+    for i in range(n_layer):
+        inputs += [f"past_key_values.{i}.key", f"past_key_values.{i}.value"]
+        outputs += [f"present.{i}.key", f"present.{i}.value"]
+    return inputs, outputs
+
+
+def export_onnx(model: GPT, path: Path) -> None:
+    cfg = model.config
+    model = model.eval()
+    use_sdpa = model.use_sdpa
+    model.use_sdpa = False  # export the explicit MatMul/Softmax attention
+    try:
+        # Trace with sizes that are all different and > 1 so no dimension is specialised.
+        b, s, p = 2, 3, 4
+        dh = cfg.n_embd // cfg.n_head
+        gen = torch.Generator().manual_seed(0)
+        embeds = torch.randn(b, s, cfg.n_embd, generator=gen)
+        mask = torch.ones(b, p + s, dtype=torch.int64)
+        pos = torch.arange(p, p + s, dtype=torch.int64).unsqueeze(0).expand(b, s).contiguous()
+        past = []
+        for _ in range(cfg.n_layer):
+            past += [torch.randn(b, cfg.n_head, p, dh, generator=gen),
+                     torch.randn(b, cfg.n_head, p, dh, generator=gen)]
+        inputs, outputs = io_names(cfg.n_layer)
+        axes: Dict[str, Dict[int, str]] = {
+            "inputs_embeds": {0: "batch", 1: "sequence"},
+            "attention_mask": {0: "batch", 1: "total"},
+            "position_ids": {0: "batch", 1: "sequence"},
+            "logits": {0: "batch", 1: "sequence"},
+            "last_hidden_state": {0: "batch", 1: "sequence"},
+            "hidden_states": {1: "batch", 2: "sequence"},
+        }
+        for i in range(cfg.n_layer):
+            for kv in ("key", "value"):
+                axes[f"past_key_values.{i}.{kv}"] = {0: "batch", 2: "past_sequence"}
+                axes[f"present.{i}.{kv}"] = {0: "batch", 2: "total"}
+        kwargs: Dict[str, Any] = {}
+        if "dynamo" in inspect.signature(torch.onnx.export).parameters:
+            kwargs["dynamo"] = False  # the TorchScript exporter: opset 14, stable graph
+        with torch.no_grad():
+            torch.onnx.export(OnnxDecoder(model), (embeds, mask, pos, *past), str(path),
+                              input_names=inputs, output_names=outputs, dynamic_axes=axes,
+                              opset_version=OPSET, do_constant_folding=True, **kwargs)
+    finally:
+        model.use_sdpa = use_sdpa
+    import onnx  # checked after writing so a broken graph is caught here, not in the engine
+
+    onnx.checker.check_model(str(path))
+
+
+def probe_tensors(model: GPT) -> Dict[str, np.ndarray]:
+    return {
+        "wte": model.wte.weight.detach().cpu().float().numpy(),
+        "ln_f.weight": model.ln_f.weight.detach().cpu().float().numpy(),
+        "ln_f.bias": model.ln_f.bias.detach().cpu().float().numpy(),
+    }
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _created(provenance: Dict[str, Any]) -> str:
+    if provenance.get("created"):
+        return str(provenance["created"])
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    t = (_dt.datetime.fromtimestamp(int(epoch), _dt.timezone.utc) if epoch
+         else _dt.datetime.now(_dt.timezone.utc))
+    return t.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def build_manifest(model: GPT, tok: WordTokenizer, name: str, out: Path, provenance: Dict[str, Any],
+                   thoughts_default: int, thoughts_max: int, per_step: int,
+                   max_new_tokens: int) -> Dict[str, Any]:
+    cfg = model.config
+    specials = {}
+    for role, text in (("bot", _vocab.BOT), ("eot", _vocab.EOT), ("latent", _vocab.LATENT),
+                       ("eos", _vocab.EOS)):
+        specials[role] = {"id": tok.id(text), "text": text}
+    files = []
+    for role, fname in (("decoder", "decoder.onnx"), ("probe", "probe.safetensors"),
+                        ("tokenizer", "tokenizer.json")):
+        f = out / fname
+        files.append({"role": role, "path": fname, "sha256": _sha256(f), "bytes": f.stat().st_size})
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "name": name,
+        "architecture": {
+            "family": "gpt2", "n_layer": cfg.n_layer, "n_head": cfg.n_head, "n_embd": cfg.n_embd,
+            "vocab_size": cfg.vocab_size, "n_positions": cfg.n_positions,
+            "layer_norm_epsilon": cfg.layer_norm_epsilon, "tie_word_embeddings": True,
+        },
+        "special_tokens": specials,
+        "thoughts": {"default": thoughts_default, "max": thoughts_max, "per_step": per_step},
+        "prompt": {"question_suffix": "\n", "answer_marker": "#"},
+        "generation": {"max_new_tokens": max_new_tokens},
+        "files": files,
+        "onnx": {"opset": OPSET},
+        "provenance": {
+            "created": _created(provenance),
+            "tool": "training/export.py",
+            "training_data": str(provenance.get("training_data", "")),
+            "config": provenance.get("config", {}),
+            "accuracy": list(provenance.get("accuracy", [])),
+            **{k: v for k, v in provenance.items()
+               if k not in ("created", "tool", "training_data", "config", "accuracy")},
+        },
+    }
+
+
+def export_model(model: GPT, tokenizer_json: dict, out: Path, name: str,
+                 provenance: Optional[Dict[str, Any]] = None, thoughts_default: int = 6,
+                 thoughts_max: int = 16, per_step: int = 1, max_new_tokens: int = 32) -> Dict[str, Any]:
+    """Write the model directory `out`; returns the manifest."""
+    provenance = dict(provenance or {})
+    if not 0 <= thoughts_default <= thoughts_max:
+        raise ValueError(f"thoughts default {thoughts_default} must be between 0 and max {thoughts_max}")
+    tok = WordTokenizer(tokenizer_json)
+    if tok.vocab_size > model.config.vocab_size:
+        raise ValueError(f"the tokenizer has {tok.vocab_size} tokens but the model only "
+                         f"{model.config.vocab_size} embedding rows; they must come from the same run")
+    out.mkdir(parents=True, exist_ok=True)
+    # A CPU float32 copy: the caller's model (maybe on a GPU, in training mode) is left as it is.
+    model = copy.deepcopy(model).cpu().float().eval()
+    export_onnx(model, out / "decoder.onnx")
+    write_safetensors(out / "probe.safetensors", probe_tensors(model))
+    (out / "tokenizer.json").write_bytes(tokenizer_json_bytes(tokenizer_json))
+    manifest = build_manifest(model, tok, name, out, provenance, thoughts_default, thoughts_max,
+                              per_step, max_new_tokens)
+    text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+    (out / "coconut.json").write_text(text, encoding="utf-8")
+    return manifest
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--checkpoint", required=True, help="torch.save'd checkpoint (training/checkpoint.py)")
+    ap.add_argument("--out", required=True, help="model directory to write")
+    ap.add_argument("--name", default=None, help="manifest name (default: the directory name)")
+    ap.add_argument("--thoughts-default", type=int, default=6)
+    ap.add_argument("--thoughts-max", type=int, default=16)
+    ap.add_argument("--per-step", type=int, default=1, help="c of the paper (thoughts per step)")
+    ap.add_argument("--max-new-tokens", type=int, default=32)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(min(2, torch.get_num_threads()))
+    model, tok_json, provenance = load_checkpoint(args.checkpoint)
+    out = Path(args.out)
+    manifest = export_model(model, tok_json, out, args.name or out.resolve().name, provenance,
+                            args.thoughts_default, args.thoughts_max, args.per_step,
+                            args.max_new_tokens)
+    for f in manifest["files"]:
+        print(f"{out / f['path']}  {f['bytes']} bytes  sha256 {f['sha256']}")
+    print(f"{out / 'coconut.json'}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,306 @@
+"""GPT-2 in plain torch.nn, fed input embeddings, with a KV cache, exportable to ONNX opset 14.
+
+Coconut feeds continuous thoughts (vectors, not token ids) back into the model, so the forward
+takes `inputs_embeds`; `embed(ids)` gives token embeddings. The parameter layout is GPT-2's
+(wte, wpe, h[i].{ln_1, attn.c_attn, attn.c_proj, ln_2, mlp.c_fc, mlp.c_proj}, ln_f) with
+nn.Linear in place of GPT-2's Conv1D (whose weight is the transpose); `load_gpt2_state_dict`
+converts a Hugging Face GPT-2 checkpoint.
+
+Attention is causal over cache + new positions and masked by `attention_mask` [B, P+S]. The causal
+mask is computed from tensor shapes at run time (no Python ints baked into an ONNX trace).
+On PyTorch 2.x the fast F.scaled_dot_product_attention path is used unless `model.use_sdpa` is False;
+the exporter switches it off so the graph holds plain MatMul/Softmax ops.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+_HAS_SDPA = hasattr(F, "scaled_dot_product_attention")
+
+KV = Tuple[torch.Tensor, torch.Tensor]
+
+
+@dataclass
+class GPTConfig:
+    vocab_size: int
+    n_positions: int = 512
+    n_layer: int = 4
+    n_head: int = 4
+    n_embd: int = 256
+    layer_norm_epsilon: float = 1e-5
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.n_embd % self.n_head != 0:
+            raise ValueError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
+        if self.vocab_size <= 0 or self.n_layer <= 0 or self.n_positions <= 0:
+            raise ValueError(f"invalid GPTConfig: {self}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "GPTConfig":
+        known = set(cls.__dataclass_fields__)
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown GPTConfig fields {sorted(unknown)}; known: {sorted(known)}")
+        return cls(**dict(d))
+
+
+class GPTOutput(NamedTuple):
+    logits: torch.Tensor                       # [B, S, V]
+    last_hidden_state: torch.Tensor            # [B, S, D], after ln_f
+    hidden_states: Optional[Tuple[torch.Tensor, ...]]  # L+1 x [B, S, D], before ln_f
+    presents: List[KV]                         # per layer (k, v), [B, H, P+S, Dh]
+
+
+def gelu_tanh(x: torch.Tensor) -> torch.Tensor:
+    """GPT-2's GELU (tanh approximation), written out so every torch version and ONNX agree."""
+    return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x * x * x)))
+
+
+class Attention(nn.Module):
+    def __init__(self, cfg: GPTConfig):
+        super().__init__()
+        self.n_head = cfg.n_head
+        self.n_embd = cfg.n_embd
+        self.head_dim = cfg.n_embd // cfg.n_head
+        self.c_attn = nn.Linear(cfg.n_embd, 3 * cfg.n_embd)
+        self.c_proj = nn.Linear(cfg.n_embd, cfg.n_embd)
+        self.dropout = cfg.dropout
+
+    def _heads(self, x: torch.Tensor) -> torch.Tensor:
+        b, s, _ = x.shape
+        return x.view(b, s, self.n_head, self.head_dim).transpose(1, 2)
+
+    def forward(self, x: torch.Tensor, keep: Optional[torch.Tensor], past: Optional[KV],
+                use_sdpa: bool) -> Tuple[torch.Tensor, KV]:
+        """x [B,S,D]; keep: bool, broadcastable to [B,H,S,P+S], True = may attend; None means
+        plain causal attention without a cache (SDPA path only)."""
+        b, s, d = x.shape
+        q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
+        q, k, v = self._heads(q), self._heads(k), self._heads(v)
+        if past is not None:
+            k = torch.cat([past[0], k], dim=2)
+            v = torch.cat([past[1], v], dim=2)
+        drop = self.dropout if self.training else 0.0
+        if use_sdpa:
+            bias = None
+            if keep is not None:
+                # Additive bias in q's dtype (SDPA requires it under autocast). Half the dtype's
+                # minimum: finite even after adding a score, so a row with nothing to attend to
+                # (left padding) gives a uniform softmax instead of NaN.
+                bias = torch.zeros(keep.shape, dtype=q.dtype, device=q.device)
+                bias = bias.masked_fill(~keep, torch.finfo(q.dtype).min / 2)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=drop,
+                                               is_causal=keep is None)
+        else:
+            att = torch.matmul(q, k.transpose(-1, -2)) * (1.0 / math.sqrt(self.head_dim))
+            # where() instead of -inf: a row with nothing to attend to (left padding) stays finite.
+            att = torch.where(keep, att, torch.full_like(att, torch.finfo(att.dtype).min))
+            att = F.softmax(att, dim=-1)
+            if drop > 0:
+                att = F.dropout(att, p=drop)
+            y = torch.matmul(att, v)
+        y = y.transpose(1, 2).reshape(b, s, d)
+        return self.c_proj(y), (k, v)
+
+
+def _causal_keep(s, total, device) -> torch.Tensor:
+    """bool [1,1,S,T]: query i (absolute index T-S+i) may see key j iff j <= T-S+i.
+
+    Built from aranges of the runtime sizes so an ONNX trace stays valid for any S and P.
+    """
+    q_idx = torch.arange(s, device=device) + (total - s)
+    k_idx = torch.arange(total, device=device)
+    return (k_idx.unsqueeze(0) <= q_idx.unsqueeze(1)).unsqueeze(0).unsqueeze(0)
+
+
+class MLP(nn.Module):
+    def __init__(self, cfg: GPTConfig):
+        super().__init__()
+        self.c_fc = nn.Linear(cfg.n_embd, 4 * cfg.n_embd)
+        self.c_proj = nn.Linear(4 * cfg.n_embd, cfg.n_embd)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.c_proj(gelu_tanh(self.c_fc(x)))
+
+
+class Block(nn.Module):
+    def __init__(self, cfg: GPTConfig):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(cfg.n_embd, eps=cfg.layer_norm_epsilon)
+        self.attn = Attention(cfg)
+        self.ln_2 = nn.LayerNorm(cfg.n_embd, eps=cfg.layer_norm_epsilon)
+        self.mlp = MLP(cfg)
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, x, keep, past, use_sdpa):
+        a, present = self.attn(self.ln_1(x), keep, past, use_sdpa)
+        x = x + self.drop(a)
+        x = x + self.drop(self.mlp(self.ln_2(x)))
+        return x, present
+
+
+class GPT(nn.Module):
+    def __init__(self, cfg: GPTConfig):
+        super().__init__()
+        self.config = cfg
+        self.wte = nn.Embedding(cfg.vocab_size, cfg.n_embd)
+        self.wpe = nn.Embedding(cfg.n_positions, cfg.n_embd)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.h = nn.ModuleList([Block(cfg) for _ in range(cfg.n_layer)])
+        self.ln_f = nn.LayerNorm(cfg.n_embd, eps=cfg.layer_norm_epsilon)
+        # Fast fused attention on PyTorch 2.x; the exporter turns it off.
+        self.use_sdpa = _HAS_SDPA
+        self.init_weights()
+
+    def init_weights(self, std: float = 0.02) -> None:
+        """GPT-2's initialisation: N(0, std) weights, zero biases, unit norms, and the residual
+        output projections scaled by 1/sqrt(2 * n_layer)."""
+        for name, p in self.named_parameters():
+            if name.endswith("bias"):
+                nn.init.zeros_(p)
+            elif ".ln_" in name or name.startswith("ln_f"):
+                nn.init.ones_(p)
+            elif name == "wpe.weight":
+                nn.init.normal_(p, 0.0, std / 2)
+            elif name.endswith("c_proj.weight"):
+                nn.init.normal_(p, 0.0, std / math.sqrt(2 * self.config.n_layer))
+            else:
+                nn.init.normal_(p, 0.0, std)
+
+    @property
+    def lm_head_weight(self) -> torch.Tensor:
+        return self.wte.weight  # tied
+
+    def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
+        return self.wte(input_ids)
+
+    def forward(self, inputs_embeds: torch.Tensor, position_ids: torch.Tensor,
+                attention_mask: Optional[torch.Tensor] = None,
+                past_key_values: Optional[Sequence[KV]] = None,
+                output_hidden_states: bool = False) -> GPTOutput:
+        """inputs_embeds [B,S,D]; position_ids [B,S] (int64); attention_mask [B,P+S] (1 = real,
+        0 = padding) or None (all real); past_key_values: per layer (k, v) [B,H,P,Dh] or None."""
+        if past_key_values is not None and len(past_key_values) != len(self.h):
+            raise ValueError(f"past_key_values has {len(past_key_values)} layers, "
+                             f"the model has {len(self.h)}")
+        use_sdpa = self.use_sdpa and _HAS_SDPA
+        if use_sdpa and attention_mask is None and past_key_values is None:
+            keep = None  # SDPA's is_causal fast path (flash / memory-efficient kernels)
+        else:
+            keep = self._keep_mask(inputs_embeds, attention_mask, past_key_values)
+        x = self.drop(inputs_embeds + self.wpe(position_ids))
+        hidden: List[torch.Tensor] = [x]
+        presents: List[KV] = []
+        for i, block in enumerate(self.h):
+            past = past_key_values[i] if past_key_values is not None else None
+            x, present = block(x, keep, past, use_sdpa)
+            presents.append(present)
+            if output_hidden_states:
+                hidden.append(x)
+        last = self.ln_f(x)
+        logits = F.linear(last, self.wte.weight)
+        return GPTOutput(logits, last, tuple(hidden) if output_hidden_states else None, presents)
+
+    @staticmethod
+    def _keep_mask(inputs_embeds, attention_mask, past_key_values) -> torch.Tensor:
+        s = inputs_embeds.shape[1]
+        if past_key_values is not None:
+            total = past_key_values[0][0].shape[2] + s
+        else:
+            total = s
+        keep = _causal_keep(s, total, inputs_embeds.device)
+        if attention_mask is not None:
+            keep = keep & (attention_mask[:, None, None, :] > 0)
+        return keep
+
+
+# --- Hugging Face GPT-2 checkpoints -------------------------------------------------------------
+
+_CONV1D_SUFFIXES = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
+_IGNORED_SUFFIXES = (".attn.bias", ".attn.masked_bias")  # GPT-2's causal-mask buffers
+
+
+def load_gpt2_state_dict(model: GPT, hf_state: Mapping[str, torch.Tensor],
+                         strict: bool = True) -> Dict[str, List[str]]:
+    """Copy a Hugging Face GPT-2 state dict (GPT2LMHeadModel or GPT2Model) into `model`.
+
+    Key mapping: `transformer.` is dropped (GPT2Model keys have no prefix); `h.{i}.attn.c_attn`,
+    `attn.c_proj`, `mlp.c_fc`, `mlp.c_proj` weights are Conv1D [in, out] and are transposed into
+    nn.Linear [out, in]; biases, layer norms, wte, wpe and ln_f copy as they are. `attn.bias` and
+    `attn.masked_bias` (mask buffers) are skipped; `lm_head.weight` is tied to wte and only checked.
+    If the model has more vocabulary rows than the checkpoint (Coconut appends its 3 special
+    tokens), the checkpoint rows are copied into the first rows and the rest keep their current
+    values (callers usually initialise them, e.g. from an existing token's embedding).
+    Returns {"loaded": [...], "skipped": [...]}; with strict=True a missing or unexpected key, or a
+    shape that does not fit, raises ValueError naming the key.
+    """
+    ours = model.state_dict()
+    loaded, skipped, problems = [], [], []
+    lm_head = None
+    for key, value in hf_state.items():
+        name = key[len("transformer."):] if key.startswith("transformer.") else key
+        if name == "lm_head.weight":
+            lm_head = value
+            skipped.append(key)
+            continue
+        if name.endswith(_IGNORED_SUFFIXES):
+            skipped.append(key)
+            continue
+        if name not in ours:
+            problems.append(f"unexpected key {key!r}")
+            continue
+        value = value.detach().to(torch.float32)
+        if name.endswith(_CONV1D_SUFFIXES):
+            value = value.t()
+        target = ours[name]
+        if name == "wte.weight" and value.shape[0] < target.shape[0] and value.shape[1] == target.shape[1]:
+            with torch.no_grad():
+                target[: value.shape[0]].copy_(value)
+            loaded.append(name)
+            continue
+        if tuple(value.shape) != tuple(target.shape):
+            problems.append(f"{key!r}: checkpoint shape {tuple(value.shape)} (after transposing "
+                            f"Conv1D weights) does not fit {name!r} {tuple(target.shape)}")
+            continue
+        with torch.no_grad():
+            target.copy_(value)
+        loaded.append(name)
+    missing = sorted(set(ours) - set(loaded))
+    if missing:
+        problems.append(f"missing keys {missing}")
+    wte = hf_state.get("transformer.wte.weight", hf_state.get("wte.weight"))
+    if lm_head is not None and wte is not None and not torch.equal(lm_head, wte):
+        problems.append("lm_head.weight differs from wte.weight: this model ties them, so an "
+                        "untied checkpoint cannot be loaded")
+    if problems and strict:
+        raise ValueError("cannot load the GPT-2 state dict: " + "; ".join(problems))
+    return {"loaded": loaded, "skipped": skipped, "problems": problems}
+
+
+def config_from_gpt2_state_dict(hf_state: Mapping[str, torch.Tensor], n_head: int,
+                                extra_tokens: int = 0) -> GPTConfig:
+    """The GPTConfig matching a GPT-2 state dict (n_head is not recoverable from shapes)."""
+    def get(name):
+        for k in (f"transformer.{name}", name):
+            if k in hf_state:
+                return hf_state[k]
+        raise ValueError(f"state dict has no {name!r} (nor transformer.{name})")
+    wte, wpe = get("wte.weight"), get("wpe.weight")
+    layers = set()
+    for k in hf_state:
+        parts = k.split(".")
+        if "h" in parts:
+            layers.add(int(parts[parts.index("h") + 1]))
+    return GPTConfig(vocab_size=wte.shape[0] + extra_tokens, n_positions=wpe.shape[0],
+                     n_layer=len(layers), n_head=n_head, n_embd=wte.shape[1])
