@@ -1,0 +1,277 @@
+// The coconut-lens commands, as a function of argv and output streams (main.ts is the entry).
+//   coconut-lens inspect FILE [--record N] [--model DIR] [--thoughts K] [--top-k N] [--provider P] [--json]
+//   coconut-lens eval DATASET [--model DIR] [--thoughts K] [--limit N] [--json]
+// Exit codes: 0 ok, 2 bad input or usage (the LensError's message and fix are printed), 1 internal.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { answersMatch, CoconutEngine } from '../engine/engine';
+import { LensError, toLensError } from '../engine/errors';
+import { DEFAULT_MODEL_RELATIVE } from '../engine/model-dir';
+import { checkProviderSetting } from '../engine/session';
+import type { InspectResult, ProviderSetting } from '../engine/types';
+import { parsePromptFile, selectRecord, type PromptRecord } from '../prompts';
+import { intOption, parseArgs, strOption, usageError, type OptionSpec, type ParsedArgs } from './args';
+import { formatInspect } from './format';
+
+const USAGE = `coconut-lens: run Coconut (Chain of Continuous Thought) models and decode their thoughts
+
+Usage:
+  coconut-lens inspect FILE [--record N] [--model DIR] [--thoughts K] [--top-k N]
+                            [--max-new-tokens N] [--provider P] [--threads N] [--json]
+  coconut-lens eval DATASET [--model DIR] [--thoughts K] [--limit N] [--provider P]
+                            [--threads N] [--json]
+
+FILE / DATASET   a prompt file: .json (one record or an array), .jsonl (one record per line) in the
+                 Coconut schema {"question", "steps", "answer", ...}, or plain text (the question)
+--record N       which record of FILE to inspect, counted from 0 (default 0)
+--model DIR      model folder with coconut.json (default: ${DEFAULT_MODEL_RELATIVE} in the package)
+--thoughts K     number of continuous thoughts (default: the model's thoughts.default)
+--top-k N        tokens listed per thought (default 10)
+--max-new-tokens N  answer length limit (default: the model's generation.max_new_tokens)
+--limit N        evaluate only the first N records
+--provider P     auto | cpu | webgpu | cuda (default auto = cpu); falls back to cpu with a notice
+--threads N      onnxruntime intra-op threads
+--json           machine-readable output on stdout
+
+Exit codes: 0 success, 2 bad input or usage, 1 internal error.`;
+
+const COMMON: Record<string, OptionSpec> = {
+  model: { value: true },
+  thoughts: { value: true },
+  provider: { value: true },
+  threads: { value: true },
+  json: { value: false },
+  help: { value: false },
+};
+
+interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  stderrIsTTY: boolean;
+}
+
+/** The package root: where package.json names this package (dist/ or src/cli/ below it). */
+export function packageRoot(start = __dirname): string {
+  let dir = start;
+  for (;;) {
+    const pj = path.join(dir, 'package.json');
+    if (fs.existsSync(pj)) {
+      try {
+        if (JSON.parse(fs.readFileSync(pj, 'utf-8')).name === 'coconut-lens') return dir;
+      } catch {
+        // not ours; keep looking
+      }
+    }
+    const up = path.dirname(dir);
+    if (up === dir) return path.resolve(start, '..');
+    dir = up;
+  }
+}
+
+async function loadEngine(p: ParsedArgs, io: Io): Promise<{ engine: CoconutEngine; loadMs: number }> {
+  const modelOpt = strOption(p, 'model');
+  const dir = modelOpt ? path.resolve(modelOpt) : path.join(packageRoot(), DEFAULT_MODEL_RELATIVE);
+  const provider: ProviderSetting = checkProviderSetting(strOption(p, 'provider') ?? 'auto');
+  const threads = intOption(p, 'threads', 1);
+  const t0 = performance.now();
+  const engine = await CoconutEngine.load(dir, { provider, threads, isDefault: !modelOpt });
+  if (engine.info.providerNotice) io.err(`note: ${engine.info.providerNotice}`);
+  return { engine, loadMs: performance.now() - t0 };
+}
+
+function readPromptFile(file: string | undefined, what: string): { text: string; name: string } {
+  if (!file) throw usageError(`missing ${what}`, `give the path of a prompt file, e.g. coconut-lens inspect question.txt`);
+  const full = path.resolve(file);
+  let text: string;
+  try {
+    text = fs.readFileSync(full, 'utf-8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new LensError(
+      'PROMPT_EMPTY',
+      code === 'ENOENT' ? `${file} does not exist` : code === 'EISDIR' ? `${file} is a folder, not a file` : `${file} cannot be read (${code})`,
+      'give the path of a .json, .jsonl or .txt prompt file',
+    );
+  }
+  return { text, name: full };
+}
+
+function thoughtsOption(p: ParsedArgs): number | undefined {
+  // No lower bound here: the engine's THOUGHTS_RANGE message states the model's range.
+  return intOption(p, 'thoughts', Number.MIN_SAFE_INTEGER);
+}
+
+async function inspectCommand(argv: string[], io: Io): Promise<number> {
+  const p = parseArgs(argv, { ...COMMON, record: { value: true }, 'top-k': { value: true }, 'max-new-tokens': { value: true } }, 'inspect');
+  if (p.options.has('help')) {
+    io.out(USAGE);
+    return 0;
+  }
+  if (p.positionals.length > 1) throw usageError(`inspect takes one FILE, got ${p.positionals.length}`, 'pass one prompt file');
+  const { text, name } = readPromptFile(p.positionals[0], 'FILE');
+  const file = parsePromptFile(text, name);
+  const recordIndex = intOption(p, 'record', Number.MIN_SAFE_INTEGER) ?? 0;
+  const record = selectRecord(file, recordIndex);
+  if (file.records.length > 1 && !p.options.has('record') && !p.options.has('json')) {
+    io.err(`note: ${path.basename(name)} has ${file.records.length} records; inspecting record 0 (choose with --record N)`);
+  }
+  const thoughts = thoughtsOption(p);
+  const topK = intOption(p, 'top-k', 1);
+  const maxNewTokens = intOption(p, 'max-new-tokens', 1);
+
+  const { engine, loadMs } = await loadEngine(p, io);
+  try {
+    const r = await engine.inspect({ question: record.question, thoughts, topK, maxNewTokens });
+    const correct = record.answer !== undefined ? scoreAnswer(r, record.answer, engine.info.answerMarker) : undefined;
+    if (p.options.has('json')) {
+      io.out(JSON.stringify(inspectJson(r, record, correct, loadMs, engine.info.providerNotice), null, 2));
+    } else {
+      io.out(formatInspect(r, { record: record.index, expected: record.answer, correct, loadMs, notice: engine.info.providerNotice }));
+    }
+    return 0;
+  } finally {
+    await engine.dispose();
+  }
+}
+
+/** The reference scoring: the text after the last answer marker, commas removed, exact match. */
+function scoreAnswer(r: InspectResult, expected: string, marker: string): boolean {
+  return r.answer.text.includes(marker) && answersMatch(r.answer.extracted, expected);
+}
+
+function inspectJson(r: InspectResult, record: PromptRecord, correct: boolean | undefined, loadMs: number, notice?: string) {
+  return {
+    model: r.model,
+    modelDir: r.modelDir,
+    provider: r.provider,
+    ...(notice ? { providerNotice: notice } : {}),
+    record: record.index,
+    question: r.question,
+    promptTokens: r.promptTokens.length,
+    thoughts: r.thoughts.map((t) => ({
+      index: t.index,
+      topk: t.topk.map(({ token, id, p }) => ({ token, id, p })),
+      nearest: t.nearest.map(({ token, id, cosine }) => ({ token, id, cosine })),
+      norm: t.norm,
+      entropy: t.entropy,
+      lens: t.lens,
+    })),
+    answer: {
+      text: r.answer.text,
+      extracted: r.answer.extracted,
+      stoppedBy: r.answer.stoppedBy,
+      tokens: r.answer.tokens.map(({ token, id, p }) => ({ token, id, p })),
+      ...(record.answer !== undefined ? { expected: record.answer, correct } : {}),
+    },
+    timings: { loadMs, ...r.timings },
+  };
+}
+
+async function evalCommand(argv: string[], io: Io): Promise<number> {
+  const p = parseArgs(argv, { ...COMMON, limit: { value: true } }, 'eval');
+  if (p.options.has('help')) {
+    io.out(USAGE);
+    return 0;
+  }
+  if (p.positionals.length > 1) throw usageError(`eval takes one DATASET, got ${p.positionals.length}`, 'pass one dataset file');
+  const { text, name } = readPromptFile(p.positionals[0], 'DATASET');
+  const file = parsePromptFile(text, name);
+  const limit = intOption(p, 'limit', 1);
+  const records = limit !== undefined ? file.records.slice(0, limit) : file.records;
+  const missing = records.find((r) => r.answer === undefined);
+  if (missing) {
+    throw new LensError(
+      'PROMPT_MALFORMED',
+      `${path.basename(name)} record ${missing.index} (line ${missing.line}) has no "answer"; eval needs an answer for every record`,
+      'add "answer" to every record, or use "coconut-lens inspect" for questions without answers',
+    );
+  }
+  const thoughtsArg = thoughtsOption(p);
+  const { engine } = await loadEngine(p, io);
+  const thoughts = thoughtsArg ?? engine.info.thoughts.default;
+  const started = performance.now();
+  const rows: { index: number; predicted: string | null; answer: string; correct: boolean; error?: { code: string; message: string } }[] = [];
+  let correct = 0;
+  let firstError: LensError | undefined;
+  try {
+    for (const [i, rec] of records.entries()) {
+      try {
+        const r = await engine.inspect({ question: rec.question, thoughts, topK: 1, lens: false });
+        const ok = scoreAnswer(r, rec.answer!, engine.info.answerMarker);
+        if (ok) correct++;
+        rows.push({ index: rec.index, predicted: r.answer.extracted, answer: rec.answer!, correct: ok });
+      } catch (e) {
+        const le = toLensError(e);
+        // A bad option fails every record alike: stop at once instead of repeating it N times.
+        if (le.code === 'THOUGHTS_RANGE' || le.code === 'INTERNAL' || le.code === 'CANCELLED') throw le;
+        firstError ??= le;
+        rows.push({ index: rec.index, predicted: null, answer: rec.answer!, correct: false, error: { code: le.code, message: le.message } });
+      }
+      progress(io, i + 1, records.length, correct, performance.now() - started);
+    }
+  } finally {
+    await engine.dispose();
+  }
+  if (io.stderrIsTTY) io.err('');
+  const failed = rows.filter((r) => r.error).length;
+  if (failed === rows.length && firstError) throw firstError;
+  const seconds = (performance.now() - started) / 1000;
+  const summary = {
+    n: rows.length,
+    correct,
+    accuracy: rows.length ? correct / rows.length : 0,
+    thoughts,
+    model: engine.info.name,
+    provider: engine.info.provider,
+    seconds,
+    ...(failed ? { failed } : {}),
+    records: rows,
+  };
+  if (p.options.has('json')) {
+    io.out(JSON.stringify(summary, null, 2));
+  } else {
+    io.out(
+      `${engine.info.name} on ${engine.info.provider}, k=${thoughts}: ${correct}/${rows.length} correct ` +
+        `(${(summary.accuracy * 100).toFixed(1)}%) in ${seconds.toFixed(1)} s`,
+    );
+    if (failed) io.out(`${failed} record(s) could not be run; first: ${firstError!.message}`);
+  }
+  return 0;
+}
+
+function progress(io: Io, done: number, total: number, correct: number, ms: number): void {
+  const line = `[${done}/${total}] ${correct} correct (${((correct / done) * 100).toFixed(1)}%), ${(ms / done).toFixed(0)} ms/record`;
+  if (io.stderrIsTTY) {
+    process.stderr.write(`\r${line}`);
+  } else if (done === total || done % Math.max(1, Math.ceil(total / 20)) === 0) {
+    io.err(line);
+  }
+}
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  const [command, ...rest] = argv;
+  const json = rest.includes('--json');
+  try {
+    switch (command) {
+      case 'inspect':
+        return await inspectCommand(rest, io);
+      case 'eval':
+        return await evalCommand(rest, io);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.out(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        throw usageError(`unknown command ${JSON.stringify(command)}`, 'use "coconut-lens inspect FILE" or "coconut-lens eval DATASET"');
+    }
+  } catch (e) {
+    const le = toLensError(e);
+    io.err(`error: ${le.message}`);
+    io.err(`fix: ${le.fix}`);
+    if (le.code === 'INTERNAL' && e instanceof Error && e.stack && process.env.COCONUT_LENS_DEBUG) io.err(e.stack);
+    if (json) io.out(JSON.stringify({ error: le.toJSON() }, null, 2));
+    return le.code === 'INTERNAL' ? 1 : 2;
+  }
+}

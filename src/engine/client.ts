@@ -1,0 +1,196 @@
+// The host side of the engine worker. The extension host (and anything else that must stay
+// responsive) talks to the engine only through this class: every call is a message, inference runs
+// on the worker thread, and engine errors come back as LensError with code, message and fix intact.
+import * as fs from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { cancelledError, LensError } from './errors';
+import type { InspectProgress, InspectRequest, InspectResult, ModelInfo, ProviderSetting } from './types';
+import { BUSY_MESSAGE, type HostToWorker, type LoadParams, type WorkerToHost } from './worker-protocol';
+
+export interface EngineClientOptions {
+  /** Absolute path of dist/engine-worker.js (the bundled src/engine/worker.ts). */
+  workerPath: string;
+}
+
+export interface ClientInspectOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: InspectProgress) => void;
+}
+
+export interface ClientLoadOptions {
+  threads?: number;
+  /** The folder is the shipped default: a missing folder gets the "not shipped yet" message. */
+  isDefault?: boolean;
+}
+
+interface Pending {
+  resolve(v: unknown): void;
+  reject(e: LensError): void;
+  onProgress?: (p: InspectProgress) => void;
+}
+
+export class EngineClient {
+  private worker: Worker | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private runningId: number | undefined;
+  private loadingId: number | undefined;
+  private disposed = false;
+  private modelInfo: ModelInfo | undefined;
+
+  constructor(private readonly opts: EngineClientOptions) {}
+
+  /** The loaded model, once load() resolved. */
+  get info(): ModelInfo | undefined {
+    return this.modelInfo;
+  }
+
+  /** True while an inspect is running (a second one would be rejected with BUSY). */
+  get busy(): boolean {
+    return this.runningId !== undefined;
+  }
+
+  /** Loads (or replaces) the model in the worker; starts the worker on first use. */
+  async load(modelDir: string, provider: ProviderSetting, opts: ClientLoadOptions = {}): Promise<ModelInfo> {
+    if (this.runningId !== undefined || this.loadingId !== undefined) {
+      throw new LensError(
+        'BUSY',
+        this.runningId !== undefined ? BUSY_MESSAGE : 'a model is already loading; wait for it',
+        'cancel the current run, or wait for it to finish, then load',
+      );
+    }
+    const params: LoadParams = { modelDir, provider };
+    if (opts.threads !== undefined) params.threads = opts.threads;
+    if (opts.isDefault) params.isDefault = true;
+    const id = this.nextId++;
+    this.loadingId = id;
+    this.modelInfo = undefined;
+    try {
+      const info = (await this.request({ kind: 'load', id, params })) as ModelInfo;
+      this.modelInfo = info;
+      return info;
+    } finally {
+      this.loadingId = undefined;
+    }
+  }
+
+  /**
+   * Runs one inspection. Rejects at once with BUSY while another runs (the UI offers to cancel it),
+   * with NOT_LOADED before a load, and with CANCELLED when `signal` fires or cancel() is called.
+   */
+  async inspect(req: InspectRequest, opts: ClientInspectOptions = {}): Promise<InspectResult> {
+    if (this.disposed) throw disposedError();
+    if (this.runningId !== undefined) {
+      throw new LensError('BUSY', BUSY_MESSAGE, 'cancel the current run (Coconut Lens: Cancel Run) or wait for it to finish');
+    }
+    if (this.loadingId !== undefined) {
+      throw new LensError('BUSY', 'the model is still loading', 'wait for the model to load, then run again');
+    }
+    if (!this.modelInfo) {
+      throw new LensError('NOT_LOADED', 'no model is loaded', 'load a model (EngineClient.load) before inspecting');
+    }
+    if (opts.signal?.aborted) throw cancelledError();
+    const id = this.nextId++;
+    this.runningId = id;
+    const onAbort = () => this.post({ kind: 'cancel', id });
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      return (await this.request({ kind: 'inspect', id, request: req }, opts.onProgress)) as InspectResult;
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+      if (this.runningId === id) this.runningId = undefined;
+    }
+  }
+
+  /** Cancels the running inspect, if any; it rejects with CANCELLED after the current pass. */
+  cancel(): void {
+    if (this.runningId !== undefined) this.post({ kind: 'cancel', id: this.runningId });
+  }
+
+  /** Stops the worker. Pending calls reject with CANCELLED; later calls are refused. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.modelInfo = undefined;
+    const w = this.worker;
+    this.worker = undefined;
+    this.rejectAll(new LensError('CANCELLED', 'the engine was shut down while a request was pending', 'run it again'));
+    void w?.terminate();
+  }
+
+  private request(msg: HostToWorker, onProgress?: (p: InspectProgress) => void): Promise<unknown> {
+    if (this.disposed) return Promise.reject(disposedError());
+    return new Promise((resolve, reject) => {
+      this.pending.set(msg.id, { resolve, reject, onProgress });
+      try {
+        this.ensureWorker().postMessage(msg);
+        this.worker?.ref();
+      } catch (e) {
+        this.pending.delete(msg.id);
+        reject(
+          e instanceof LensError
+            ? e
+            : new LensError('INTERNAL', `could not reach the engine worker: ${(e as Error).message}`, 'reload the model'),
+        );
+      }
+    });
+  }
+
+  private post(msg: HostToWorker): void {
+    this.worker?.postMessage(msg);
+  }
+
+  private ensureWorker(): Worker {
+    if (this.worker) return this.worker;
+    if (!fs.existsSync(this.opts.workerPath)) {
+      throw new LensError(
+        'INTERNAL',
+        `the engine worker script ${this.opts.workerPath} does not exist`,
+        'build the extension (npm run build) so dist/engine-worker.js exists',
+      );
+    }
+    const w = new Worker(this.opts.workerPath);
+    w.on('message', (m: WorkerToHost) => this.onMessage(m));
+    w.on('error', (e) => this.onWorkerGone(w, `the engine worker crashed: ${e.message}`));
+    w.on('exit', (code) => this.onWorkerGone(w, `the engine worker exited (code ${code})`));
+    w.unref();
+    this.worker = w;
+    return w;
+  }
+
+  private onMessage(m: WorkerToHost): void {
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    if (m.kind === 'progress') {
+      try {
+        p.onProgress?.(m.progress);
+      } catch {
+        // A failing progress callback must not break the run it reports on.
+      }
+      return;
+    }
+    this.pending.delete(m.id);
+    // Idle workers must not keep a CLI or test process alive.
+    if (this.pending.size === 0) this.worker?.unref();
+    if (m.kind === 'ok') p.resolve(m.value);
+    else p.reject(LensError.fromData(m.error));
+  }
+
+  private onWorkerGone(w: Worker, why: string): void {
+    if (this.worker !== w) return; // an old worker, already replaced or disposed
+    this.worker = undefined;
+    this.modelInfo = undefined;
+    this.rejectAll(new LensError('INTERNAL', why, 'load the model again; if it keeps happening, report it with the model folder'));
+  }
+
+  private rejectAll(e: LensError): void {
+    const all = [...this.pending.values()];
+    this.pending.clear();
+    this.runningId = undefined;
+    for (const p of all) p.reject(e);
+  }
+}
+
+function disposedError(): LensError {
+  return new LensError('NOT_LOADED', 'this engine client was disposed', 'create a new EngineClient and load the model');
+}

@@ -1,0 +1,120 @@
+// The decoder graph's contract (models/README.md, "decoder.onnx"): the input and output names
+// implied by n_layer, their element types, and every dimension the manifest fixes.
+import type { InferenceSession } from 'onnxruntime-node';
+import { LensError } from './errors';
+import type { Manifest } from './manifest';
+
+interface Expected {
+  name: string;
+  type: 'float32' | 'int64';
+  /** Per dimension: a number the graph must have if it states a static size, or null (any). */
+  dims: (number | null)[];
+}
+
+export function pastKey(i: number): string {
+  return `past_key_values.${i}.key`;
+}
+export function pastValue(i: number): string {
+  return `past_key_values.${i}.value`;
+}
+export function presentKey(i: number): string {
+  return `present.${i}.key`;
+}
+export function presentValue(i: number): string {
+  return `present.${i}.value`;
+}
+
+export function expectedIO(m: Manifest): { inputs: Expected[]; outputs: Expected[] } {
+  const { n_layer: L, n_head: H, n_embd: D, vocab_size: V } = m.architecture;
+  const Dh = D / H;
+  const inputs: Expected[] = [
+    { name: 'inputs_embeds', type: 'float32', dims: [null, null, D] },
+    { name: 'attention_mask', type: 'int64', dims: [null, null] },
+    { name: 'position_ids', type: 'int64', dims: [null, null] },
+  ];
+  const outputs: Expected[] = [
+    { name: 'logits', type: 'float32', dims: [null, null, V] },
+    { name: 'last_hidden_state', type: 'float32', dims: [null, null, D] },
+    { name: 'hidden_states', type: 'float32', dims: [L + 1, null, null, D] },
+  ];
+  for (let i = 0; i < L; i++) {
+    inputs.push({ name: pastKey(i), type: 'float32', dims: [null, H, null, Dh] });
+    inputs.push({ name: pastValue(i), type: 'float32', dims: [null, H, null, Dh] });
+    outputs.push({ name: presentKey(i), type: 'float32', dims: [null, H, null, Dh] });
+    outputs.push({ name: presentValue(i), type: 'float32', dims: [null, H, null, Dh] });
+  }
+  return { inputs, outputs };
+}
+
+type SessionIO = Pick<InferenceSession, 'inputNames' | 'outputNames'> &
+  Partial<Pick<InferenceSession, 'inputMetadata' | 'outputMetadata'>>;
+
+export function checkDecoderIO(session: SessionIO, m: Manifest, file: string): void {
+  const exp = expectedIO(m);
+  const fix =
+    `re-export the decoder so its inputs and outputs follow models/README.md for n_layer=${m.architecture.n_layer} ` +
+    '(training/export.py does), or correct architecture in coconut.json if it describes another model';
+  const problems = [
+    ...compareNames('input', exp.inputs, session.inputNames),
+    ...compareNames('output', exp.outputs, session.outputNames),
+  ];
+  if (problems.length === 0) {
+    problems.push(...compareMetadata('input', exp.inputs, session.inputMetadata));
+    problems.push(...compareMetadata('output', exp.outputs, session.outputMetadata));
+  }
+  if (problems.length > 0) {
+    throw new LensError(
+      'MODEL_ONNX_IO',
+      `${file} does not match the decoder contract: ${problems.join('; ')}`,
+      fix,
+      { details: { problems, inputNames: [...session.inputNames], outputNames: [...session.outputNames] } },
+    );
+  }
+}
+
+function compareNames(kind: string, expected: Expected[], actual: readonly string[]): string[] {
+  const want = new Set(expected.map((e) => e.name));
+  const have = new Set(actual);
+  const missing = expected.map((e) => e.name).filter((n) => !have.has(n));
+  const extra = actual.filter((n) => !want.has(n));
+  const out: string[] = [];
+  if (missing.length) out.push(`missing ${kind}${missing.length > 1 ? 's' : ''} ${abbreviate(missing)}`);
+  if (extra.length) out.push(`unexpected ${kind}${extra.length > 1 ? 's' : ''} ${abbreviate(extra)}`);
+  return out;
+}
+
+function compareMetadata(
+  kind: string,
+  expected: Expected[],
+  meta: readonly InferenceSession.ValueMetadata[] | undefined,
+): string[] {
+  if (!meta || meta.length === 0) return []; // older runtimes: names were all we could check
+  const byName = new Map(meta.map((m) => [m.name, m]));
+  const out: string[] = [];
+  for (const e of expected) {
+    const m = byName.get(e.name);
+    if (!m) continue;
+    if (!m.isTensor) {
+      out.push(`${kind} ${e.name} is not a tensor`);
+      continue;
+    }
+    if (m.type !== e.type) out.push(`${kind} ${e.name} is ${m.type}, expected ${e.type}`);
+    const shape = m.shape;
+    if (shape.length > 0 && shape.length !== e.dims.length) {
+      out.push(`${kind} ${e.name} has rank ${shape.length}, expected ${e.dims.length}`);
+      continue;
+    }
+    shape.forEach((d, i) => {
+      const want = e.dims[i];
+      if (typeof d === 'number' && d >= 0 && want !== null && d !== want) {
+        out.push(`${kind} ${e.name} dimension ${i} is ${d}, expected ${want}`);
+      }
+    });
+  }
+  return out;
+}
+
+function abbreviate(names: string[]): string {
+  const shown = names.slice(0, 6).join(', ');
+  return names.length > 6 ? `${shown} and ${names.length - 6} more` : shown;
+}

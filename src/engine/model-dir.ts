@@ -1,0 +1,213 @@
+// Loads and validates a model folder (models/README.md) before any inference: manifest, listed
+// files and their checksums, tokenizer specials, the probe tensors. The decoder's inputs and outputs
+// are checked once a session exists (decoder-io.ts), because only onnxruntime can read the graph.
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { LensError } from './errors';
+import { fileForRole, parseManifestText, type Manifest, type ManifestFile } from './manifest';
+import { parseSafetensors, SafetensorsFormatError } from './safetensors';
+import { LensTokenizer } from './tokenizer';
+
+export const MANIFEST_FILE = 'coconut.json';
+export const DEFAULT_MODEL_RELATIVE = path.join('models', 'prosqa-coconut');
+
+export interface Probe {
+  /** [V, D] row-major. */
+  wte: Float32Array;
+  /** L2 norm of each wte row, for cosine similarity. */
+  wteNorms: Float64Array;
+  lnWeight: Float32Array;
+  lnBias: Float32Array;
+}
+
+export interface ModelDir {
+  dir: string;
+  manifest: Manifest;
+  tokenizer: LensTokenizer;
+  probe: Probe;
+  decoderPath: string;
+}
+
+export interface LoadModelDirOptions {
+  /** Set when `dir` is the shipped default, so the error can say it is not shipped yet. */
+  isDefault?: boolean;
+}
+
+export function missingDefaultModelError(dir: string): LensError {
+  return new LensError(
+    'MODEL_NOT_FOUND',
+    'the default model models/prosqa-coconut is not there yet (it is not shipped with this build); ' +
+      `pass --model DIR or set coconutLens.modelPath (looked in ${dir})`,
+    'point to a model folder that holds coconut.json (see models/README.md), e.g. ' +
+      '--model test/fixtures/tiny-model for the tiny random test model',
+  );
+}
+
+export async function loadModelDir(dirArg: string, opts: LoadModelDirOptions = {}): Promise<ModelDir> {
+  const dir = path.resolve(dirArg);
+  const manifestPath = path.join(dir, MANIFEST_FILE);
+  if (!isDirectory(dir)) {
+    if (opts.isDefault) throw missingDefaultModelError(dir);
+    throw new LensError(
+      'MODEL_NOT_FOUND',
+      `the model folder ${dir} does not exist`,
+      'pass the path of a folder that holds coconut.json, decoder.onnx, probe.safetensors and tokenizer.json',
+    );
+  }
+  if (!fs.existsSync(manifestPath)) {
+    if (opts.isDefault) throw missingDefaultModelError(dir);
+    throw new LensError(
+      'MODEL_NOT_FOUND',
+      `${dir} is not a Coconut Lens model: it has no ${MANIFEST_FILE}`,
+      'point to the model folder itself (the one holding coconut.json); the format is described in models/README.md',
+    );
+  }
+  const manifest = parseManifestText(await fs.promises.readFile(manifestPath, 'utf-8'), MANIFEST_FILE);
+
+  for (const f of manifest.files) await checkFile(dir, f);
+
+  const tokFile = fileForRole(manifest, 'tokenizer');
+  const tokenizer = loadTokenizer(path.join(dir, tokFile.path), tokFile.path, manifest);
+  const probeFile = fileForRole(manifest, 'probe');
+  const probe = loadProbe(await fs.promises.readFile(path.join(dir, probeFile.path)), probeFile.path, manifest);
+  const decoderPath = path.join(dir, fileForRole(manifest, 'decoder').path);
+  return { dir, manifest, tokenizer, probe, decoderPath };
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+async function checkFile(dir: string, f: ManifestFile): Promise<void> {
+  const full = path.join(dir, f.path);
+  let stat: fs.Stats;
+  try {
+    stat = await fs.promises.stat(full);
+  } catch {
+    throw new LensError(
+      'MODEL_FILE_MISSING',
+      `${f.path} (role ${f.role}) is listed in ${MANIFEST_FILE} but missing from ${dir}`,
+      `copy ${f.path} into the model folder, or re-export the model`,
+    );
+  }
+  if (!stat.isFile()) {
+    throw new LensError('MODEL_FILE_MISSING', `${f.path} (role ${f.role}) in ${dir} is not a regular file`, `replace ${f.path} with the exported file`);
+  }
+  const fix = `the file is damaged or from another export: copy the matching ${f.path}, or re-export the model (which rewrites coconut.json)`;
+  if (f.bytes !== undefined && stat.size !== f.bytes) {
+    throw new LensError(
+      'MODEL_CHECKSUM',
+      `${f.path} has ${stat.size} bytes but ${MANIFEST_FILE} lists ${f.bytes}`,
+      fix,
+      { details: { file: f.path, expectedBytes: f.bytes, actualBytes: stat.size } },
+    );
+  }
+  const actual = await sha256File(full);
+  if (actual !== f.sha256) {
+    throw new LensError(
+      'MODEL_CHECKSUM',
+      `${f.path} does not match its checksum: expected sha256 ${f.sha256}, actual ${actual}`,
+      fix,
+      { details: { file: f.path, expected: f.sha256, actual } },
+    );
+  }
+}
+
+export function sha256File(file: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const h = createHash('sha256');
+    fs.createReadStream(file)
+      .on('data', (c) => h.update(c))
+      .on('error', reject)
+      .on('end', () => resolve(h.digest('hex')));
+  });
+}
+
+function loadTokenizer(full: string, rel: string, m: Manifest): LensTokenizer {
+  const fix = `use the tokenizer.json exported with the model, with the Coconut special tokens at the ids in ${MANIFEST_FILE}`;
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(full, 'utf-8'));
+  } catch (e) {
+    throw new LensError('MODEL_TOKENIZER', `${rel} is not valid JSON: ${(e as Error).message}`, fix);
+  }
+  let tok: LensTokenizer;
+  try {
+    tok = LensTokenizer.fromJson(json);
+  } catch (e) {
+    throw new LensError('MODEL_TOKENIZER', `${rel} could not be loaded by @huggingface/tokenizers: ${(e as Error).message}`, fix);
+  }
+  for (const [key, t] of Object.entries(m.special_tokens)) {
+    const id = tok.idOf(t.text);
+    if (id === undefined) {
+      throw new LensError('MODEL_TOKENIZER', `${rel} has no token ${JSON.stringify(t.text)} (special_tokens.${key} in ${MANIFEST_FILE})`, fix);
+    }
+    if (id !== t.id) {
+      throw new LensError(
+        'MODEL_TOKENIZER',
+        `${rel} gives ${JSON.stringify(t.text)} the id ${id}, but special_tokens.${key}.id in ${MANIFEST_FILE} is ${t.id}`,
+        fix,
+      );
+    }
+  }
+  const modelType = (json as { model?: { type?: unknown } }).model?.type;
+  // Whole-word vocabularies must name an unknown token, or unknown words could not be reported.
+  if ((modelType === 'WordPiece' || modelType === 'WordLevel') && tok.unkId === undefined) {
+    throw new LensError(
+      'MODEL_TOKENIZER',
+      `${rel} is a ${modelType} tokenizer without a usable unk_token, so unknown words could not be reported`,
+      'add an unknown token (e.g. "[UNK]") to the vocabulary and set model.unk_token to it',
+    );
+  }
+  if (tok.vocabSize > m.architecture.vocab_size) {
+    throw new LensError(
+      'MODEL_TOKENIZER',
+      `${rel} has ${tok.vocabSize} tokens but architecture.vocab_size in ${MANIFEST_FILE} is ${m.architecture.vocab_size}`,
+      fix,
+    );
+  }
+  return tok;
+}
+
+export function loadProbe(buf: Uint8Array, rel: string, m: Manifest): Probe {
+  const { vocab_size: V, n_embd: D } = m.architecture;
+  const fix = 're-export probe.safetensors with the model (float32 wte [vocab_size, n_embd], ln_f.weight and ln_f.bias [n_embd])';
+  const fail = (msg: string) => new LensError('MODEL_PROBE', `${rel}: ${msg}`, fix);
+  let st;
+  try {
+    st = parseSafetensors(buf);
+  } catch (e) {
+    if (e instanceof SafetensorsFormatError) throw fail(`not a readable safetensors file: ${e.message}`);
+    throw e;
+  }
+  const want: [string, number[]][] = [
+    ['wte', [V, D]],
+    ['ln_f.weight', [D]],
+    ['ln_f.bias', [D]],
+  ];
+  for (const [name, shape] of want) {
+    const e = st.entries.get(name);
+    if (!e) throw fail(`the tensor "${name}" is missing (found: ${[...st.entries.keys()].join(', ') || 'none'})`);
+    if (e.dtype !== 'F32') throw fail(`the tensor "${name}" is ${e.dtype}, expected F32`);
+    if (e.shape.length !== shape.length || e.shape.some((d, i) => d !== shape[i])) {
+      throw fail(
+        `the tensor "${name}" has shape [${e.shape.join(', ')}], expected [${shape.join(', ')}] ` +
+          `(from vocab_size=${V}, n_embd=${D} in ${MANIFEST_FILE})`,
+      );
+    }
+  }
+  const wte = st.f32('wte');
+  const wteNorms = new Float64Array(V);
+  for (let v = 0; v < V; v++) {
+    let s = 0;
+    const row = v * D;
+    for (let d = 0; d < D; d++) s += wte[row + d] * wte[row + d];
+    wteNorms[v] = Math.sqrt(s);
+  }
+  return { wte, wteNorms, lnWeight: st.f32('ln_f.weight'), lnBias: st.f32('ln_f.bias') };
+}

@@ -1,0 +1,83 @@
+// The worker_threads entry (bundled to dist/engine-worker.js): owns one CoconutEngine and answers
+// EngineClient's messages, so inference never blocks the extension host's event loop.
+import { parentPort } from 'node:worker_threads';
+import { CoconutEngine } from './engine';
+import { LensError, toLensError } from './errors';
+import type { HostToWorker, WorkerToHost } from './worker-protocol';
+import { BUSY_MESSAGE } from './worker-protocol';
+
+const port = parentPort;
+if (!port) throw new Error('engine-worker.js must run as a worker thread (new Worker(path))');
+
+let engine: CoconutEngine | undefined;
+let running: { id: number; abort: AbortController } | undefined;
+let loading = false;
+
+function send(msg: WorkerToHost): void {
+  port!.postMessage(msg);
+}
+
+function fail(id: number, e: unknown): void {
+  send({ kind: 'error', id, error: toLensError(e).toJSON() });
+}
+
+async function handle(msg: HostToWorker): Promise<void> {
+  switch (msg.kind) {
+    case 'cancel':
+      if (running?.id === msg.id) running.abort.abort();
+      return;
+    case 'load': {
+      if (running || loading) {
+        fail(msg.id, new LensError('BUSY', BUSY_MESSAGE, 'cancel the current run, or wait for it to finish, then load'));
+        return;
+      }
+      loading = true;
+      try {
+        const old = engine;
+        engine = undefined;
+        await old?.dispose();
+        const { modelDir, provider, threads, isDefault } = msg.params;
+        engine = await CoconutEngine.load(modelDir, { provider, threads, isDefault });
+        send({ kind: 'ok', id: msg.id, value: engine.info });
+      } catch (e) {
+        fail(msg.id, e);
+      } finally {
+        loading = false;
+      }
+      return;
+    }
+    case 'inspect': {
+      if (!engine) {
+        fail(msg.id, new LensError('NOT_LOADED', 'no model is loaded in the engine worker', 'load a model before inspecting'));
+        return;
+      }
+      if (running || loading) {
+        fail(msg.id, new LensError('BUSY', BUSY_MESSAGE, 'cancel the current run, or wait for it to finish'));
+        return;
+      }
+      const abort = new AbortController();
+      running = { id: msg.id, abort };
+      try {
+        const result = await engine.inspect(msg.request, abort.signal, {
+          onProgress: (progress) => send({ kind: 'progress', id: msg.id, progress }),
+        });
+        send({ kind: 'ok', id: msg.id, value: result });
+      } catch (e) {
+        fail(msg.id, e);
+      } finally {
+        running = undefined;
+      }
+      return;
+    }
+    default: {
+      const unknown = msg as { id?: unknown; kind?: unknown };
+      if (typeof unknown.id === 'number') {
+        fail(unknown.id, new LensError('INTERNAL', `unknown message kind ${JSON.stringify(unknown.kind)}`, 'rebuild the extension so host and worker agree'));
+      }
+    }
+  }
+}
+
+port.on('message', (msg: HostToWorker) => {
+  void handle(msg);
+});

@@ -1,0 +1,95 @@
+// Shared test helpers: the committed fixture, temp copies to break, and bundles of the worker/CLI.
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+export const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'tiny-model');
+export const BAD_ONNX = path.join(ROOT, 'test', 'fixtures', 'bad', 'wrong-io.onnx');
+export const VALID_SET = path.join(ROOT, '..', 'shared', 'data', 'prosqa_valid.json');
+
+export function tmpDir(prefix = 'coconut-lens-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** A writable copy of the fixture model (without golden.json unless asked). */
+export function copyFixture(withGolden = false): string {
+  const dir = tmpDir('coconut-lens-model-');
+  for (const f of fs.readdirSync(FIXTURE)) {
+    if (f === 'golden.json' && !withGolden) continue;
+    fs.copyFileSync(path.join(FIXTURE, f), path.join(dir, f));
+  }
+  return dir;
+}
+
+export function readManifest(dir: string): any {
+  return JSON.parse(fs.readFileSync(path.join(dir, 'coconut.json'), 'utf-8'));
+}
+
+export function writeManifest(dir: string, m: unknown): void {
+  fs.writeFileSync(path.join(dir, 'coconut.json'), JSON.stringify(m, null, 2));
+}
+
+export function editManifest(dir: string, edit: (m: any) => void): void {
+  const m = readManifest(dir);
+  edit(m);
+  writeManifest(dir, m);
+}
+
+/** Replaces a listed file and updates its sha256/bytes so only the content check can object. */
+export function replaceListedFile(dir: string, role: string, content: Buffer | string, newName?: string): void {
+  editManifest(dir, (m) => {
+    const f = m.files.find((x: any) => x.role === role);
+    if (newName) f.path = newName;
+    const buf = Buffer.isBuffer(content) ? content : Buffer.from(content);
+    fs.writeFileSync(path.join(dir, f.path), buf);
+    f.sha256 = createHash('sha256').update(buf).digest('hex');
+    f.bytes = buf.byteLength;
+  });
+}
+
+export function golden(dir = FIXTURE): any {
+  return JSON.parse(fs.readFileSync(path.join(dir, 'golden.json'), 'utf-8'));
+}
+
+export function rm(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+let bundled: Promise<{ worker: string; cli: string }> | undefined;
+
+/**
+ * Bundles src/engine/worker.ts and src/cli/main.ts into dist/ with esbuild.mjs's settings (node,
+ * cjs, onnxruntime-node external), so these tests do not depend on the other bundles building.
+ */
+export function buildBundles(): Promise<{ worker: string; cli: string }> {
+  bundled ??= (async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const esbuild = require('esbuild') as typeof import('esbuild');
+    const common = {
+      bundle: true,
+      sourcemap: true,
+      platform: 'node' as const,
+      format: 'cjs' as const,
+      target: 'node20',
+      external: ['vscode', 'onnxruntime-node'],
+      logLevel: 'warning' as const,
+      absWorkingDir: ROOT,
+    };
+    const worker = path.join(ROOT, 'dist', 'engine-worker.js');
+    const cli = path.join(ROOT, 'dist', 'cli.js');
+    for (const [entry, outfile] of [['src/engine/worker.ts', worker], ['src/cli/main.ts', cli]]) {
+      const r = await esbuild.build({ ...common, entryPoints: [entry], outfile, write: false });
+      // Test files run in parallel processes: write to a unique name, then rename (atomic).
+      for (const f of r.outputFiles) {
+        fs.mkdirSync(path.dirname(f.path), { recursive: true });
+        const tmp = `${f.path}.${process.pid}.tmp`;
+        fs.writeFileSync(tmp, f.contents);
+        fs.renameSync(tmp, f.path);
+      }
+    }
+    return { worker, cli };
+  })();
+  return bundled;
+}

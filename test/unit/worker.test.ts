@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { after, before, describe, it } from 'node:test';
+import { EngineClient } from '../../src/engine/client';
+import { LensError } from '../../src/engine/errors';
+import type { InspectProgress } from '../../src/engine/types';
+import type { HostToWorker, WorkerToHost } from '../../src/engine/worker-protocol';
+import { buildBundles, FIXTURE, golden } from './helpers';
+
+let workerPath: string;
+const g = golden();
+const Q = g.cases[1].question as string;
+// About 110 passes (8 thoughts, then an answer that never meets eos on this random model): long
+// enough that a cancel sent after the first thought always lands half way.
+const LONG = { question: g.cases[0].question as string, thoughts: 8, maxNewTokens: 100 };
+
+async function rejectsCode(p: Promise<unknown>, code: string): Promise<LensError> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof LensError, `expected LensError ${code}, got ${String(e)}`);
+    assert.equal(e.code, code, e.message);
+    return e;
+  }
+  assert.fail(`expected ${code}`);
+}
+
+before(async () => {
+  workerPath = (await buildBundles()).worker;
+});
+
+describe('EngineClient and the engine worker', () => {
+  let client: EngineClient;
+  before(async () => {
+    client = new EngineClient({ workerPath });
+  });
+  after(() => client.dispose());
+
+  it('refuses to inspect before a model is loaded', async () => {
+    const e = await rejectsCode(client.inspect({ question: Q }), 'NOT_LOADED');
+    assert.match(e.fix, /load a model/);
+  });
+
+  it('re-creates engine errors as LensError with code, message and fix', async () => {
+    const e = await rejectsCode(client.load('/nonexistent/model-dir', 'cpu'), 'MODEL_NOT_FOUND');
+    assert.match(e.message, /\/nonexistent\/model-dir does not exist/);
+    assert.match(e.fix, /coconut\.json/);
+    const d = await rejectsCode(client.load(path.join('/nonexistent', 'models', 'prosqa-coconut'), 'auto', { isDefault: true }), 'MODEL_NOT_FOUND');
+    assert.match(d.message, /^the default model models\/prosqa-coconut is not there yet/);
+  });
+
+  it('loads a model and runs a round trip identical to the in-process golden run', async () => {
+    const info = await client.load(FIXTURE, 'cpu', { threads: 1 });
+    assert.equal(info.name, 'tiny-random');
+    assert.equal(info.provider, 'cpu');
+    assert.equal(client.info?.name, 'tiny-random');
+    const c = g.cases.find((x: any) => x.k === 3);
+    const progress: InspectProgress[] = [];
+    const r = await client.inspect({ question: c.question, thoughts: 3, topK: 5 }, { onProgress: (p) => progress.push(p) });
+    assert.equal(r.thoughts.length, 3);
+    assert.deepEqual(r.thoughts[0].topk.map((t) => t.id), c.thoughts[0].topk.map((t: any) => t.id));
+    assert.equal(r.answer.text, c.answer_text);
+    assert.equal(r.thoughts[2].vector.length, 32);
+    assert.deepEqual(progress.filter((p) => p.stage === 'thoughts').map((p) => p.done), [1, 2, 3]);
+    assert.equal(progress.find((p) => p.stage === 'thoughts')!.thought!.index, 1);
+  });
+
+  it('keeps error details across the boundary (unknown words)', async () => {
+    const e = await rejectsCode(client.inspect({ question: 'Is Zed a lempus?' }), 'PROMPT_OOV');
+    assert.deepEqual((e.details as any).unknown.map((u: any) => u.word), ['Zed']);
+  });
+
+  it('rejects a second inspect while one runs with BUSY, and the first completes', async () => {
+    const first = client.inspect(LONG);
+    assert.equal(client.busy, true);
+    const e = await rejectsCode(client.inspect({ question: Q, thoughts: 1 }), 'BUSY');
+    assert.equal(e.message, 'a run is already in progress; cancel it or wait');
+    await rejectsCode(client.load(FIXTURE, 'cpu'), 'BUSY');
+    const r = await first;
+    assert.equal(r.thoughts.length, 8);
+    assert.equal(client.busy, false);
+    const again = await client.inspect({ question: Q, thoughts: 1 });
+    assert.equal(again.thoughts.length, 1);
+  });
+
+  it('forwards cancellation to the worker: cancel() and an AbortSignal', async () => {
+    let cancelled = false;
+    const viaCancel = client.inspect(LONG, {
+      onProgress: (p) => {
+        if (p.stage === 'thoughts' && p.done === 1 && !cancelled) {
+          cancelled = true;
+          client.cancel();
+        }
+      },
+    });
+    const e = await rejectsCode(viaCancel, 'CANCELLED');
+    assert.match(e.message, /cancelled/);
+    assert.equal(client.busy, false);
+    const ac = new AbortController();
+    const seen: number[] = [];
+    const viaSignal = client.inspect(LONG, {
+      signal: ac.signal,
+      onProgress: (p) => {
+        if (p.stage === 'thoughts') seen.push(p.done);
+        if (p.stage === 'thoughts' && p.done === 1) ac.abort();
+      },
+    });
+    await rejectsCode(viaSignal, 'CANCELLED');
+    assert.ok(seen.length < 8, `the run stopped half way (saw ${seen.length} of 8 thoughts)`);
+    const pre = new AbortController();
+    pre.abort();
+    await rejectsCode(client.inspect({ question: Q }, { signal: pre.signal }), 'CANCELLED');
+    const r = await client.inspect({ question: Q, thoughts: 2 });
+    assert.equal(r.thoughts.length, 2, 'the worker still works after cancellations');
+  });
+
+  it('rejects pending calls with CANCELLED on dispose and refuses later calls', async () => {
+    const c2 = new EngineClient({ workerPath });
+    await c2.load(FIXTURE, 'cpu', { threads: 1 });
+    const pending = c2.inspect(LONG);
+    c2.dispose();
+    await rejectsCode(pending, 'CANCELLED');
+    await rejectsCode(c2.inspect({ question: Q }), 'NOT_LOADED');
+  });
+
+  it('says when the worker script is missing', async () => {
+    const c3 = new EngineClient({ workerPath: '/nonexistent/engine-worker.js' });
+    const e = await rejectsCode(c3.load(FIXTURE, 'cpu'), 'INTERNAL');
+    assert.match(e.fix, /npm run build/);
+    c3.dispose();
+  });
+});
+
+describe('the worker protocol itself', () => {
+  it('answers every request id, refusing an overlapping inspect with BUSY', async () => {
+    const w = new Worker(workerPath);
+    const replies = new Map<number, WorkerToHost>();
+    const done = new Promise<void>((resolve) => {
+      w.on('message', (m: WorkerToHost) => {
+        if (m.kind !== 'progress') replies.set(m.id, m);
+        if (replies.size === 3) resolve();
+      });
+    });
+    const send = (m: HostToWorker) => w.postMessage(m);
+    const loaded = new Promise<WorkerToHost>((resolve) => w.once('message', resolve));
+    send({ kind: 'load', id: 1, params: { modelDir: FIXTURE, provider: 'cpu', threads: 1 } });
+    assert.equal((await loaded).kind, 'ok');
+    send({ kind: 'inspect', id: 2, request: LONG });
+    send({ kind: 'inspect', id: 3, request: { question: Q, thoughts: 1 } });
+    await done;
+    assert.equal(replies.get(2)?.kind, 'ok');
+    const busy = replies.get(3);
+    assert.ok(busy?.kind === 'error');
+    assert.equal(busy.error.code, 'BUSY');
+    await w.terminate();
+  });
+});
