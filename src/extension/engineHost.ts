@@ -1,0 +1,107 @@
+// Owns the engine worker: loads a model lazily, reuses it while the model folder and provider
+// setting stay the same, and replaces the worker when either changes.
+
+import * as vscode from 'vscode';
+import { EngineClient } from '../engine/client';
+import type { ModelInfo, ProviderSetting } from '../engine/types';
+
+export interface LoadedEngine {
+  client: EngineClient;
+  /** The folder as requested (ModelInfo.dir is the engine's spelling of it). */
+  dir: string;
+  info: ModelInfo;
+  requested: ProviderSetting;
+}
+
+export class EngineHost implements vscode.Disposable {
+  private current?: { key: string; engine: Promise<LoadedEngine>; loaded?: LoadedEngine };
+  private readonly changed = new vscode.EventEmitter<LoadedEngine | undefined>();
+  /** Fires with the new engine after a load, and with undefined when it was dropped. */
+  readonly onDidChange = this.changed.event;
+
+  constructor(
+    private readonly workerPath: string,
+    private readonly log: vscode.LogOutputChannel,
+  ) {}
+
+  get loaded(): LoadedEngine | undefined {
+    return this.current?.loaded;
+  }
+
+  /** True when ensure() for this model and provider would have to load. */
+  needsLoad(dir: string, provider: ProviderSetting): boolean {
+    return this.current?.key !== key(dir, provider);
+  }
+
+  /** `isDefault`: the folder is the shipped model, which changes the engine's missing-model message. */
+  ensure(dir: string, provider: ProviderSetting, isDefault = false): Promise<LoadedEngine> {
+    const k = key(dir, provider);
+    if (this.current?.key === k) return this.current.engine;
+    this.drop();
+    const entry: NonNullable<EngineHost['current']> = { key: k, engine: this.load(dir, provider, isDefault) };
+    this.current = entry;
+    entry.engine.then(
+      (loaded) => {
+        if (this.current !== entry) {
+          loaded.client.dispose();
+          return;
+        }
+        entry.loaded = loaded;
+        this.changed.fire(loaded);
+      },
+      () => {
+        // A failed load is not cached: the next inspect tries again (the user may fix the folder).
+        if (this.current === entry) this.current = undefined;
+      },
+    );
+    return entry.engine;
+  }
+
+  /** Resolves when no load is in flight. */
+  async whenIdle(): Promise<void> {
+    const pending = this.current?.engine;
+    if (pending) await pending.catch(() => undefined);
+  }
+
+  /** Forgets the engine; the worker is terminated and the next ensure() loads again. */
+  drop(): void {
+    const old = this.current;
+    this.current = undefined;
+    if (!old) return;
+    if (old.loaded) {
+      old.loaded.client.dispose();
+      this.log.info(`Unloaded ${old.loaded.info.name}.`);
+      this.changed.fire(undefined);
+    }
+    // A load still in flight disposes its own client when it settles (see ensure()).
+  }
+
+  dispose(): void {
+    this.drop();
+    this.changed.dispose();
+  }
+
+  private async load(dir: string, provider: ProviderSetting, isDefault: boolean): Promise<LoadedEngine> {
+    const started = Date.now();
+    this.log.info(`Loading model ${dir} (executionProvider: ${provider})…`);
+    const client = new EngineClient({ workerPath: this.workerPath });
+    try {
+      const info = await client.load(dir, provider, { isDefault });
+      const a = info.architecture;
+      this.log.info(
+        `Loaded ${info.name} in ${Date.now() - started} ms on ${info.provider}: ${a.family}, ${a.n_layer} layers, ` +
+          `d ${a.n_embd}, vocab ${a.vocab_size}, thoughts default ${info.thoughts.default} (max ${info.thoughts.max}), ` +
+          `${info.threads} threads.`,
+      );
+      if (info.providerNotice) this.log.warn(`Provider: ${info.providerNotice}`);
+      return { client, dir, info, requested: provider };
+    } catch (err) {
+      client.dispose();
+      throw err;
+    }
+  }
+}
+
+function key(dir: string, provider: ProviderSetting): string {
+  return `${provider}\u0000${dir}`;
+}

@@ -1,0 +1,108 @@
+// Where a question comes from: the record under the cursor, the first record, the whole file or
+// the selection. Documents are only read, never edited.
+
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { parsePromptFile, recordAt, type PromptFile, type PromptFormat, type PromptRecord } from '../prompts';
+import { HostError } from './errors';
+import type { Question } from './runner';
+
+/** Inspect File: JSON/JSONL → the record under the cursor, else the first; text → the whole text. */
+export function questionFromFile(editor: vscode.TextEditor): Question {
+  const doc = editor.document;
+  const file = parse(doc);
+  const record = recordAt(file, doc.offsetAt(editor.selection.active)) ?? file.records[0]!;
+  return fromRecord(file, record, doc);
+}
+
+/** Inspect Record Under Cursor: in a plain-text file the whole text is the one record. */
+export function questionFromRecord(editor: vscode.TextEditor): Question {
+  const doc = editor.document;
+  const file = parse(doc);
+  const line = editor.selection.active.line + 1;
+  const record = recordAt(file, doc.offsetAt(editor.selection.active));
+  if (!record) {
+    throw new HostError(
+      'PROMPT_RECORD_RANGE',
+      `The cursor (line ${line}) is not inside a record of ${label(doc)}.`,
+      'Put the cursor inside a record (between its braces), or run "Inspect Latent Thoughts (File)" to use the first record.',
+    );
+  }
+  return fromRecord(file, record, doc);
+}
+
+/**
+ * Inspect Selection: the selected text is the question. A selected JSON record or string literal
+ * is unwrapped, so selecting a line of a JSONL file does what one expects.
+ */
+export function questionFromSelection(editor: vscode.TextEditor): Question {
+  const doc = editor.document;
+  const text = editor.selections
+    .filter((s) => !s.isEmpty)
+    .map((s) => doc.getText(s))
+    .join('\n');
+  if (!text.trim()) {
+    throw new HostError(
+      'PROMPT_EMPTY',
+      'Nothing is selected.',
+      'Select the question text, or run "Inspect Latent Thoughts (File)" to inspect the whole file or the record under the cursor.',
+    );
+  }
+  const source = `${label(doc)} (selection)`;
+  const unwrapped = unwrapJson(text);
+  if (unwrapped) return { ...unwrapped, source };
+  return { text: text.trim(), source };
+}
+
+function parse(doc: vscode.TextDocument): PromptFile {
+  return parsePromptFile(doc.getText(), doc.isUntitled ? doc.uri.path : doc.fileName, formatOf(doc));
+}
+
+function fromRecord(file: PromptFile, record: PromptRecord, doc: vscode.TextDocument): Question {
+  const source =
+    file.format === 'text' ? label(doc) : `${label(doc)}, record ${record.index} (line ${record.line})`;
+  return { text: record.question, source, expectedAnswer: record.answer };
+}
+
+/** Known extensions are the parser's business; otherwise the editor's language decides. */
+function formatOf(doc: vscode.TextDocument): PromptFormat | undefined {
+  const ext = path.extname(doc.fileName).toLowerCase();
+  if (['.json', '.jsonl', '.ndjson', '.txt', '.md'].includes(ext)) return undefined;
+  switch (doc.languageId) {
+    case 'json':
+    case 'jsonc':
+      return 'json';
+    case 'jsonl':
+      return 'jsonl';
+    case 'plaintext':
+    case 'markdown':
+      return 'text';
+    default:
+      return undefined;
+  }
+}
+
+function unwrapJson(text: string): Omit<Question, 'source'> | undefined {
+  const t = text.trim();
+  if (t.startsWith('"')) {
+    try {
+      const s: unknown = JSON.parse(t);
+      return typeof s === 'string' && s.trim() ? { text: s } : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  if (!t.startsWith('{')) return undefined;
+  try {
+    const file = parsePromptFile(t, 'selection.json');
+    const r = file.records.length === 1 ? file.records[0] : undefined;
+    return r ? { text: r.question, expectedAnswer: r.answer } : undefined;
+  } catch {
+    // Not a record after all: the selection is used as plain text.
+    return undefined;
+  }
+}
+
+function label(doc: vscode.TextDocument): string {
+  return doc.isUntitled ? doc.uri.path : path.basename(doc.fileName);
+}
