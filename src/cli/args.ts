@@ -5,11 +5,15 @@ import { LensError } from '../engine/errors';
 export interface OptionSpec {
   /** Takes a value (--model DIR) rather than being a switch (--json). */
   value: boolean;
+  /** May be given several times (--intervene A --intervene B); values go to ParsedArgs.lists. */
+  repeat?: boolean;
 }
 
 export interface ParsedArgs {
   positionals: string[];
   options: Map<string, string | true>;
+  /** Values of repeatable options, in the order given. */
+  lists: Map<string, string[]>;
 }
 
 export function usageError(message: string, fix: string): LensError {
@@ -19,6 +23,7 @@ export function usageError(message: string, fix: string): LensError {
 export function parseArgs(argv: string[], spec: Record<string, OptionSpec>, command: string): ParsedArgs {
   const positionals: string[] = [];
   const options = new Map<string, string | true>();
+  const lists = new Map<string, string[]>();
   const help = `run "coconut-lens ${command} --help" for the options`;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -34,7 +39,7 @@ export function parseArgs(argv: string[], spec: Record<string, OptionSpec>, comm
     const name = (eq >= 0 ? a.slice(0, eq) : a).replace(/^-+/, '');
     const s = spec[name];
     if (!s) throw usageError(`unknown option ${a.split('=')[0]} for "${command}"`, help);
-    if (options.has(name)) throw usageError(`--${name} is given more than once`, `pass --${name} once`);
+    if (options.has(name) && !s.repeat) throw usageError(`--${name} is given more than once`, `pass --${name} once`);
     if (!s.value) {
       if (eq >= 0) throw usageError(`--${name} takes no value`, `write --${name} alone`);
       options.set(name, true);
@@ -45,8 +50,9 @@ export function parseArgs(argv: string[], spec: Record<string, OptionSpec>, comm
     else if (i + 1 < argv.length) v = argv[++i];
     if (v === undefined || v === '') throw usageError(`--${name} needs a value`, help);
     options.set(name, v);
+    if (s.repeat) lists.set(name, [...(lists.get(name) ?? []), v]);
   }
-  return { positionals, options };
+  return { positionals, options, lists };
 }
 
 export function intOption(p: ParsedArgs, name: string, min: number): number | undefined {

@@ -1,25 +1,38 @@
 // The coconut-lens commands, as a function of argv and output streams (main.ts is the entry).
 //   coconut-lens inspect FILE [--record N] [--model DIR] [--thoughts K] [--top-k N] [--provider P] [--json]
-//   coconut-lens eval DATASET [--model DIR] [--thoughts K] [--limit N] [--json]
+//                        [--intervene SPEC]... [--export FILE.json|FILE.csv [--force]]
+//   coconut-lens sweep FILE [--record N] [--from K] [--to K] [--json]
+//   coconut-lens eval DATASET [--model DIR] [--thoughts K | --sweep A..B] [--limit N] [--json]
 // Exit codes: 0 ok, 2 bad input or usage (the LensError's message and fix are printed), 1 internal.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { DatasetResult, InterventionResult, ProsQAGraph } from '../engine/analysis-types';
+import { isCompleteGraph } from '../engine/analysis/graph';
 import { answersMatch, CoconutEngine } from '../engine/engine';
+import { traceToCsv, traceToJson } from '../engine/export';
 import { LensError, toLensError } from '../engine/errors';
 import { DEFAULT_MODEL_RELATIVE } from '../engine/model-dir';
 import { checkProviderSetting } from '../engine/session';
+import { benchCommand } from './bench';
 import type { InspectResult, ProviderSetting } from '../engine/types';
 import { parsePromptFile, selectRecord, type PromptRecord } from '../prompts';
 import { intOption, parseArgs, strOption, usageError, type OptionSpec, type ParsedArgs } from './args';
-import { formatInspect } from './format';
+import { checkExportTarget, writeExport } from './export-file';
+import { formatDataset, formatInspect, formatIntervention, formatNodeValues, formatSweep } from './format';
+import { describeIntervention, parseInterventionSpec } from './interventions';
 
 const USAGE = `coconut-lens: run Coconut (Chain of Continuous Thought) models and decode their thoughts
 
 Usage:
   coconut-lens inspect FILE [--record N] [--model DIR] [--thoughts K] [--top-k N]
                             [--max-new-tokens N] [--provider P] [--threads N] [--json]
-  coconut-lens eval DATASET [--model DIR] [--thoughts K] [--limit N] [--provider P]
+                            [--intervene SPEC]... [--export FILE.json|FILE.csv] [--force]
+  coconut-lens sweep FILE [--record N] [--from K] [--to K] [--model DIR] [--max-new-tokens N]
+                          [--intervene SPEC]... [--provider P] [--threads N] [--json]
+  coconut-lens eval DATASET [--model DIR] [--thoughts K | --sweep A..B] [--limit N] [--provider P]
                             [--threads N] [--json]
+  coconut-lens bench [--model DIR] [--provider P] [--threads N] [--runs N] [--vs-pytorch] [--growth] [--json]
+                     (coconut-lens bench --help for all its options)
 
 FILE / DATASET   a prompt file: .json (one record or an array), .jsonl (one record per line) in the
                  Coconut schema {"question", "steps", "answer", ...}, or plain text (the question)
@@ -29,7 +42,19 @@ FILE / DATASET   a prompt file: .json (one record or an array), .jsonl (one reco
 --top-k N        tokens listed per thought (default 10)
 --max-new-tokens N  answer length limit (default: the model's generation.max_new_tokens)
 --limit N        evaluate only the first N records
---provider P     auto | cpu | webgpu | cuda (default auto = cpu); falls back to cpu with a notice
+--sweep A..B     eval at every k from A to B (or a list: 0,2,4): accuracy per k, and for ProsQA
+                 records with a graph the path categories (correct path, longer path,
+                 hallucination, wrong target, correct label, incorrect label)
+--from K --to K  the range of k of a sweep (default 0 to the model's thoughts.max)
+--intervene SPEC change a thought before it is fed back, then rerun the rest (repeatable):
+                 N:zero, N:scale=F, N:token=WORD (that token's input embedding),
+                 N:vector=FILE.json (a list of n_embd numbers) or N:vector=TRACE.json#J
+                 (thought J of an exported trace); thoughts are counted from 1
+--export FILE    save the trace: FILE.json (schema coconut-lens/trace@1, docs/trace-schema.md)
+                 or FILE.csv (one row per thought and rank); never overwrites without --force
+--force          let --export overwrite an existing file
+--provider P     auto | cpu | webgpu | cuda (default auto: the fastest, measured once per model and
+                 machine and remembered); a provider that cannot start falls back to cpu with a notice
 --threads N      onnxruntime intra-op threads
 --json           machine-readable output on stdout
 
@@ -102,7 +127,19 @@ function thoughtsOption(p: ParsedArgs): number | undefined {
 }
 
 async function inspectCommand(argv: string[], io: Io): Promise<number> {
-  const p = parseArgs(argv, { ...COMMON, record: { value: true }, 'top-k': { value: true }, 'max-new-tokens': { value: true } }, 'inspect');
+  const p = parseArgs(
+    argv,
+    {
+      ...COMMON,
+      record: { value: true },
+      'top-k': { value: true },
+      'max-new-tokens': { value: true },
+      intervene: { value: true, repeat: true },
+      export: { value: true },
+      force: { value: false },
+    },
+    'inspect',
+  );
   if (p.options.has('help')) {
     io.out(USAGE);
     return 0;
@@ -118,15 +155,47 @@ async function inspectCommand(argv: string[], io: Io): Promise<number> {
   const thoughts = thoughtsOption(p);
   const topK = intOption(p, 'top-k', 1);
   const maxNewTokens = intOption(p, 'max-new-tokens', 1);
+  const interventions = (p.lists.get('intervene') ?? []).map((spec) => parseInterventionSpec(spec));
+  const exportFile = strOption(p, 'export');
+  const force = p.options.has('force');
+  if (force && !exportFile) throw usageError('--force only applies to --export', 'add --export FILE, or leave --force out');
+  // Before the model loads: a file in the way should not cost a run.
+  if (exportFile) checkExportTarget(exportFile, force);
+  const graph = graphOf(record);
 
   const { engine, loadMs } = await loadEngine(p, io);
   try {
-    const r = await engine.inspect({ question: record.question, thoughts, topK, maxNewTokens });
+    const req = { question: record.question, thoughts, topK, maxNewTokens, graph, ...(interventions.length ? { interventions } : {}) };
+    let intervention: InterventionResult | undefined;
+    let r: InspectResult;
+    if (interventions.length) {
+      intervention = await engine.intervene(req);
+      r = intervention.intervened;
+    } else {
+      r = await engine.inspect(req);
+    }
     const correct = record.answer !== undefined ? scoreAnswer(r, record.answer, engine.info.answerMarker) : undefined;
     if (p.options.has('json')) {
-      io.out(JSON.stringify(inspectJson(r, record, correct, loadMs, engine.info.providerNotice), null, 2));
+      const j: Record<string, unknown> = inspectJson(r, record, correct, loadMs, engine.info.providerNotice);
+      if (r.nodeValues) j.nodeValues = r.nodeValues;
+      if (intervention) {
+        j.interventions = intervention.interventions;
+        j.original = { answer: { text: intervention.original.answer.text, extracted: intervention.original.answer.extracted } };
+        j.divergence = intervention.divergence;
+      }
+      io.out(JSON.stringify(j, null, 2));
     } else {
       io.out(formatInspect(r, { record: record.index, expected: record.answer, correct, loadMs, notice: engine.info.providerNotice }));
+      if (r.nodeValues) io.out('\n' + formatNodeValues(r.nodeValues));
+      if (intervention) io.out('\n' + formatIntervention(intervention, interventions.map(describeIntervention)));
+    }
+    if (exportFile) {
+      const source = intervention ?? r;
+      const text = exportFile.toLowerCase().endsWith('.csv')
+        ? traceToCsv(source)
+        : traceToJson(source, { record: record.index, graph, exported: new Date().toISOString() });
+      writeExport(exportFile, text, force);
+      io.err(`exported the trace to ${exportFile}`);
     }
     return 0;
   } finally {
@@ -137,6 +206,13 @@ async function inspectCommand(argv: string[], io: Io): Promise<number> {
 /** The reference scoring: the text after the last answer marker, commas removed, exact match. */
 function scoreAnswer(r: InspectResult, expected: string, marker: string): boolean {
   return r.answer.text.includes(marker) && answersMatch(r.answer.extracted, expected);
+}
+
+/** The record's ProsQA graph, when it has every field the node values need. */
+function graphOf(record: PromptRecord): ProsQAGraph | undefined {
+  const g = record.graph;
+  if (!isCompleteGraph(g)) return undefined;
+  return { idx_to_symbol: g.idx_to_symbol, edges: g.edges, root: g.root, target: g.target, neg_target: g.neg_target };
 }
 
 function inspectJson(r: InspectResult, record: PromptRecord, correct: boolean | undefined, loadMs: number, notice?: string) {
@@ -155,6 +231,7 @@ function inspectJson(r: InspectResult, record: PromptRecord, correct: boolean | 
       norm: t.norm,
       entropy: t.entropy,
       lens: t.lens,
+      ...(t.intervened ? { intervened: t.intervened } : {}),
     })),
     answer: {
       text: r.answer.text,
@@ -168,7 +245,7 @@ function inspectJson(r: InspectResult, record: PromptRecord, correct: boolean | 
 }
 
 async function evalCommand(argv: string[], io: Io): Promise<number> {
-  const p = parseArgs(argv, { ...COMMON, limit: { value: true } }, 'eval');
+  const p = parseArgs(argv, { ...COMMON, limit: { value: true }, sweep: { value: true }, 'max-new-tokens': { value: true } }, 'eval');
   if (p.options.has('help')) {
     io.out(USAGE);
     return 0;
@@ -187,6 +264,12 @@ async function evalCommand(argv: string[], io: Io): Promise<number> {
     );
   }
   const thoughtsArg = thoughtsOption(p);
+  const sweepSpec = strOption(p, 'sweep');
+  if (sweepSpec !== undefined) {
+    if (thoughtsArg !== undefined) throw usageError('--thoughts and --sweep cannot be combined', 'use --sweep A..B for several k, or --thoughts K for one');
+    return evalSweep(p, io, records, parseKList(sweepSpec));
+  }
+  if (p.options.has('max-new-tokens')) throw usageError('--max-new-tokens applies to eval --sweep only', 'add --sweep A..B, or leave it out');
   const { engine } = await loadEngine(p, io);
   const thoughts = thoughtsArg ?? engine.info.thoughts.default;
   const started = performance.now();
@@ -239,6 +322,106 @@ async function evalCommand(argv: string[], io: Io): Promise<number> {
   return 0;
 }
 
+/** "0..6", "3", "0,2,4" → the list of k (range checks are the engine's). */
+export function parseKList(spec: string): number[] {
+  const range = /^\s*(\d+)\s*\.\.\s*(\d+)\s*$/.exec(spec);
+  if (range) {
+    const a = Number(range[1]);
+    const b = Number(range[2]);
+    if (a > b) throw usageError(`--sweep ${spec}: the range goes down`, `write A..B with A ≤ B, e.g. 0..6`);
+    return Array.from({ length: b - a + 1 }, (_, i) => a + i);
+  }
+  if (/^\s*\d+(\s*,\s*\d+)*\s*$/.test(spec)) return spec.split(',').map((x) => Number(x.trim()));
+  throw usageError(`--sweep ${JSON.stringify(spec)} is not a range or list of k`, 'write e.g. --sweep 0..6 or --sweep 0,2,4');
+}
+
+async function evalSweep(p: ParsedArgs, io: Io, records: PromptRecord[], ks: number[]): Promise<number> {
+  const maxNewTokens = intOption(p, 'max-new-tokens', 1);
+  const { engine } = await loadEngine(p, io);
+  const started = performance.now();
+  let result: DatasetResult;
+  try {
+    const list = records.map((r) => ({ index: r.index, question: r.question, answer: r.answer!, ...(r.graph ? { graph: r.graph } : {}) }));
+    result = await engine.evalDataset(list, {
+      thoughts: ks,
+      maxNewTokens,
+      onProgress: (pr) => {
+        if (pr.task !== 'eval') return;
+        const line = `[${pr.done}/${pr.total}] records, ${((performance.now() - started) / pr.done).toFixed(0)} ms/record`;
+        if (io.stderrIsTTY) process.stderr.write(`\r${line}`);
+        else if (pr.done === pr.total || pr.done % Math.max(1, Math.ceil(pr.total / 20)) === 0) io.err(line);
+      },
+    });
+  } finally {
+    await engine.dispose();
+  }
+  if (io.stderrIsTTY) io.err('');
+  io.out(p.options.has('json') ? JSON.stringify(result, null, 2) : formatDataset(result));
+  return 0;
+}
+
+async function sweepCommand(argv: string[], io: Io): Promise<number> {
+  const p = parseArgs(
+    argv,
+    {
+      model: COMMON.model,
+      provider: COMMON.provider,
+      threads: COMMON.threads,
+      json: COMMON.json,
+      help: COMMON.help,
+      record: { value: true },
+      from: { value: true },
+      to: { value: true },
+      'max-new-tokens': { value: true },
+      intervene: { value: true, repeat: true },
+    },
+    'sweep',
+  );
+  if (p.options.has('help')) {
+    io.out(USAGE);
+    return 0;
+  }
+  if (p.positionals.length > 1) throw usageError(`sweep takes one FILE, got ${p.positionals.length}`, 'pass one prompt file');
+  const { text, name } = readPromptFile(p.positionals[0], 'FILE');
+  const file = parsePromptFile(text, name);
+  const record = selectRecord(file, intOption(p, 'record', Number.MIN_SAFE_INTEGER) ?? 0);
+  const from = intOption(p, 'from', Number.MIN_SAFE_INTEGER);
+  const to = intOption(p, 'to', Number.MIN_SAFE_INTEGER);
+  const maxNewTokens = intOption(p, 'max-new-tokens', 1);
+  const interventions = (p.lists.get('intervene') ?? []).map((spec) => parseInterventionSpec(spec));
+  const { engine, loadMs } = await loadEngine(p, io);
+  try {
+    const r = await engine.sweep(
+      { question: record.question, maxNewTokens, ...(interventions.length ? { interventions } : {}) },
+      { from, to, expected: record.answer },
+    );
+    if (p.options.has('json')) {
+      io.out(
+        JSON.stringify(
+          {
+            model: engine.info.name,
+            provider: engine.info.provider,
+            record: record.index,
+            ...(record.answer !== undefined ? { expected: record.answer } : {}),
+            ...(interventions.length ? { interventions } : {}),
+            loadMs,
+            ...r,
+          },
+          null,
+          2,
+        ),
+      );
+    } else {
+      io.out(`Model ${engine.info.name} (${engine.info.dir}) on ${engine.info.provider}, record ${record.index}`);
+      if (interventions.length) io.out(`Interventions: ${interventions.map(describeIntervention).join('; ')}`);
+      io.out(formatSweep(r, record.answer));
+    }
+    return 0;
+  } finally {
+    await engine.dispose();
+  }
+}
+
 function progress(io: Io, done: number, total: number, correct: number, ms: number): void {
   const line = `[${done}/${total}] ${correct} correct (${((correct / done) * 100).toFixed(1)}%), ${(ms / done).toFixed(0)} ms/record`;
   if (io.stderrIsTTY) {
@@ -257,6 +440,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return await inspectCommand(rest, io);
       case 'eval':
         return await evalCommand(rest, io);
+      case 'sweep':
+        return await sweepCommand(rest, io);
+      case 'bench':
+        return await benchCommand(rest, io, packageRoot());
       case undefined:
       case 'help':
       case '--help':
@@ -264,7 +451,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         io.out(USAGE);
         return command === undefined ? 2 : 0;
       default:
-        throw usageError(`unknown command ${JSON.stringify(command)}`, 'use "coconut-lens inspect FILE" or "coconut-lens eval DATASET"');
+        throw usageError(`unknown command ${JSON.stringify(command)}`, 'use "coconut-lens inspect FILE", "coconut-lens sweep FILE" or "coconut-lens eval DATASET"');
     }
   } catch (e) {
     const le = toLensError(e);

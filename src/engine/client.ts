@@ -4,8 +4,18 @@
 import * as fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { cancelledError, LensError } from './errors';
+import type {
+  AnalysisProgress,
+  AttributionEntry,
+  DatasetResult,
+  EvalOptions,
+  EvalRecord,
+  InterventionResult,
+  SweepOptions,
+  SweepResult,
+} from './analysis-types';
 import type { InspectProgress, InspectRequest, InspectResult, ModelInfo, ProviderSetting } from './types';
-import { BUSY_MESSAGE, type HostToWorker, type LoadParams, type WorkerToHost } from './worker-protocol';
+import { BUSY_MESSAGE, type HostToWorker, type LoadParams, type RunMessage, type WorkerToHost } from './worker-protocol';
 
 export interface EngineClientOptions {
   /** Absolute path of dist/engine-worker.js (the bundled src/engine/worker.ts). */
@@ -17,6 +27,14 @@ export interface ClientInspectOptions {
   onProgress?: (p: InspectProgress) => void;
 }
 
+/** Options of the analyses (sweep, intervene, attribution, eval): progress counts their units. */
+export interface ClientRunOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: AnalysisProgress) => void;
+}
+
+type Progress = InspectProgress | AnalysisProgress;
+
 export interface ClientLoadOptions {
   threads?: number;
   /** The folder is the shipped default: a missing folder gets the "not shipped yet" message. */
@@ -26,8 +44,10 @@ export interface ClientLoadOptions {
 interface Pending {
   resolve(v: unknown): void;
   reject(e: LensError): void;
-  onProgress?: (p: InspectProgress) => void;
+  onProgress?: (p: Progress) => void;
 }
+
+type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 
 export class EngineClient {
   private worker: Worker | undefined;
@@ -45,7 +65,7 @@ export class EngineClient {
     return this.modelInfo;
   }
 
-  /** True while an inspect is running (a second one would be rejected with BUSY). */
+  /** True while a run (inspect or an analysis) goes on (a second one would be rejected with BUSY). */
   get busy(): boolean {
     return this.runningId !== undefined;
   }
@@ -78,7 +98,33 @@ export class EngineClient {
    * Runs one inspection. Rejects at once with BUSY while another runs (the UI offers to cancel it),
    * with NOT_LOADED before a load, and with CANCELLED when `signal` fires or cancel() is called.
    */
-  async inspect(req: InspectRequest, opts: ClientInspectOptions = {}): Promise<InspectResult> {
+  inspect(req: InspectRequest, opts: ClientInspectOptions = {}): Promise<InspectResult> {
+    return this.run({ kind: 'inspect', request: req }, opts.signal, opts.onProgress as (p: Progress) => void) as Promise<InspectResult>;
+  }
+
+  /** The run with and without `req.interventions`, and the per-thought divergence (CoconutEngine.intervene). */
+  intervene(req: InspectRequest, opts: ClientRunOptions = {}): Promise<InterventionResult> {
+    return this.run({ kind: 'intervene', request: req }, opts.signal, opts.onProgress as (p: Progress) => void) as Promise<InterventionResult>;
+  }
+
+  /** Answers for k = from..to thoughts (CoconutEngine.sweep). */
+  sweep(req: InspectRequest, opts: SweepOptions & ClientRunOptions = {}): Promise<SweepResult> {
+    const { signal, onProgress, ...options } = opts;
+    return this.run({ kind: 'sweep', request: req, options }, signal, onProgress as (p: Progress) => void) as Promise<SweepResult>;
+  }
+
+  /** Ablates each thought in turn (CoconutEngine.attribution). */
+  attribution(req: InspectRequest, opts: ClientRunOptions = {}): Promise<AttributionEntry[]> {
+    return this.run({ kind: 'attribution', request: req }, opts.signal, opts.onProgress as (p: Progress) => void) as Promise<AttributionEntry[]>;
+  }
+
+  /** Accuracy per k over records, with path categories (CoconutEngine.evalDataset). */
+  evalDataset(records: EvalRecord[], opts: EvalOptions & ClientRunOptions & { maxNewTokens?: number } = {}): Promise<DatasetResult> {
+    const { signal, onProgress, ...options } = opts;
+    return this.run({ kind: 'eval', records, options }, signal, onProgress as (p: Progress) => void) as Promise<DatasetResult>;
+  }
+
+  private async run(msg: WithoutId<RunMessage>, signal: AbortSignal | undefined, onProgress: ((p: Progress) => void) | undefined): Promise<unknown> {
     if (this.disposed) throw disposedError();
     if (this.runningId !== undefined) {
       throw new LensError('BUSY', BUSY_MESSAGE, 'cancel the current run (Coconut Lens: Cancel Run) or wait for it to finish');
@@ -89,20 +135,20 @@ export class EngineClient {
     if (!this.modelInfo) {
       throw new LensError('NOT_LOADED', 'no model is loaded', 'load a model (EngineClient.load) before inspecting');
     }
-    if (opts.signal?.aborted) throw cancelledError();
+    if (signal?.aborted) throw cancelledError();
     const id = this.nextId++;
     this.runningId = id;
     const onAbort = () => this.post({ kind: 'cancel', id });
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      return (await this.request({ kind: 'inspect', id, request: req }, opts.onProgress)) as InspectResult;
+      return await this.request({ ...msg, id } as RunMessage, onProgress);
     } finally {
-      opts.signal?.removeEventListener('abort', onAbort);
+      signal?.removeEventListener('abort', onAbort);
       if (this.runningId === id) this.runningId = undefined;
     }
   }
 
-  /** Cancels the running inspect, if any; it rejects with CANCELLED after the current pass. */
+  /** Cancels the running run, if any; it rejects with CANCELLED after the current pass. */
   cancel(): void {
     if (this.runningId !== undefined) this.post({ kind: 'cancel', id: this.runningId });
   }
@@ -118,7 +164,7 @@ export class EngineClient {
     void w?.terminate();
   }
 
-  private request(msg: HostToWorker, onProgress?: (p: InspectProgress) => void): Promise<unknown> {
+  private request(msg: HostToWorker, onProgress?: (p: Progress) => void): Promise<unknown> {
     if (this.disposed) return Promise.reject(disposedError());
     return new Promise((resolve, reject) => {
       this.pending.set(msg.id, { resolve, reject, onProgress });

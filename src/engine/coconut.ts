@@ -17,14 +17,22 @@ export interface PassOutput {
   hiddenStates: Float32Array[]; // L+1 × [D]
 }
 
+/** An opaque view of the KV cache at one position (see Decoder.snapshot). */
+export interface DecoderState {
+  readonly past: Readonly<Record<string, Tensor>>;
+  readonly pastLen: number;
+}
+
 export class Decoder {
   private readonly L: number;
   private readonly H: number;
   private readonly D: number;
   private readonly Dh: number;
   private readonly V: number;
-  private past: Record<string, Tensor> = {};
+  private past: Readonly<Record<string, Tensor>> = {};
   private pastLen = 0;
+  /** A snapshot may still use the cache: GPU-resident caches are then left to the GC, not disposed. */
+  private pinned = false;
 
   constructor(
     private readonly session: InferenceSession,
@@ -39,16 +47,45 @@ export class Decoder {
     this.V = a.vocab_size;
   }
 
+  /**
+   * The cache as it stands, to branch from: onnxruntime tensors are immutable, so the present.*
+   * tensors of a pass can serve as the past of any number of later branches without copying.
+   */
+  snapshot(): DecoderState {
+    this.pinned = true;
+    return { past: this.past, pastLen: this.pastLen };
+  }
+
+  /** Returns to a snapshot; the passes run since then are forgotten. */
+  restore(state: DecoderState): void {
+    this.past = state.past;
+    this.pastLen = state.pastLen;
+  }
+
+  /** Positions in the cache. */
+  get length(): number {
+    return this.pastLen;
+  }
+
   /** Starts a new sequence: an empty cache (P = 0). */
   reset(): void {
     const { Tensor } = ort();
     const empty = new Float32Array(0);
-    this.past = {};
+    const past: Record<string, Tensor> = {};
     for (let i = 0; i < this.L; i++) {
-      this.past[pastKey(i)] = new Tensor('float32', empty, [1, this.H, 0, this.Dh]);
-      this.past[pastValue(i)] = new Tensor('float32', empty, [1, this.H, 0, this.Dh]);
+      past[pastKey(i)] = new Tensor('float32', empty, [1, this.H, 0, this.Dh]);
+      past[pastValue(i)] = new Tensor('float32', empty, [1, this.H, 0, this.Dh]);
     }
+    this.releasePast();
+    this.past = past;
     this.pastLen = 0;
+    this.pinned = false;
+  }
+
+  /** GPU buffers (WebGPU with the cache kept on the GPU) are freed at once; CPU tensors by the GC. */
+  private releasePast(): void {
+    if (this.pinned) return;
+    for (const t of Object.values(this.past)) if (t.location === 'gpu-buffer') t.dispose();
   }
 
   /** Rows of wte for token ids, laid out as [S, D]. */
@@ -83,6 +120,7 @@ export class Decoder {
       next[pastKey(i)] = out[presentKey(i)];
       next[pastValue(i)] = out[presentValue(i)];
     }
+    this.releasePast();
     this.past = next;
     this.pastLen = P + S;
     // Outputs are read on the CPU (the session's default output location); copies detach them from
@@ -113,10 +151,20 @@ function cpuData(t: Tensor): Float32Array {
 
 export interface LoopHooks {
   signal?: AbortSignal;
-  /** Thought j (1-based) with the outputs of the pass that produced it. */
-  onThought?(index: number, out: PassOutput): void;
+  /**
+   * Thought j (1-based) with the outputs of the pass that produced it, and the vector that will be
+   * fed back (`out.lastHidden` unless `feed` replaced it).
+   */
+  onThought?(index: number, out: PassOutput, fed: Float32Array): void;
   /** The n-th answer token (1-based), chosen greedily from `out.logits`. */
   onAnswerToken?(n: number, id: number, out: PassOutput): void;
+  /** Interventions: the vector to feed back as thought j instead of `out.lastHidden`. */
+  feed?(index: number, out: PassOutput): Float32Array;
+  /**
+   * Called with bot and t thoughts in the cache (t = 0..k), before thought t+1 is fed (or eot, at
+   * t = k). It may run branches on `dec`; the loop restores the cache afterwards.
+   */
+  atDepth?(t: number, dec: Decoder): Promise<void>;
 }
 
 export interface LoopResult {
@@ -148,40 +196,79 @@ export async function runCoconut(
   let out = await dec.step(dec.embed([...promptIds, bot.id]));
   const prefillMs = now() - t0;
 
+  const branchAt = async (t: number) => {
+    if (!hooks.atDepth) return;
+    const state = dec.snapshot();
+    try {
+      await hooks.atDepth(t, dec);
+    } finally {
+      dec.restore(state);
+    }
+    throwIfAborted(hooks.signal);
+  };
+
   let thoughtsMs = 0;
   for (let j = 1; j <= k; j++) {
+    await branchAt(j - 1);
     // Thought j is the last_hidden_state of the previous position, decoded with that position's logits.
-    hooks.onThought?.(j, out);
+    const fed = hooks.feed ? hooks.feed(j, out) : out.lastHidden;
+    hooks.onThought?.(j, out, fed);
     throwIfAborted(hooks.signal);
     t0 = now();
-    out = await dec.step(out.lastHidden);
+    out = await dec.step(fed);
     thoughtsMs += now() - t0;
   }
+  await branchAt(k);
 
   throwIfAborted(hooks.signal);
-  const answerIds: number[] = [];
-  let stoppedBy: LoopResult['stoppedBy'] = 'max_new_tokens';
-  let answerMs = 0;
   t0 = now();
   out = await dec.step(dec.embed([eot.id]));
-  answerMs += now() - t0;
-  for (let n = 1; n <= maxNewTokens; n++) {
+  const first = now() - t0;
+  const answer = await greedyFrom(dec, out, eos.id, maxNewTokens, { signal: hooks.signal, onToken: hooks.onAnswerToken });
+  return { answerIds: answer.ids, stoppedBy: answer.stoppedBy, prefillMs, thoughtsMs, answerMs: first + answer.passMs };
+}
+
+export interface GreedyResult {
+  ids: number[];
+  stoppedBy: 'eos' | 'max_new_tokens';
+  /** Forward passes run, and the time spent in them. */
+  passes: number;
+  passMs: number;
+}
+
+/**
+ * Greedy decoding from `out`, the outputs of the position before the next answer token (eot, or
+ * the last token of `prefix`). `prefix` are answer tokens already chosen: decoding goes on until
+ * eos or until prefix + new tokens reach `maxNewTokens`.
+ */
+export async function greedyFrom(
+  dec: Decoder,
+  out: PassOutput,
+  eosId: number,
+  maxNewTokens: number,
+  opts: { signal?: AbortSignal; prefix?: number[]; onToken?(n: number, id: number, out: PassOutput): void } = {},
+): Promise<GreedyResult> {
+  const ids = [...(opts.prefix ?? [])];
+  let stoppedBy: GreedyResult['stoppedBy'] = 'max_new_tokens';
+  let passMs = 0;
+  let passes = 0;
+  for (let n = ids.length + 1; n <= maxNewTokens; n++) {
     const id = argmax(out.logits);
-    hooks.onAnswerToken?.(n, id, out);
-    if (id === eos.id) {
+    opts.onToken?.(n, id, out);
+    if (id === eosId) {
       stoppedBy = 'eos';
       break;
     }
-    answerIds.push(id);
+    ids.push(id);
     if (n === maxNewTokens) break;
-    throwIfAborted(hooks.signal);
-    t0 = now();
+    throwIfAborted(opts.signal);
+    const t0 = performance.now();
     out = await dec.step(dec.embed([id]));
-    answerMs += now() - t0;
+    passMs += performance.now() - t0;
+    passes++;
   }
-  return { answerIds, stoppedBy, prefillMs, thoughtsMs, answerMs };
+  return { ids, stoppedBy, passes, passMs };
 }
-
 /**
  * Positions a run may need, counted as the reference loop does: prompt (with bot) + k thoughts +
  * eot + max_new_tokens (one more than strictly fed, which keeps the check identical to PyTorch's).

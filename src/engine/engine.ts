@@ -1,12 +1,32 @@
-// The engine's public face: load a model folder once, then run inspections one at a time.
+// The engine's public face: load a model folder once, then run inspections and the analyses built
+// on them (interventions, k sweep, attribution, dataset evaluation) one at a time.
 import type { InferenceSession } from 'onnxruntime-node';
 import { Decoder, positionsNeeded, runCoconut, type LoopHooks, type LoopResult } from './coconut';
-import { decodeThought, softmax, topTokens } from './decode';
+import { decodeThought, l2norm, softmax, topTokens } from './decode';
 import { checkDecoderIO } from './decoder-io';
 import { LensError, toLensError } from './errors';
 import { fileForRole } from './manifest';
 import { loadModelDir, type ModelDir } from './model-dir';
+import { quickThoughtStepMs } from './bench/steps';
 import { createSession } from './session';
+import type {
+  AttributionEntry,
+  DatasetResult,
+  EvalOptions,
+  EvalRecord,
+  InterventionResult,
+  SweepOptions,
+  SweepResult,
+  ThoughtNodeValues,
+} from './analysis-types';
+import { extractAnswer } from './answer';
+import { runAttribution } from './analysis/attribution';
+import type { RunContext, RunOptions } from './analysis/context';
+import { runEvalDataset } from './analysis/dataset';
+import { validateGraph } from './analysis/graph';
+import { applyIntervention, divergence, interventionRecord, plainInterventions, resolveInterventions, type Applied } from './analysis/interventions';
+import { nodeValuesAt, planNodeValues } from './analysis/node-values';
+import { runSweep } from './analysis/sweep';
 import type {
   AnswerToken,
   InspectProgress,
@@ -26,6 +46,13 @@ export interface LoadOptions {
 
 export interface InspectOptions {
   onProgress?: (p: InspectProgress) => void;
+}
+
+export type { RunOptions } from './analysis/context';
+
+/** What an inspect leaves behind besides its result: the LM-head logits each thought was decoded with. */
+interface InspectCapture {
+  thoughtLogits: Float32Array[];
 }
 
 const DEFAULT_TOP_K = 10;
@@ -49,7 +76,19 @@ export class CoconutEngine {
 
   static async load(dir: string, opts: LoadOptions = {}): Promise<CoconutEngine> {
     const model = await loadModelDir(dir, { isDefault: opts.isDefault });
-    const created = await createSession(model.decoderPath, { provider: opts.provider, threads: opts.threads });
+    const decoderFile = fileForRole(model.manifest, 'decoder');
+    const created = await createSession(model.decoderPath, {
+      provider: opts.provider,
+      threads: opts.threads,
+      // 'auto' times a few thought steps per provider, once per model and machine (remembered).
+      auto: {
+        modelSha256: decoderFile.sha256,
+        measure: async (session) => {
+          checkDecoderIO(session, model.manifest, decoderFile.path);
+          return quickThoughtStepMs(session, model.manifest, model.probe);
+        },
+      },
+    });
     try {
       checkDecoderIO(created.session, model.manifest, fileForRole(model.manifest, 'decoder').path);
     } catch (e) {
@@ -76,6 +115,9 @@ export class CoconutEngine {
       threads: created.threads,
     };
     if (created.providerNotice) info.providerNotice = created.providerNotice;
+    if (created.choice) {
+      info.providerChoice = { source: created.choice.source, measuredMs: created.choice.measuredMs, failed: created.choice.failed };
+    }
     return new CoconutEngine(model, created.session, info);
   }
 
@@ -86,6 +128,64 @@ export class CoconutEngine {
   /** Runs are queued: a second call waits for the first, so two runs never share the KV cache. */
   inspect(req: InspectRequest, signal?: AbortSignal, opts: InspectOptions = {}): Promise<InspectResult> {
     return this.serialize(() => this.inspectNow(req, signal, opts));
+  }
+
+  /**
+   * The run with interventions next to the run without them, and per thought the divergence of
+   * the intervened LM-head distribution from the original.
+   */
+  intervene(req: InspectRequest, opts: RunOptions = {}): Promise<InterventionResult> {
+    return this.serialize(async () => {
+      if (!Array.isArray(req.interventions) || req.interventions.length === 0) {
+        throw new LensError('BAD_OPTION', 'no interventions were given', 'give at least one intervention, e.g. { thought: 2, kind: "zero" }');
+      }
+      const total = 2;
+      const report = (done: number) => opts.onProgress?.({ task: 'intervene', done, total });
+      const a: InspectCapture = { thoughtLogits: [] };
+      const b: InspectCapture = { thoughtLogits: [] };
+      // The intervened run goes first: a bad intervention fails before any work is done.
+      const intervened = await this.inspectNow(req, opts.signal, {}, b);
+      report(1);
+      const original = await this.inspectNow({ ...req, interventions: undefined }, opts.signal, {}, a);
+      report(2);
+      const divergences = a.thoughtLogits.map((p, i) => ({ thought: i + 1, ...divergence(p, b.thoughtLogits[i]) }));
+      return { interventions: intervened.interventions ?? [], original, intervened, divergence: divergences };
+    });
+  }
+
+  /** Answers with k = from..to thoughts, branched off one main line (see analysis/sweep.ts). */
+  sweep(req: InspectRequest, opts: SweepOptions & RunOptions = {}): Promise<SweepResult> {
+    return this.serialize(() => {
+      const maxNewTokens = this.maxNewTokensOf(req);
+      return runSweep(this.context(), req.question, { interventions: req.interventions, maxNewTokens }, opts, opts);
+    });
+  }
+
+  /** Zeroes each thought in turn: the change in the answer's log-probability and whether it changes. */
+  attribution(req: InspectRequest, opts: RunOptions = {}): Promise<AttributionEntry[]> {
+    return this.serialize(() => {
+      const m = this.model.manifest;
+      const k = req.thoughts ?? m.thoughts.default;
+      const maxNewTokens = this.maxNewTokensOf(req);
+      const promptIds = this.encodeQuestion(req.question);
+      this.checkPlan(promptIds.length, k, maxNewTokens);
+      const baseline = resolveInterventions(req.interventions, {
+        k,
+        D: m.architecture.n_embd,
+        tokenizer: this.model.tokenizer,
+        probe: this.model.probe,
+      });
+      return runAttribution(this.context(), promptIds, k, maxNewTokens, baseline, opts);
+    });
+  }
+
+  /** Accuracy per k over records, with ProsQA path categories where records carry a graph. */
+  evalDataset(records: EvalRecord[], opts: EvalOptions & RunOptions & { maxNewTokens?: number } = {}): Promise<DatasetResult> {
+    return this.serialize(async () => {
+      const maxNewTokens = this.maxNewTokensOf({ maxNewTokens: opts.maxNewTokens });
+      const r = await runEvalDataset(this.context(), records, opts, maxNewTokens, opts);
+      return { ...r, provider: this.info.provider };
+    });
   }
 
   /**
@@ -116,6 +216,20 @@ export class CoconutEngine {
     return run.catch((e) => {
       throw toLensError(e);
     });
+  }
+
+  private context(): RunContext {
+    return {
+      dec: this.decoder,
+      model: this.model,
+      encode: (q) => this.encodeQuestion(q),
+      checkPlan: (n, k, max) => this.checkPlan(n, k, max),
+    };
+  }
+
+  private maxNewTokensOf(req: { maxNewTokens?: number }): number {
+    const m = this.model.manifest;
+    return intOption('maxNewTokens', req.maxNewTokens ?? m.generation.max_new_tokens, 1, m.architecture.n_positions);
   }
 
   private encodeQuestion(question: string): number[] {
@@ -153,7 +267,12 @@ export class CoconutEngine {
     }
   }
 
-  private async inspectNow(req: InspectRequest, signal: AbortSignal | undefined, opts: InspectOptions): Promise<InspectResult> {
+  private async inspectNow(
+    req: InspectRequest,
+    signal: AbortSignal | undefined,
+    opts: InspectOptions,
+    capture?: InspectCapture,
+  ): Promise<InspectResult> {
     const m = this.model.manifest;
     const tok = this.model.tokenizer;
     const V = m.architecture.vocab_size;
@@ -169,23 +288,39 @@ export class CoconutEngine {
     const promptIds = this.encodeQuestion(req.question);
     const tokenizeMs = performance.now() - tStart;
     this.checkPlan(promptIds.length, k, maxNewTokens);
+    const interventions = resolveInterventions(req.interventions, { k, D, tokenizer: tok, probe: this.model.probe });
+    const graph = req.graph === undefined ? undefined : validateGraph(req.graph);
+    const plan = graph ? planNodeValues(graph, tok) : undefined;
     progress({ stage: 'prefill', done: 0, total: 1, promptTokens: promptIds.length });
 
     let decodeMs = 0;
     const thoughts: ThoughtTrace[] = [];
     const tokens: AnswerToken[] = [];
+    const nodeValues: ThoughtNodeValues[] = [];
+    let applied: Applied | undefined;
     const loop = await runCoconut(this.decoder, m, promptIds, k, maxNewTokens, {
       signal,
-      onThought: (index, out) => {
+      feed: (index, out) => {
+        const iv = interventions.get(index);
+        applied = iv ? applyIntervention(iv, out, this.model.probe, D) : undefined;
+        return applied ? applied.fed : out.lastHidden;
+      },
+      atDepth: plan ? async (t, dec) => void nodeValues.push(await nodeValuesAt(dec, plan, t, m.special_tokens.eot.id, signal)) : undefined,
+      onThought: (index, out, fed) => {
         const t0 = performance.now();
+        // An intervened thought is decoded as the vector fed back; the lens keeps the layers that produced the original.
+        const logits = applied ? applied.logits : out.logits;
         const trace = decodeThought(
-          { index, h: out.lastHidden, logits: out.logits, hiddenStates: out.hiddenStates },
+          { index, h: fed, logits, hiddenStates: out.hiddenStates },
           this.model.probe,
           D,
           eps,
           { topK, lensTopK, lens: req.lens !== false },
           tok,
         );
+        const iv = interventions.get(index);
+        if (iv) trace.intervened = interventionRecord(iv, topTokens(softmax(out.logits), topK, tok), l2norm(out.lastHidden));
+        capture?.thoughtLogits.push(logits);
         thoughts.push(trace);
         decodeMs += performance.now() - t0;
         progress({ stage: 'thoughts', done: index, total: k, thought: trace });
@@ -205,7 +340,7 @@ export class CoconutEngine {
     });
 
     const text = tok.decode(loop.answerIds);
-    return {
+    const result: InspectResult = {
       model: m.name,
       modelDir: this.model.dir,
       provider: this.info.provider,
@@ -223,24 +358,13 @@ export class CoconutEngine {
         totalMs: performance.now() - tStart,
       },
     };
+    if (interventions.size) result.interventions = plainInterventions(req.interventions!, interventions);
+    if (plan) result.nodeValues = nodeValues;
+    return result;
   }
 }
 
-/**
- * The reference scoring's view of an answer: the text after the last marker, stripped. Without a
- * marker it is the whole text, stripped (what a reader wants to see; eval scores that as wrong,
- * as the reference does, since its split would keep the question in front).
- */
-export function extractAnswer(text: string, marker: string): string {
-  const at = text.lastIndexOf(marker);
-  return (at >= 0 ? text.slice(at + marker.length) : text).trim();
-}
-
-/** Reference-code equality: commas removed, whitespace stripped, exact match. */
-export function answersMatch(predicted: string, expected: string): boolean {
-  const norm = (s: string) => s.replace(/,/g, '').trim();
-  return norm(predicted) === norm(expected);
-}
+export { answersMatch, extractAnswer } from './answer';
 
 function intOption(name: string, v: unknown, min: number, max: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {

@@ -1,5 +1,6 @@
 // Public types of the inference engine. The engine never imports `vscode`: the same code runs in
 // tests, in the CLI and in a worker thread behind the extension host.
+import type { AppliedIntervention, Intervention, ProsQAGraph, ThoughtNodeValues } from './analysis-types';
 
 export type ProviderName = 'cpu' | 'webgpu' | 'cuda';
 export type ProviderSetting = 'auto' | ProviderName;
@@ -33,6 +34,11 @@ export interface ThoughtTrace {
   lens: LensCell[];
   /** The continuous thought itself (n_embd floats), for interventions and export. */
   vector: number[];
+  /**
+   * Set when an intervention replaced this thought: topk, nearest, norm, entropy and vector then
+   * describe the vector actually fed back; lens stays that of the pass that produced the original.
+   */
+  intervened?: AppliedIntervention;
 }
 
 export interface AnswerToken extends TokenProb {
@@ -47,6 +53,10 @@ export interface InspectRequest {
   lensTopK?: number; // tokens per logit-lens cell, default 5
   /** Compute the per-layer logit lens (default true). It costs n_layer × V × D per thought. */
   lens?: boolean;
+  /** Applied to the thoughts before they are fed back; at most one per thought, each in 1..k. */
+  interventions?: Intervention[];
+  /** A ProsQA graph: the result then carries the frontier values of its concept nodes (nodeValues). */
+  graph?: ProsQAGraph;
 }
 
 /**
@@ -91,6 +101,10 @@ export interface InspectResult {
     stoppedBy: 'eos' | 'max_new_tokens';
   };
   timings: InspectTimings;
+  /** The interventions of the request, when it had any. */
+  interventions?: Intervention[];
+  /** With request.graph: for t = 0..k thoughts, the value of each concept node. */
+  nodeValues?: ThoughtNodeValues[];
 }
 
 export interface ModelInfo {
@@ -110,6 +124,12 @@ export interface ModelInfo {
   provider: ProviderName;
   providerNotice?: string; // e.g. why a requested provider fell back to CPU
   threads: number; // onnxruntime intra-op threads
+  /** With provider setting 'auto': how the provider was chosen (measured now or remembered). */
+  providerChoice?: {
+    source: 'measured' | 'cache';
+    measuredMs: Partial<Record<ProviderName, number>>; // median thought step of each provider that ran
+    failed: Partial<Record<ProviderName, string>>; // why the others could not start
+  };
 }
 
 /** Every error the engine raises for bad input is a LensError with a stable code and a fix. */
@@ -119,6 +139,7 @@ export type LensErrorCode =
   | 'MODEL_CHECKSUM'
   | 'MODEL_MANIFEST'
   | 'MODEL_ONNX_IO'
+  | 'MODEL_ONNX_INVALID' // decoder.onnx matches its checksum but onnxruntime cannot load it
   | 'MODEL_TOKENIZER'
   | 'MODEL_PROBE'
   | 'PROVIDER_FAILED'
@@ -132,4 +153,6 @@ export type LensErrorCode =
   | 'BUSY'
   | 'BAD_OPTION' // an option outside its range (top-k, max new tokens, threads)
   | 'NOT_LOADED' // a run was asked for before a model was loaded (EngineClient)
+  | 'EXPORT_EXISTS' // an export would overwrite an existing file
+  | 'EXPORT_FAILED' // an export could not be written (read-only folder, missing folder, …)
   | 'INTERNAL';

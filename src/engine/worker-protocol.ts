@@ -1,6 +1,16 @@
 // The messages between EngineClient (extension host, CLI) and the engine worker thread. Every
 // request carries an id; the worker answers each with exactly one `ok` or `error` for that id,
-// and may send `progress` for an inspect before that.
+// and may send `progress` for a run before that.
+import type {
+  AnalysisProgress,
+  AttributionEntry,
+  DatasetResult,
+  EvalOptions,
+  EvalRecord,
+  InterventionResult,
+  SweepOptions,
+  SweepResult,
+} from './analysis-types';
 import type { LensErrorData } from './errors';
 import type { InspectProgress, InspectRequest, InspectResult, ModelInfo, ProviderSetting } from './types';
 
@@ -11,15 +21,25 @@ export interface LoadParams {
   isDefault?: boolean;
 }
 
+/** Runs: one at a time per worker; each can be cancelled by its id. */
+export type RunMessage =
+  | { kind: 'inspect'; id: number; request: InspectRequest }
+  | { kind: 'intervene'; id: number; request: InspectRequest }
+  | { kind: 'sweep'; id: number; request: InspectRequest; options: SweepOptions }
+  | { kind: 'attribution'; id: number; request: InspectRequest }
+  | { kind: 'eval'; id: number; records: EvalRecord[]; options: EvalOptions & { maxNewTokens?: number } };
+
 export type HostToWorker =
   | { kind: 'load'; id: number; params: LoadParams }
-  | { kind: 'inspect'; id: number; request: InspectRequest }
-  /** Cancels the inspect with this id; a no-op when it already finished. */
+  | RunMessage
+  /** Cancels the run with this id; a no-op when it already finished. */
   | { kind: 'cancel'; id: number };
 
+export type RunValue = InspectResult | InterventionResult | SweepResult | AttributionEntry[] | DatasetResult;
+
 export type WorkerToHost =
-  | { kind: 'ok'; id: number; value: ModelInfo | InspectResult }
+  | { kind: 'ok'; id: number; value: ModelInfo | RunValue }
   | { kind: 'error'; id: number; error: LensErrorData }
-  | { kind: 'progress'; id: number; progress: InspectProgress };
+  | { kind: 'progress'; id: number; progress: InspectProgress | AnalysisProgress };
 
 export const BUSY_MESSAGE = 'a run is already in progress; cancel it or wait';

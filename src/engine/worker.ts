@@ -3,7 +3,9 @@
 import { parentPort } from 'node:worker_threads';
 import { CoconutEngine } from './engine';
 import { LensError, toLensError } from './errors';
-import type { HostToWorker, WorkerToHost } from './worker-protocol';
+import type { AnalysisProgress } from './analysis-types';
+import type { InspectProgress } from './types';
+import type { HostToWorker, RunMessage, RunValue, WorkerToHost } from './worker-protocol';
 import { BUSY_MESSAGE } from './worker-protocol';
 
 const port = parentPort;
@@ -19,6 +21,26 @@ function send(msg: WorkerToHost): void {
 
 function fail(id: number, e: unknown): void {
   send({ kind: 'error', id, error: toLensError(e).toJSON() });
+}
+
+function run(
+  e: CoconutEngine,
+  msg: RunMessage,
+  signal: AbortSignal,
+  onProgress: (p: InspectProgress | AnalysisProgress) => void,
+): Promise<RunValue> {
+  switch (msg.kind) {
+    case 'inspect':
+      return e.inspect(msg.request, signal, { onProgress });
+    case 'intervene':
+      return e.intervene(msg.request, { signal, onProgress });
+    case 'sweep':
+      return e.sweep(msg.request, { ...msg.options, signal, onProgress });
+    case 'attribution':
+      return e.attribution(msg.request, { signal, onProgress });
+    case 'eval':
+      return e.evalDataset(msg.records, { ...msg.options, signal, onProgress });
+  }
 }
 
 async function handle(msg: HostToWorker): Promise<void> {
@@ -46,9 +68,13 @@ async function handle(msg: HostToWorker): Promise<void> {
       }
       return;
     }
-    case 'inspect': {
+    case 'inspect':
+    case 'intervene':
+    case 'sweep':
+    case 'attribution':
+    case 'eval': {
       if (!engine) {
-        fail(msg.id, new LensError('NOT_LOADED', 'no model is loaded in the engine worker', 'load a model before inspecting'));
+        fail(msg.id, new LensError('NOT_LOADED', 'no model is loaded in the engine worker', 'load a model before running it'));
         return;
       }
       if (running || loading) {
@@ -58,10 +84,8 @@ async function handle(msg: HostToWorker): Promise<void> {
       const abort = new AbortController();
       running = { id: msg.id, abort };
       try {
-        const result = await engine.inspect(msg.request, abort.signal, {
-          onProgress: (progress) => send({ kind: 'progress', id: msg.id, progress }),
-        });
-        send({ kind: 'ok', id: msg.id, value: result });
+        const value = await run(engine, msg, abort.signal, (progress) => send({ kind: 'progress', id: msg.id, progress }));
+        send({ kind: 'ok', id: msg.id, value });
       } catch (e) {
         fail(msg.id, e);
       } finally {

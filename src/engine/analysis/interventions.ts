@@ -1,0 +1,225 @@
+// Interventions on continuous thoughts: checking a request's list against the run, and replacing a
+// thought before it is fed back. Also the divergence between two runs' thought distributions.
+import { LensError } from '../errors';
+import type { AppliedIntervention, Intervention } from '../analysis-types';
+import type { PassOutput } from '../coconut';
+import { project } from '../decode';
+import type { Probe } from '../model-dir';
+import type { LensTokenizer } from '../tokenizer';
+
+/** An intervention checked against the model and the run, ready to apply. */
+export interface ResolvedIntervention {
+  thought: number;
+  kind: Intervention['kind'];
+  factor?: number;
+  token?: string;
+  tokenId?: number;
+  label?: string;
+  /** kind 'token' and 'vector': the replacement. */
+  vector?: Float32Array;
+}
+
+export interface InterventionContext {
+  k: number; // thoughts in this run
+  D: number; // n_embd
+  tokenizer: LensTokenizer;
+  probe: Probe;
+}
+
+const KINDS = ['zero', 'scale', 'token', 'vector'];
+
+function badOption(message: string, fix: string): LensError {
+  return new LensError('BAD_OPTION', message, fix);
+}
+
+/**
+ * Checks every intervention and returns them by thought index. Errors name the intervention and
+ * say what to change: a thought that does not exist, a duplicate, a token outside the vocabulary,
+ * a vector of the wrong length, a factor that is not a finite number.
+ */
+export function resolveInterventions(list: unknown, ctx: InterventionContext): Map<number, ResolvedIntervention> {
+  const out = new Map<number, ResolvedIntervention>();
+  if (list === undefined) return out;
+  if (!Array.isArray(list)) {
+    throw badOption('interventions must be a list', 'pass interventions as [{ thought, kind, ... }, ...]');
+  }
+  for (const raw of list as unknown[]) {
+    if (typeof raw !== 'object' || raw === null) throw badOption(`an intervention must be an object, got ${JSON.stringify(raw)}`, 'pass { thought, kind, ... }');
+    const iv = raw as Record<string, unknown>;
+    const where = `intervention on thought ${JSON.stringify(iv.thought)}`;
+    if (typeof iv.kind !== 'string' || !KINDS.includes(iv.kind)) {
+      throw badOption(`${where}: unknown kind ${JSON.stringify(iv.kind)}`, `use one of ${KINDS.join(', ')}`);
+    }
+    const t = iv.thought;
+    if (typeof t !== 'number' || !Number.isInteger(t) || t < 1 || t > ctx.k) {
+      const has = ctx.k === 0 ? 'this run has no thoughts' : `this run has ${ctx.k} thought${ctx.k === 1 ? '' : 's'}`;
+      throw new LensError(
+        'THOUGHTS_RANGE',
+        `thought ${JSON.stringify(t)} does not exist: ${has}`,
+        ctx.k === 0
+          ? 'run with at least one thought before intervening on one'
+          : `intervene on a thought from 1 to ${ctx.k} (thoughts are counted from 1), or run with more thoughts`,
+        { details: { thought: t, thoughts: ctx.k } },
+      );
+    }
+    if (out.has(t)) {
+      throw badOption(`thought ${t} has more than one intervention`, 'give at most one intervention per thought');
+    }
+    const r: ResolvedIntervention = { thought: t, kind: iv.kind as Intervention['kind'] };
+    switch (r.kind) {
+      case 'zero':
+        break;
+      case 'scale': {
+        if (typeof iv.factor !== 'number' || !Number.isFinite(iv.factor)) {
+          throw badOption(`${where}: the scale factor must be a finite number, got ${JSON.stringify(iv.factor)}`, 'pass factor, e.g. 0.5 or 2');
+        }
+        r.factor = iv.factor;
+        break;
+      }
+      case 'token': {
+        if (typeof iv.token !== 'string' || iv.token.length === 0) {
+          throw badOption(`${where}: "token" must be the text of a vocabulary token`, 'pass token, e.g. "lempus"');
+        }
+        const id = ctx.tokenizer.idOf(iv.token);
+        if (id === undefined || id >= ctx.probe.wteNorms.length) {
+          const hint = ctx.tokenizer.unknownWords(iv.token)[0]?.suggestion;
+          throw new LensError(
+            'PROMPT_OOV',
+            `${where}: ${JSON.stringify(iv.token)} is not a token of the model's vocabulary${hint ? ` (did you mean "${hint}"?)` : ''}`,
+            `replace the thought with a single token the model knows (it has ${ctx.tokenizer.vocabSize}); tokens are case-sensitive`,
+            { details: { token: iv.token, ...(hint ? { suggestion: hint } : {}) } },
+          );
+        }
+        r.token = iv.token;
+        r.tokenId = id;
+        r.vector = ctx.probe.wte.slice(id * ctx.D, (id + 1) * ctx.D);
+        break;
+      }
+      case 'vector': {
+        const v = iv.vector;
+        const isList = Array.isArray(v) || ArrayBuffer.isView(v);
+        const arr = isList ? Array.from(v as ArrayLike<number>) : [];
+        if (!isList || arr.length !== ctx.D) {
+          throw badOption(
+            `${where}: the vector has ${isList ? arr.length : 'no'} entries, but the model's thoughts have n_embd = ${ctx.D}`,
+            `pass a list of ${ctx.D} numbers (e.g. the "vector" of a thought from a run of the same model)`,
+          );
+        }
+        const bad = arr.findIndex((x) => typeof x !== 'number' || !Number.isFinite(x));
+        if (bad >= 0) throw badOption(`${where}: entry ${bad} of the vector is not a finite number`, 'pass finite numbers only');
+        r.vector = Float32Array.from(arr);
+        if (typeof iv.label === 'string') r.label = iv.label;
+        break;
+      }
+    }
+    out.set(t, r);
+  }
+  return out;
+}
+
+/**
+ * The request's interventions as plain data (vectors as number arrays, in the order given), for
+ * results and exports: a typed array from a caller would not survive JSON.
+ */
+export function plainInterventions(list: Intervention[], resolved: Map<number, ResolvedIntervention>): Intervention[] {
+  return list.map((iv) => {
+    const r = resolved.get(iv.thought)!;
+    switch (r.kind) {
+      case 'zero':
+        return { thought: r.thought, kind: 'zero' };
+      case 'scale':
+        return { thought: r.thought, kind: 'scale', factor: r.factor! };
+      case 'token':
+        return { thought: r.thought, kind: 'token', token: r.token! };
+      case 'vector':
+        return { thought: r.thought, kind: 'vector', vector: Array.from(r.vector!), ...(r.label !== undefined ? { label: r.label } : {}) };
+    }
+  });
+}
+
+/** What an intervention feeds back, and the LM-head logits of that vector (for its decode). */
+export interface Applied {
+  fed: Float32Array;
+  logits: Float32Array;
+}
+
+/**
+ * Replaces the thought in `out`. The tied LM head is linear in the vector, so a scaled thought's
+ * logits are the scaled logits (exact for a factor of 1); replacements are projected afresh.
+ */
+export function applyIntervention(iv: ResolvedIntervention, out: PassOutput, probe: Probe, D: number): Applied {
+  let fed: Float32Array;
+  let logits: Float32Array;
+  switch (iv.kind) {
+    case 'zero':
+      fed = new Float32Array(D);
+      logits = new Float32Array(out.logits.length);
+      break;
+    case 'scale':
+      fed = out.lastHidden.map((x) => x * iv.factor!);
+      logits = out.logits.map((x) => x * iv.factor!);
+      break;
+    case 'token':
+    case 'vector':
+      fed = Float32Array.from(iv.vector!);
+      logits = Float32Array.from(project(fed, probe, D));
+      break;
+  }
+  return { fed, logits };
+}
+
+/** The record a ThoughtTrace carries of what was done to it. */
+export function interventionRecord(
+  iv: ResolvedIntervention,
+  originalTopk: AppliedIntervention['originalTopk'],
+  originalNorm: number,
+): AppliedIntervention {
+  const record: AppliedIntervention = { kind: iv.kind, originalNorm, originalTopk };
+  if (iv.factor !== undefined) record.factor = iv.factor;
+  if (iv.token !== undefined) record.token = iv.token;
+  if (iv.tokenId !== undefined) record.tokenId = iv.tokenId;
+  if (iv.label !== undefined) record.label = iv.label;
+  return record;
+}
+
+/** log softmax of logits, float64. */
+export function logSoftmax(logits: ArrayLike<number>): Float64Array {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) if (logits[i] > max) max = logits[i];
+  let z = 0;
+  for (let i = 0; i < logits.length; i++) z += Math.exp(logits[i] - max);
+  const lz = max + Math.log(z);
+  const out = new Float64Array(logits.length);
+  for (let i = 0; i < logits.length; i++) out[i] = logits[i] - lz;
+  return out;
+}
+
+/** log p(id) under softmax(logits). */
+export function logProbAt(logits: ArrayLike<number>, id: number): number {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) if (logits[i] > max) max = logits[i];
+  let z = 0;
+  for (let i = 0; i < logits.length; i++) z += Math.exp(logits[i] - max);
+  return logits[id] - max - Math.log(z);
+}
+
+/** KL(P || Q) and the Jensen-Shannon divergence, in nats, of softmax(p) and softmax(q). */
+export function divergence(pLogits: ArrayLike<number>, qLogits: ArrayLike<number>): { kl: number; js: number } {
+  const lp = logSoftmax(pLogits);
+  const lq = logSoftmax(qLogits);
+  let kl = 0;
+  let js = 0;
+  for (let i = 0; i < lp.length; i++) {
+    const p = Math.exp(lp[i]);
+    const q = Math.exp(lq[i]);
+    if (p > 0) kl += p * (lp[i] - lq[i]);
+    const mix = 0.5 * (p + q);
+    if (mix > 0) {
+      const lm = Math.log(mix);
+      if (p > 0) js += 0.5 * p * (lp[i] - lm);
+      if (q > 0) js += 0.5 * q * (lq[i] - lm);
+    }
+  }
+  // Rounding can leave tiny negatives for identical distributions.
+  return { kl: Math.max(0, kl), js: Math.max(0, js) };
+}

@@ -1,0 +1,73 @@
+// The paper's latent-search analysis: after t thoughts, switch to language mode (eot) and force
+// "Every"; the value of a concept node is the probability the model gives its name next (product
+// of the conditional probabilities of its tokens). Runs as a branch off the main loop's cache.
+import type { ProsQAGraph, ThoughtNodeValues } from '../analysis-types';
+import type { Decoder } from '../coconut';
+import { softmax } from '../decode';
+import { LensError, throwIfAborted } from '../errors';
+import type { LensTokenizer } from '../tokenizer';
+import { bfsDistances, conceptNodes } from './graph';
+
+export const NODE_VALUE_CUE = 'Every';
+
+export interface NodeValuePlan {
+  cueIds: number[];
+  concepts: { node: number; symbol: string; ids: number[] }[];
+  depth: (number | null)[];
+}
+
+function encodeOrExplain(tok: LensTokenizer, text: string, what: string): number[] {
+  try {
+    return tok.encode(text).ids;
+  } catch (e) {
+    if (e instanceof LensError && e.code === 'PROMPT_OOV') {
+      throw new LensError(
+        'PROMPT_OOV',
+        `${what}: ${e.message.replace(/^the prompt has /, 'it has ')}`,
+        'node values need the ProsQA sentence format ("Every X is a Y") and concept names the model knows; use a graph whose names are in the model vocabulary',
+        e.details ? { details: e.details } : undefined,
+      );
+    }
+    throw e;
+  }
+}
+
+/** Tokenizes the cue and every concept name once per graph, in the context the model sees them. */
+export function planNodeValues(graph: ProsQAGraph, tok: LensTokenizer): NodeValuePlan {
+  const cueIds = encodeOrExplain(tok, NODE_VALUE_CUE, `the node-value cue "${NODE_VALUE_CUE}"`);
+  const concepts = conceptNodes(graph).map((node) => {
+    const symbol = graph.idx_to_symbol[node];
+    // Encoded after the cue so that subword tokenizers see the leading space they would see.
+    const inContext = encodeOrExplain(tok, `${NODE_VALUE_CUE} ${symbol}`, `graph node ${node} (${symbol})`);
+    const prefixMatches = cueIds.every((id, i) => inContext[i] === id);
+    const ids = prefixMatches ? inContext.slice(cueIds.length) : encodeOrExplain(tok, symbol, `graph node ${node} (${symbol})`);
+    return { node, symbol, ids };
+  });
+  return { cueIds, concepts, depth: bfsDistances(graph, graph.root) };
+}
+
+/**
+ * Node values with t thoughts in the cache. Feeds eot and the cue in one pass; names of several
+ * tokens get one more pass per extra token, each from the cache after the cue. Leaves the cache
+ * wherever it ends: the caller restores it.
+ */
+export async function nodeValuesAt(dec: Decoder, plan: NodeValuePlan, t: number, eotId: number, signal?: AbortSignal): Promise<ThoughtNodeValues> {
+  const out = await dec.step(dec.embed([eotId, ...plan.cueIds]));
+  const first = softmax(out.logits).probs;
+  const afterCue = dec.snapshot();
+  const values: ThoughtNodeValues['values'] = [];
+  for (const c of plan.concepts) {
+    let p = c.ids.length > 0 ? first[c.ids[0]] : 0;
+    if (c.ids.length > 1) {
+      dec.restore(afterCue);
+      for (let i = 1; i < c.ids.length && p > 0; i++) {
+        throwIfAborted(signal);
+        const next = await dec.step(dec.embed([c.ids[i - 1]]));
+        p *= softmax(next.logits).probs[c.ids[i]];
+      }
+    }
+    const depth = plan.depth[c.node];
+    values.push({ node: c.node, symbol: c.symbol, p, depth, frontier: depth === t });
+  }
+  return { thought: t, values };
+}
