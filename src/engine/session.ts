@@ -1,8 +1,10 @@
 // The seam between the engine and onnxruntime-node: which execution provider runs, and what happens
 // when it cannot start. Everything platform- or provider-specific belongs here.
 import * as os from 'node:os';
+import * as path from 'node:path';
 import type { InferenceSession as OrtSession } from 'onnxruntime-node';
 import { LensError } from './errors';
+import { cachedChoice, cacheKey, candidateProviders, checkCuda, providerCacheFile, rememberChoice, type AutoChoice } from './providers';
 import type { ProviderName, ProviderSetting } from './types';
 
 // Loaded lazily so that prompt parsing and the CLI's usage errors never pay for the native binding.
@@ -24,6 +26,23 @@ export interface SessionOptions {
   provider?: ProviderSetting;
   /** intra-op threads; default leaves one core for the editor (at least 1, at most 4). */
   threads?: number;
+  /** What `auto` needs to measure providers; without it `auto` means the CPU. */
+  auto?: AutoMeasure;
+  /**
+   * WebGPU only: keep the present.* outputs (the KV cache) in GPU buffers so each step feeds them
+   * back without a round trip through host memory. Needs n_layer to name the outputs. Opt-in until
+   * measured on a GPU (docs/performance.md): the bench's --kv-on-gpu.
+   */
+  kvOnGpuLayers?: number;
+}
+
+export interface AutoMeasure {
+  /** sha256 of decoder.onnx: with the machine, the key of the remembered choice. */
+  modelSha256: string;
+  /** Median milliseconds of a few thought steps on `session`; throws if it cannot run the model. */
+  measure(session: OrtSession): Promise<number>;
+  /** The cache file (default: providers.json under cacheDir()). */
+  cacheFile?: string;
 }
 
 export interface CreatedSession {
@@ -32,6 +51,8 @@ export interface CreatedSession {
   threads: number;
   /** Set when the requested provider could not start and the CPU ran instead. */
   providerNotice?: string;
+  /** How `auto` chose: measured now, or remembered from an earlier measurement. */
+  choice?: AutoChoice & { source: 'measured' | 'cache' };
 }
 
 export const PROVIDERS: readonly ProviderSetting[] = ['auto', 'cpu', 'webgpu', 'cuda'];
@@ -41,7 +62,7 @@ export function defaultThreads(): number {
   return Math.max(1, Math.min(4, cores - 1));
 }
 
-/** 'auto' is the CPU until provider measurements say otherwise (a later issue). */
+/** The provider a setting names when nothing is measured ('auto' without measurements is the CPU). */
 export function resolveProvider(setting: ProviderSetting): ProviderName {
   return setting === 'auto' ? 'cpu' : setting;
 }
@@ -55,53 +76,145 @@ export function checkProviderSetting(p: unknown): ProviderSetting {
   );
 }
 
-export async function createSession(modelPath: string, opts: SessionOptions = {}): Promise<CreatedSession> {
-  const requested = resolveProvider(checkProviderSetting(opts.provider ?? 'auto'));
-  const threads = opts.threads ?? defaultThreads();
-  if (!Number.isInteger(threads) || threads < 1) {
-    throw new LensError('PROVIDER_FAILED', `threads must be a positive integer, got ${threads}`, 'pass threads ≥ 1 or leave it unset');
-  }
-  const base: OrtSession.SessionOptions = {
+export function sessionOptions(threads: number): OrtSession.SessionOptions {
+  return {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
     logSeverityLevel: 3,
+    // No busy-waiting between ops: the editor shares these cores, and on a loaded 2-core machine
+    // spinning intra-op threads made a 5-layer d256 thought step 2x slower (docs/performance.md).
+    extra: { session: { 'intra_op.allow_spinning': '0', 'inter_op.allow_spinning': '0' } },
   };
-  const { InferenceSession } = ort();
+}
+
+function loadOrt(): Ort {
   try {
-    const session = await InferenceSession.create(modelPath, { ...base, executionProviders: [requested] });
-    return { session, provider: requested, threads };
+    return ort();
+  } catch (e) {
+    throw new LensError(
+      'PROVIDER_FAILED',
+      `onnxruntime-node could not be loaded: ${firstLine(e instanceof Error ? e.message : String(e))}`,
+      'reinstall the extension (or run npm install) so onnxruntime-node matches this platform',
+      { cause: e },
+    );
+  }
+}
+
+/** Our own reason, complete with its fix: reported whole, not cut like onnxruntime's messages. */
+class KnownUnavailable extends Error {}
+
+/** Why `provider` cannot start here, known before trying (only CUDA's missing libraries so far). */
+function knownUnavailable(provider: ProviderName): string | undefined {
+  if (provider !== 'cuda') return undefined;
+  const c = checkCuda();
+  return c.present ? undefined : c.reason;
+}
+
+/**
+ * The CPU provider is built into onnxruntime-node, so a decoder.onnx that it cannot load (after the
+ * manifest's checksum matched) is a broken model, not a provider problem.
+ */
+async function createOnCpu(modelPath: string, threads: number): Promise<OrtSession> {
+  try {
+    return await loadOrt().InferenceSession.create(modelPath, { ...sessionOptions(threads), executionProviders: ['cpu'] });
+  } catch (e) {
+    const cause = e instanceof Error ? e.message : String(e);
+    throw new LensError(
+      'MODEL_ONNX_INVALID',
+      `${path.basename(modelPath)} matches its checksum but onnxruntime cannot load it: ${firstLine(cause)}`,
+      'the model folder was exported wrongly or its manifest was updated for a broken file: export the model again (training/export.py) and check it with onnx.checker',
+      { cause: e },
+    );
+  }
+}
+
+async function createOn(modelPath: string, provider: ProviderName, threads: number, kvOnGpuLayers?: number): Promise<OrtSession> {
+  if (provider === 'cpu') return createOnCpu(modelPath, threads);
+  const unavailable = knownUnavailable(provider);
+  if (unavailable) throw new KnownUnavailable(unavailable);
+  const options: OrtSession.SessionOptions = { ...sessionOptions(threads), executionProviders: [provider] };
+  if (provider === 'webgpu' && kvOnGpuLayers) {
+    const where: Record<string, 'gpu-buffer'> = {};
+    for (let i = 0; i < kvOnGpuLayers; i++) where[`present.${i}.key`] = where[`present.${i}.value`] = 'gpu-buffer';
+    options.preferredOutputLocation = where;
+  }
+  return loadOrt().InferenceSession.create(modelPath, options);
+}
+
+export async function createSession(modelPath: string, opts: SessionOptions = {}): Promise<CreatedSession> {
+  const setting = checkProviderSetting(opts.provider ?? 'auto');
+  const threads = opts.threads ?? defaultThreads();
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new LensError('PROVIDER_FAILED', `threads must be a positive integer, got ${threads}`, 'pass threads ≥ 1 or leave it unset');
+  }
+  if (setting === 'auto' && opts.auto) return createAuto(modelPath, threads, opts.auto);
+  return createWithFallback(modelPath, resolveProvider(setting), threads, opts.kvOnGpuLayers);
+}
+
+async function createWithFallback(modelPath: string, requested: ProviderName, threads: number, kvOnGpuLayers?: number): Promise<CreatedSession> {
+  if (requested === 'cpu') return { session: await createOnCpu(modelPath, threads), provider: 'cpu', threads };
+  try {
+    return { session: await createOn(modelPath, requested, threads, kvOnGpuLayers), provider: requested, threads };
   } catch (first) {
-    const cause = first instanceof Error ? first.message : String(first);
-    if (requested === 'cpu') {
-      throw new LensError(
-        'PROVIDER_FAILED',
-        `onnxruntime could not load the decoder on the CPU: ${cause}`,
-        'check that decoder.onnx is a valid ONNX model (opset ≤ 21) and that onnxruntime-node is installed for this platform',
-        { cause: first },
-      );
-    }
     // onnxruntime-node does not fall back by itself, even with 'cpu' listed after the provider.
+    const cause = first instanceof Error ? first.message : String(first);
+    const session = await createOnCpu(modelPath, threads);
+    return {
+      session,
+      provider: 'cpu',
+      threads,
+      providerNotice: `the ${requested} execution provider could not start (${first instanceof KnownUnavailable ? cause : firstLine(cause)}); running on the CPU instead`,
+    };
+  }
+}
+
+/**
+ * `auto`: the remembered choice for this model and machine, else every available provider measured
+ * on a few thought steps, the fastest kept (its session is the one returned) and remembered.
+ */
+async function createAuto(modelPath: string, threads: number, auto: AutoMeasure): Promise<CreatedSession> {
+  const key = cacheKey(auto.modelSha256, threads);
+  const file = auto.cacheFile ?? providerCacheFile();
+  const cached = cachedChoice(key, file);
+  if (cached) {
+    const created = await createWithFallback(modelPath, cached.provider, threads);
+    return { ...created, choice: { ...cached, source: 'cache' } };
+  }
+  const measuredMs: AutoChoice['measuredMs'] = {};
+  const failed: AutoChoice['failed'] = {};
+  let best: { provider: ProviderName; session: OrtSession; ms: number } | undefined;
+  for (const provider of candidateProviders()) {
+    let session: OrtSession;
     try {
-      const session = await InferenceSession.create(modelPath, { ...base, executionProviders: ['cpu'] });
-      return {
-        session,
-        provider: 'cpu',
-        threads,
-        providerNotice: `the ${requested} execution provider could not start (${firstLine(cause)}); running on the CPU instead`,
-      };
-    } catch (second) {
-      throw new LensError(
-        'PROVIDER_FAILED',
-        `neither ${requested} nor the CPU could run the decoder: ${firstLine(cause)}; cpu: ${
-          second instanceof Error ? second.message : String(second)
-        }`,
-        'check that decoder.onnx is a valid ONNX model and that onnxruntime-node is installed for this platform',
-        { cause: second },
-      );
+      session = await createOn(modelPath, provider, threads);
+    } catch (e) {
+      if (provider === 'cpu') throw e; // the model itself is broken (MODEL_ONNX_INVALID)
+      failed[provider] = e instanceof KnownUnavailable ? e.message : firstLine(e instanceof Error ? e.message : String(e));
+      continue;
+    }
+    let ms: number;
+    try {
+      ms = await auto.measure(session);
+    } catch (e) {
+      await session.release().catch(() => undefined);
+      if (provider === 'cpu') throw e;
+      failed[provider] = `started but could not run the decoder: ${firstLine(e instanceof Error ? e.message : String(e))}`;
+      continue;
+    }
+    measuredMs[provider] = ms;
+    if (!best || ms < best.ms) {
+      if (best) await best.session.release().catch(() => undefined);
+      best = { provider, session, ms };
+    } else {
+      await session.release().catch(() => undefined);
     }
   }
+  // The CPU is always a candidate and rethrows its failures, so best is set.
+  const choice: AutoChoice = { provider: best!.provider, measuredMs, failed, decidedAt: new Date().toISOString() };
+  rememberChoice(key, choice, file);
+  return { session: best!.session, provider: best!.provider, threads, choice: { ...choice, source: 'measured' } };
 }
 
 function firstLine(s: string): string {

@@ -1,0 +1,129 @@
+// Timing of the decoder's passes as the Coconut loop runs them: one prefill, then single-position
+// thought steps (the previous last_hidden_state fed back) and token steps (a wte row fed). Shared by
+// `auto` provider selection (a few steps) and `coconut-lens bench` (many).
+import type { InferenceSession } from 'onnxruntime-node';
+import { Decoder } from '../coconut';
+import type { Manifest } from '../manifest';
+import type { Probe } from '../model-dir';
+
+export interface StepTimes {
+  prefillMs: number[];
+  thoughtMs: number[];
+  tokenMs: number[];
+}
+
+export interface StepPlan {
+  promptTokens: number;
+  thoughts: number;
+  answerTokens: number;
+  /** Whole sequences to run; each gives one prefill and `thoughts`/`answerTokens` step samples. */
+  runs: number;
+  /** Sequences run first and thrown away (allocations, caches, GPU pipelines). */
+  warmupRuns?: number;
+}
+
+/** A prompt of `n` ordinary token ids (no specials), the same for every provider and for PyTorch. */
+export function syntheticPrompt(n: number, vocab: number, specials: number[]): number[] {
+  const ids: number[] = [];
+  const skip = new Set(specials);
+  for (let i = 0; ids.length < n; i++) {
+    const id = (i * 7 + 3) % vocab;
+    if (!skip.has(id)) ids.push(id);
+  }
+  return ids;
+}
+
+export async function timeSteps(session: InferenceSession, m: Manifest, probe: Probe, plan: StepPlan): Promise<StepTimes> {
+  const dec = new Decoder(session, m, probe);
+  const s = m.special_tokens;
+  const prompt = [...syntheticPrompt(plan.promptTokens, m.architecture.vocab_size, [s.bot.id, s.eot.id, s.latent.id, s.eos.id]), s.bot.id];
+  const times: StepTimes = { prefillMs: [], thoughtMs: [], tokenMs: [] };
+  const warm = plan.warmupRuns ?? 1;
+  for (let r = 0; r < warm + plan.runs; r++) {
+    const keep = r >= warm;
+    dec.reset();
+    let t0 = performance.now();
+    let out = await dec.step(dec.embed(prompt));
+    if (keep) times.prefillMs.push(performance.now() - t0);
+    for (let j = 0; j < plan.thoughts; j++) {
+      t0 = performance.now();
+      out = await dec.step(out.lastHidden);
+      if (keep) times.thoughtMs.push(performance.now() - t0);
+    }
+    // Token steps as greedy decoding runs them (ids chosen by the model, eos or not: timing only).
+    let id = s.eot.id;
+    for (let j = 0; j < plan.answerTokens; j++) {
+      t0 = performance.now();
+      out = await dec.step(dec.embed([id]));
+      if (keep) times.tokenMs.push(performance.now() - t0);
+      id = argmaxOf(out.logits);
+    }
+  }
+  return times;
+}
+
+function argmaxOf(a: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < a.length; i++) if (a[i] > a[best]) best = i;
+  return best;
+}
+
+/** The median thought step of a few sequences: what `auto` compares providers by. */
+export async function quickThoughtStepMs(session: InferenceSession, m: Manifest, probe: Probe): Promise<number> {
+  const prompt = Math.min(32, Math.max(1, m.architecture.n_positions - 16));
+  const thoughts = Math.min(6, m.architecture.n_positions - prompt - 2);
+  const t = await timeSteps(session, m, probe, { promptTokens: prompt, thoughts, answerTokens: 0, runs: 3, warmupRuns: 1 });
+  return median(t.thoughtMs);
+}
+
+export function median(xs: number[]): number {
+  return quantile(xs, 0.5);
+}
+
+/** Linear-interpolated quantile (q in [0, 1]); NaN for an empty list. */
+export function quantile(xs: number[], q: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (s.length - 1) * q;
+  const lo = Math.floor(at);
+  const hi = Math.ceil(at);
+  return s[lo] + (s[hi] - s[lo]) * (at - lo);
+}
+
+/**
+ * How the cost of prefill + k thoughts grows with the prompt: per run, the cumulative time after
+ * the prefill (k = 0) and after each thought step; returns the median cumulative ms per k in `ks`.
+ */
+export async function timeGrowth(
+  session: InferenceSession,
+  m: Manifest,
+  probe: Probe,
+  promptTokens: number,
+  ks: number[],
+  runs: number,
+): Promise<{ cumulativeMs: Record<number, number>; thoughtStepMs: number }> {
+  const dec = new Decoder(session, m, probe);
+  const s = m.special_tokens;
+  const prompt = [...syntheticPrompt(promptTokens, m.architecture.vocab_size, [s.bot.id, s.eot.id, s.latent.id, s.eos.id]), s.bot.id];
+  const kMax = Math.max(...ks);
+  const samples: Record<number, number[]> = {};
+  const steps: number[] = [];
+  for (let r = 0; r <= runs; r++) {
+    const keep = r > 0; // the first run warms up
+    dec.reset();
+    const t0 = performance.now();
+    let out = await dec.step(dec.embed(prompt));
+    const at: number[] = [performance.now() - t0];
+    for (let j = 1; j <= kMax; j++) {
+      const t1 = performance.now();
+      out = await dec.step(out.lastHidden);
+      const now = performance.now();
+      if (keep) steps.push(now - t1);
+      at.push(now - t0);
+    }
+    if (keep) for (const k of ks) (samples[k] ??= []).push(at[k]);
+  }
+  const cumulativeMs: Record<number, number> = {};
+  for (const k of ks) cumulativeMs[k] = median(samples[k]);
+  return { cumulativeMs, thoughtStepMs: median(steps) };
+}

@@ -1,0 +1,146 @@
+// Which execution providers this machine can offer, and the remembered outcome of `auto`: the
+// fastest provider measured once per model (decoder sha256) and machine, kept in a small JSON file
+// under the OS cache folder so later loads skip the measurement.
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { ProviderName } from './types';
+
+/** The per-user cache folder of Coconut Lens (COCONUT_LENS_CACHE_DIR overrides it, e.g. in tests). */
+export function cacheDir(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform, home = os.homedir()): string {
+  if (env.COCONUT_LENS_CACHE_DIR) return env.COCONUT_LENS_CACHE_DIR;
+  if (platform === 'win32') return path.join(env.LOCALAPPDATA || path.join(home, 'AppData', 'Local'), 'coconut-lens', 'Cache');
+  if (platform === 'darwin') return path.join(home, 'Library', 'Caches', 'coconut-lens');
+  return path.join(env.XDG_CACHE_HOME || path.join(home, '.cache'), 'coconut-lens');
+}
+
+export function providerCacheFile(): string {
+  return path.join(cacheDir(), 'providers.json');
+}
+
+/** onnxruntime-node's folder of native files for this platform (where its binding lives). */
+export function bindingDir(): string | undefined {
+  try {
+    const main = require.resolve('onnxruntime-node');
+    const dir = path.join(path.dirname(main), '..', 'bin', 'napi-v6', process.platform, process.arch);
+    return fs.existsSync(dir) ? dir : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const CUDA_LIB: Partial<Record<NodeJS.Platform, string>> = {
+  linux: 'libonnxruntime_providers_cuda.so',
+  win32: 'onnxruntime_providers_cuda.dll',
+};
+
+export interface CudaCheck {
+  present: boolean;
+  /** The file looked for, and where. */
+  library?: string;
+  dir?: string;
+  /** Why CUDA cannot run here and how to get it (set when !present). */
+  reason?: string;
+}
+
+/**
+ * onnxruntime-node's npm tarball has no CUDA provider; its install script downloads
+ * libonnxruntime_providers_cuda.so (CUDA 12) next to the binding unless told to skip.
+ */
+export function checkCuda(dir = bindingDir()): CudaCheck {
+  const lib = CUDA_LIB[process.platform];
+  if (!lib || process.arch !== 'x64') {
+    return { present: false, reason: `onnxruntime-node has no CUDA provider for ${process.platform}-${process.arch}` };
+  }
+  if (!dir) return { present: false, library: lib, reason: 'onnxruntime-node is not installed for this platform' };
+  if (fs.existsSync(path.join(dir, lib))) return { present: true, library: lib, dir };
+  return {
+    present: false,
+    library: lib,
+    dir,
+    reason:
+      `onnxruntime-node's CUDA provider libraries are not installed (${lib} is not in ${dir}); ` +
+      'with internet, run ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node (it was installed ' +
+      'with ONNXRUNTIME_NODE_INSTALL=skip; see README, "Execution providers")',
+  };
+}
+
+/** The providers worth trying on this platform, CPU last (it always exists). */
+export function candidateProviders(): ProviderName[] {
+  const list: ProviderName[] = [];
+  if (checkCuda().present) list.push('cuda');
+  // onnxruntime-node ships WebGPU (Dawn) for these; on Linux it needs a Vulkan driver.
+  if (['linux', 'win32', 'darwin'].includes(process.platform) && ['x64', 'arm64'].includes(process.arch)) list.push('webgpu');
+  list.push('cpu');
+  return list;
+}
+
+function ortVersion(): string {
+  try {
+    const main = require.resolve('onnxruntime-node');
+    return JSON.parse(fs.readFileSync(path.join(path.dirname(main), '..', 'package.json'), 'utf-8')).version ?? '?';
+  } catch {
+    return '?';
+  }
+}
+
+/**
+ * The machine part of the cache key: what changes which provider is fastest (CPU model and count,
+ * platform, onnxruntime version, threads, and whether CUDA libraries are present).
+ */
+export function machineKey(threads: number): string {
+  const cpus = os.cpus();
+  const parts = [process.platform, process.arch, cpus[0]?.model ?? '?', cpus.length, `threads=${threads}`, `ort=${ortVersion()}`, `cuda=${checkCuda().present}`];
+  return createHash('sha256').update(parts.join('|')).digest('hex').slice(0, 16);
+}
+
+export interface AutoChoice {
+  provider: ProviderName;
+  /** Median thought-step milliseconds of each provider that ran. */
+  measuredMs: Partial<Record<ProviderName, number>>;
+  /** Why each provider that could not start failed. */
+  failed: Partial<Record<ProviderName, string>>;
+  decidedAt: string;
+}
+
+interface CacheFile {
+  format: 'coconut-lens-providers';
+  version: 1;
+  entries: Record<string, AutoChoice>;
+}
+
+export function cacheKey(modelSha256: string, threads: number): string {
+  return `${modelSha256}:${machineKey(threads)}`;
+}
+
+function readCache(file: string): CacheFile {
+  try {
+    const data = JSON.parse(fs.readFileSync(file, 'utf-8'));
+    if (data?.format === 'coconut-lens-providers' && data.version === 1 && data.entries && typeof data.entries === 'object') return data as CacheFile;
+  } catch {
+    // missing or unreadable: measure again
+  }
+  return { format: 'coconut-lens-providers', version: 1, entries: {} };
+}
+
+export function cachedChoice(key: string, file = providerCacheFile()): AutoChoice | undefined {
+  const c = readCache(file).entries[key];
+  if (c && ['cpu', 'webgpu', 'cuda'].includes(c.provider)) return c;
+  return undefined;
+}
+
+/** Remembers a choice; a cache that cannot be written only costs a new measurement next time. */
+export function rememberChoice(key: string, choice: AutoChoice, file = providerCacheFile()): boolean {
+  try {
+    const data = readCache(file);
+    data.entries[key] = choice;
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify(data, null, 2) + '\n');
+    fs.renameSync(tmp, file);
+    return true;
+  } catch {
+    return false;
+  }
+}
