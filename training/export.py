@@ -33,12 +33,14 @@ try:
     from .model import GPT
     from .safetensors_io import write_safetensors
     from .tokenizer import WordTokenizer, tokenizer_json_bytes
+    from .bpe_tokenizer import tokenizer_for
     from . import vocab as _vocab
 except ImportError:  # pragma: no cover - script use
     from checkpoint import load_checkpoint
     from model import GPT
     from safetensors_io import write_safetensors
     from tokenizer import WordTokenizer, tokenizer_json_bytes
+    from bpe_tokenizer import tokenizer_for
     import vocab as _vocab
 
 OPSET = 14
@@ -185,7 +187,7 @@ def export_model(model: GPT, tokenizer_json: dict, out: Path, name: str,
     provenance = dict(provenance or {})
     if not 0 <= thoughts_default <= thoughts_max:
         raise ValueError(f"thoughts default {thoughts_default} must be between 0 and max {thoughts_max}")
-    tok = WordTokenizer(tokenizer_json)
+    tok = tokenizer_for(tokenizer_json)  # WordPiece (ProsQA) or byte-level BPE (imported GPT-2)
     if tok.vocab_size > model.config.vocab_size:
         raise ValueError(f"the tokenizer has {tok.vocab_size} tokens but the model only "
                          f"{model.config.vocab_size} embedding rows; they must come from the same run")

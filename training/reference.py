@@ -42,12 +42,16 @@ try:
     from .model import GPT
     from .safetensors_io import read_safetensors
     from .tokenizer import WordTokenizer
+    from .bpe_tokenizer import tokenizer_from_file
+    from .import_coconut import is_reference_state, model_from_state, read_state
 except ImportError:  # pragma: no cover - script use
     from checkpoint import load_checkpoint
     from coconut import CoconutRun, run_coconut
     from model import GPT
     from safetensors_io import read_safetensors
     from tokenizer import WordTokenizer
+    from bpe_tokenizer import tokenizer_from_file
+    from import_coconut import is_reference_state, model_from_state, read_state
 
 TOP_K = 5
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -128,7 +132,7 @@ def check_same_weights(model: GPT, model_dir: Path) -> None:
 def golden(model: GPT, model_dir: Path, cases: Sequence[Tuple[str, int]],
            max_new_tokens: Optional[int] = None, top_k: int = TOP_K) -> Dict[str, Any]:
     manifest = json.loads((model_dir / "coconut.json").read_text(encoding="utf-8"))
-    tok = WordTokenizer.from_file(model_dir / "tokenizer.json")
+    tok = tokenizer_from_file(model_dir / "tokenizer.json")
     check_same_weights(model, model_dir)
     n_new = manifest["generation"]["max_new_tokens"] if max_new_tokens is None else max_new_tokens
     return {
@@ -138,6 +142,19 @@ def golden(model: GPT, model_dir: Path, cases: Sequence[Tuple[str, int]],
         "vocab_size": model.config.vocab_size,
         "cases": [case_record(model, tok, manifest, q, k, n_new, top_k) for q, k in cases],
     }
+
+
+def load_model(checkpoint: Path, model_dir: Path) -> GPT:
+    """A training checkpoint (training/checkpoint.py), or a facebookresearch/coconut state dict as
+    training/import_coconut.py reads it (n_head from the model folder's manifest)."""
+    try:
+        state = read_state(checkpoint)
+    except ValueError:
+        state = None  # not a plain state dict: our own checkpoint format
+    if state is not None and is_reference_state(state):
+        manifest = json.loads((model_dir / "coconut.json").read_text(encoding="utf-8"))
+        return model_from_state(state, manifest["architecture"]["n_head"], checkpoint.name)
+    return load_checkpoint(checkpoint)[0]
 
 
 def parse_cases(specs: Sequence[str], dataset: Path, cases_file: Optional[Path]) -> List[Tuple[str, int]]:
@@ -179,7 +196,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = ap.parse_args(argv)
     torch.set_num_threads(min(2, torch.get_num_threads()))
     cases = parse_cases(args.cases, Path(args.dataset), Path(args.cases_file) if args.cases_file else None)
-    model, _, _ = load_checkpoint(args.checkpoint)
+    model = load_model(Path(args.checkpoint), Path(args.model_dir))
     data = golden(model, Path(args.model_dir), cases, args.max_new_tokens)
     write_golden(data, Path(args.out))
     for c in data["cases"]:

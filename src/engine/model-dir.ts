@@ -194,6 +194,16 @@ export function loadProbe(buf: Uint8Array, rel: string, m: Manifest): Probe {
     const e = st.entries.get(name);
     if (!e) throw fail(`the tensor "${name}" is missing (found: ${[...st.entries.keys()].join(', ') || 'none'})`);
     if (e.dtype !== 'F32') throw fail(`the tensor "${name}" is ${e.dtype}, expected F32`);
+    if (name === 'wte' && e.shape.length === 2 && e.shape[1] === D && e.shape[0] !== V) {
+      // The likeliest slip when a model is assembled by hand: say which two numbers disagree.
+      throw new LensError(
+        'MODEL_PROBE',
+        `architecture.vocab_size in ${MANIFEST_FILE} is ${V}, but the embedding matrix "wte" in ${rel} has ${e.shape[0]} rows; ` +
+          'they must agree (one row, and one logit, per token)',
+        `set architecture.vocab_size to ${e.shape[0]} if ${rel} is right, or re-export the model so both come from the same checkpoint`,
+        { details: { field: 'architecture.vocab_size', manifest: V, embeddingRows: e.shape[0] } },
+      );
+    }
     if (e.shape.length !== shape.length || e.shape.some((d, i) => d !== shape[i])) {
       throw fail(
         `the tensor "${name}" has shape [${e.shape.join(', ')}], expected [${shape.join(', ')}] ` +

@@ -165,7 +165,7 @@ describe('model folder validation', () => {
         }),
       ),
     );
-    await rejectsLens(loadModelDir(d), 'MODEL_PROBE', new RegExp(`"wte" has shape \\[${V - 1}, ${D}\\], expected \\[${V}, ${D}\\]`));
+    await rejectsLens(loadModelDir(d), 'MODEL_PROBE', new RegExp(`vocab_size in coconut\\.json is ${V}, but the embedding matrix "wte" in probe\\.safetensors has ${V - 1} rows`));
     const d2 = copy();
     replaceListedFile(d2, 'probe', Buffer.from(writeSafetensors({ wte: { shape: [V, D], data: new Float32Array(V * D) } })));
     await rejectsLens(loadModelDir(d2), 'MODEL_PROBE', /"ln_f\.weight" is missing \(found: wte\)/);

@@ -1,0 +1,59 @@
+// The extension as users install it: builds the linux-x64 VSIX (scripts/package.mjs), checks what
+// it carries, installs it into the test VS Code server with the server's own command line and runs
+// the UI test (ui.test.mjs) against the installed copy; no extensionDevelopmentPath is given, so
+// the development folder is not loaded at all.
+//
+//   node --test test/vscode/vsix.test.mjs          (COCONUT_TEST_VSIX=FILE skips the build)
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { zipEntries, zipRead } from '../../scripts/zip-entries.mjs';
+import { repoRoot } from './harness.mjs';
+
+const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
+
+describe('linux-x64 VSIX', { timeout: 900_000 }, () => {
+  let vsix = process.env.COCONUT_TEST_VSIX;
+
+  before(() => {
+    if (vsix) return;
+    const outDir = join(repoRoot, 'out', 'vsix-test');
+    execFileSync(process.execPath, [join(repoRoot, 'scripts/package.mjs'), '--target', 'linux-x64', '--out', outDir], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'ignore', 'inherit'],
+      timeout: 300_000,
+    });
+    vsix = join(outDir, `${pkg.name}-linux-x64-${pkg.version}.vsix`);
+  });
+
+  it('carries the bundles and linux-x64 onnxruntime only', () => {
+    const names = zipEntries(vsix);
+    for (const f of ['extension.js', 'engine-worker.js', 'webview.js', 'cli.js']) assert.ok(names.includes(`extension/dist/${f}`), f);
+    assert.ok(names.includes('extension/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node'));
+    assert.ok(names.includes('extension/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1'));
+    assert.ok(names.includes('extension/node_modules/onnxruntime-common/package.json'));
+    assert.deepEqual(names.filter((n) => n.includes('/napi-v6/') && !n.includes('/napi-v6/linux/x64/')), []);
+    assert.deepEqual(names.filter((n) => n.endsWith('.map') || n.includes('/src/') || n.includes('/test/')), []);
+    const manifest = zipRead(vsix, 'extension.vsixmanifest')?.toString('utf8') ?? '';
+    assert.match(manifest, /TargetPlatform="linux-x64"/, 'the VSIX manifest names its target platform');
+  });
+
+  it('passes the UI test when installed into VS Code\'s server', () => {
+    const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', 'test/vscode/ui.test.mjs'], {
+      cwd: repoRoot,
+      // Without NODE_TEST_CONTEXT the child is a test run of its own, not a nested one.
+      env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_TEST_CONTEXT')), COCONUT_TEST_VSIX: vsix },
+      encoding: 'utf8',
+      timeout: 600_000,
+    });
+    const output = `${r.stdout}\n${r.stderr}`;
+    process.stdout.write(output.replace(/^/gm, '  | '));
+    const count = (key) => Number(new RegExp(`^ℹ ${key} (\\d+)`, 'm').exec(output)?.[1] ?? NaN);
+    assert.match(output, /installed .*coconut-lens\.coconut-lens-/i, 'the UI test ran against the installed VSIX');
+    assert.ok(count('pass') > 0, 'UI tests ran');
+    assert.equal(count('fail'), 0, 'no UI test failed');
+    assert.equal(r.status, 0);
+  });
+});
