@@ -4,6 +4,7 @@ import type { AnswerToken, InspectResult, ThoughtTrace } from '../src/engine/typ
 import { asSentence, type ErrorInfo, type RunInfo } from '../src/protocol/inspector';
 import { bar, h } from './dom';
 import { fmtMs, fmtNum, fmtP, sameAnswer, showToken, speakToken } from './format';
+import type { ThoughtDiff } from './interventionView';
 
 /** Nearest embeddings and lens rows are context for the probe; a few are enough per column. */
 const NEAREST_SHOWN = 5;
@@ -87,7 +88,14 @@ export function thoughtLabel(t: ThoughtTrace, count: number): string {
 }
 
 /** `count` is k; while a run streams its thoughts, fewer than k may be there yet. */
-export function renderThoughts(thoughts: ThoughtTrace[], count: number, selected: number, showLens: boolean): HTMLElement {
+export function renderThoughts(
+  thoughts: ThoughtTrace[],
+  count: number,
+  selected: number,
+  showLens: boolean,
+  diff?: Map<number, ThoughtDiff>,
+  heading = 'Continuous thoughts',
+): HTMLElement {
   if (count === 0) {
     return h(
       'section',
@@ -101,17 +109,23 @@ export function renderThoughts(thoughts: ThoughtTrace[], count: number, selected
     'aria-label': `Continuous thoughts (${count}). Use the arrow keys to move between them.`,
     'aria-orientation': 'horizontal',
   });
-  for (const t of thoughts) list.append(renderThought(t, count, t.index === selected, showLens));
-  return h('section', { class: 'thoughts-section' }, h('h2', {}, 'Continuous thoughts'), list);
+  for (const t of thoughts) list.append(renderThought(t, count, t.index === selected, showLens, diff?.get(t.index)));
+  return h('section', { class: 'thoughts-section' }, h('h2', {}, heading), list);
 }
 
-function renderThought(t: ThoughtTrace, count: number, isSelected: boolean, showLens: boolean): HTMLElement {
+function renderThought(t: ThoughtTrace, count: number, isSelected: boolean, showLens: boolean, diff?: ThoughtDiff): HTMLElement {
   const topk = h('ol', { class: 'rows topk' });
   t.topk.forEach((x, i) => {
+    const isNew = diff && diff.status !== 'same' && !diff.originalIds.has(x.id);
     topk.append(
       h(
         'li',
-        { class: i === 0 ? 'row top' : 'row', 'data-testid': 'topk-row', 'data-token-id': x.id },
+        {
+          class: ['row', i === 0 ? 'top' : '', isNew ? 'new-token' : ''].filter(Boolean).join(' '),
+          'data-testid': 'topk-row',
+          'data-token-id': x.id,
+          title: isNew ? 'Not among the original thought’s top tokens' : undefined,
+        },
         h('code', { class: 'tok', title: `${x.token} (id ${x.id})` }, showToken(x.token)),
         bar(x.p),
         h('span', { class: 'num' }, fmtP(x.p)),
@@ -130,13 +144,15 @@ function renderThought(t: ThoughtTrace, count: number, isSelected: boolean, show
       ),
     );
   }
+  const diffText = diff && diff.status !== 'same' ? thoughtDiffText(diff) : '';
   const col = h(
     'div',
     {
-      class: isSelected ? 'thought selected' : 'thought',
+      class: ['thought', isSelected ? 'selected' : '', diff ? `diff-${diff.status}` : ''].filter(Boolean).join(' '),
       role: 'option',
       'aria-selected': isSelected ? 'true' : 'false',
-      'aria-label': thoughtLabel(t, count),
+      'aria-label': thoughtLabel(t, count) + (diffText ? ` ${diffText}` : ''),
+      'data-diff': diff?.status,
       tabindex: isSelected ? 0 : -1,
       'data-testid': 'thought',
       'data-index': t.index,
@@ -152,6 +168,7 @@ function renderThought(t: ThoughtTrace, count: number, isSelected: boolean, show
         h('span', { title: 'Entropy of the LM-head distribution, in nats' }, `H ${fmtNum(t.entropy)}`),
       ),
     ),
+    diff && diff.status !== 'same' ? renderDiffBadge(diff) : undefined,
     h('div', { class: 'section-label' }, 'LM-head probe'),
     topk,
     h('div', { class: 'section-label' }, 'Nearest embeddings (cosine)'),
@@ -177,7 +194,24 @@ function renderThought(t: ThoughtTrace, count: number, isSelected: boolean, show
   return col;
 }
 
-export function renderAnswer(result: InspectResult, expected: string | undefined): HTMLElement {
+function thoughtDiffText(d: ThoughtDiff): string {
+  const parts = [d.status === 'edited' ? `Edited: ${d.edit ?? 'changed'}.` : 'Downstream of an edit.'];
+  if (d.js !== undefined) parts.push(`Divergence from the original: JS ${fmtNum(d.js, 3)}, KL ${fmtNum(d.kl ?? NaN, 3)} nats.`);
+  if (d.was) parts.push(`Originally ${speakToken(d.was.token)} ${fmtP(d.was.p)}.`);
+  return parts.join(' ');
+}
+
+function renderDiffBadge(d: ThoughtDiff): HTMLElement {
+  return h(
+    'div',
+    { class: `diff-badge ${d.status}`, 'data-testid': 'diff-badge', 'aria-hidden': 'true' },
+    h('span', { class: 'diff-kind' }, d.status === 'edited' ? `✎ ${d.edit ?? 'edited'}` : '↳ downstream'),
+    d.js !== undefined ? h('span', { class: 'diff-div', 'data-testid': 'divergence', title: `KL ${fmtNum(d.kl ?? NaN, 3)} nats` }, `JS ${fmtNum(d.js, 3)}`) : undefined,
+    d.was ? h('span', { class: 'diff-was' }, 'was ', h('code', { class: 'tok' }, showToken(d.was.token)), ` ${fmtP(d.was.p)}`) : undefined,
+  );
+}
+
+export function renderAnswer(result: InspectResult, expected: string | undefined, original?: InspectResult): HTMLElement {
   const a = result.answer;
   const shown = a.extracted || a.text.trim();
   const tokens = h('ol', { class: 'answer-tokens', 'aria-label': 'Answer tokens with their probabilities' });
@@ -192,11 +226,16 @@ export function renderAnswer(result: InspectResult, expected: string | undefined
     );
   }
   const minP = a.tokens.reduce((m, t) => Math.min(m, t.p), 1);
+  const was = original ? original.answer.extracted || original.answer.text.trim() : undefined;
+  const changed = was !== undefined && was !== shown;
   return h(
     'section',
-    { class: 'answer', 'data-testid': 'answer', 'aria-label': `Answer: ${shown || 'empty'}` },
-    h('h2', {}, 'Answer'),
-    h('div', { class: 'answer-text', 'data-testid': 'answer-text' }, shown || '(empty)'),
+    { class: 'answer', 'data-testid': 'answer', 'aria-label': `Answer: ${shown || 'empty'}${changed ? `, was ${was || 'empty'}` : ''}` },
+    h('h2', {}, original ? 'Answer with the interventions' : 'Answer'),
+    h('div', { class: changed ? 'answer-text changed' : 'answer-text', 'data-testid': 'answer-text' }, shown || '(empty)'),
+    was !== undefined
+      ? h('div', { class: 'muted small', 'data-testid': 'answer-was' }, changed ? `Original answer: “${was || '(empty)'}”` : 'Same as the original answer.')
+      : undefined,
     verdict,
     tokens,
     h(

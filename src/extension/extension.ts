@@ -4,9 +4,12 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { InspectResult } from '../engine/types';
+import type { RunInfo } from '../protocol/inspector';
 import { EngineHost } from './engineHost';
 import { HostError, showError, toErrorInfo } from './errors';
+import { registerInspectorFeatures, type FeatureTestHooks } from './features';
 import { InspectorPanel } from './panel';
+import { registerModelCommands } from './models';
 import { selectModel, selectProvider } from './pickers';
 import { questionFromFile, questionFromRecord, questionFromSelection } from './questions';
 import { InspectRunner, type Question } from './runner';
@@ -27,6 +30,12 @@ export interface CoconutLensApi {
    * commands themselves also resolve only when their run has ended).
    */
   whenIdle(): Promise<void>;
+  /** The run the panel shows (its graph, or why it has none), or undefined before the first one. */
+  currentRunForTest(): RunInfo | undefined;
+  /** The panel, for tests of the serializer (restoring a panel from saved state). */
+  panelForTest(): InspectorPanel;
+  /** The inspector features (CodeLens, hover, step links, analyses), for tests. */
+  features: FeatureTestHooks;
 }
 
 let engineHost: EngineHost | undefined;
@@ -87,6 +96,9 @@ export function activate(context: vscode.ExtensionContext): CoconutLensApi {
     }),
   );
 
+  registerModelCommands(context, log);
+  const features = registerInspectorFeatures(context, runner, panel, log);
+
   /** Settings changes are applied one after another; whenIdle() waits for them. */
   let settingsApplied: Promise<void> = Promise.resolve();
 
@@ -100,10 +112,10 @@ export function activate(context: vscode.ExtensionContext): CoconutLensApi {
           runner.cancel();
           break;
         case 'selectThought':
-          // Kept for step highlighting in the editor (later); the log shows the panel is wired.
           log.trace(`Thought ${msg.index} selected in the panel.`);
           break;
-        case 'ready':
+        default:
+          // The inspector features (features.ts) handle the other messages.
           break;
       }
     }),
@@ -149,6 +161,9 @@ export function activate(context: vscode.ExtensionContext): CoconutLensApi {
       await settingsApplied;
       await runner.whenIdle();
     },
+    currentRunForTest: () => runner.currentRun()?.run,
+    panelForTest: () => panel,
+    features,
   };
 }
 

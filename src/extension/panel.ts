@@ -7,10 +7,13 @@ import {
   INSPECTOR_VIEW_TYPE,
   isInspectorState,
   isWebviewToHost,
+  type ChartId,
   type HostToWebview,
+  type ImageFormat,
   type RunInfo,
   type WebviewToHost,
 } from '../protocol/inspector';
+import { HostError } from './errors';
 
 /**
  * What the panel last showed, replayed whenever a webview (re)starts listening: a hidden webview
@@ -20,18 +23,43 @@ interface Snapshot {
   start?: Extract<HostToWebview, { type: 'loading' | 'runStarted' }>;
   progress?: Extract<HostToWebview, { type: 'progress' }>;
   end?: Extract<HostToWebview, { type: 'result' | 'error' | 'cleared' }>;
+  /** Analyses, the dataset and the pin: the messages that rebuild each, in order. */
+  slots: Map<string, HostToWebview[]>;
 }
+
+/** Messages only meaningful at the moment they are sent; never replayed. */
+const TRANSIENT = new Set<HostToWebview['type']>(['highlightThoughts', 'chartRequest', 'exported']);
+
+/** How long a palette export waits for the webview to hand over a chart. */
+const CHART_TIMEOUT_MS = 15_000;
 
 export class InspectorPanel implements vscode.Disposable {
   private panel?: vscode.WebviewPanel;
   private panelDisposables: vscode.Disposable[] = [];
   private ready = false;
-  private snapshot: Snapshot = {};
+  private snapshot: Snapshot = { slots: new Map() };
   /** The last run the webview knew about when it was restored from saved state. */
   private restoredRun?: RunInfo;
   private readonly messages = new vscode.EventEmitter<WebviewToHost>();
   /** Messages from the webview, already validated. */
   readonly onDidReceiveMessage = this.messages.event;
+  private nextChartRequest = 1;
+  private readonly chartRequests = new Map<
+    number,
+    { resolve(image: { chart: ChartId; data: string }): void; reject(e: Error): void; timer: NodeJS.Timeout }
+  >();
+  /** Restores the panel after a reload; kept as a field so tests can call it on a panel they made. */
+  readonly serializer: vscode.WebviewPanelSerializer = {
+    deserializeWebviewPanel: async (panel, state) => {
+      // A second restored panel (should not happen) is closed so that one panel stays the rule.
+      if (this.panel) {
+        panel.dispose();
+        return;
+      }
+      this.restoredRun = isInspectorState(state) ? (state.run ?? undefined) : undefined;
+      this.attach(panel);
+    },
+  };
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -40,17 +68,7 @@ export class InspectorPanel implements vscode.Disposable {
 
   /** Registers the serializer that restores the panel after a window reload. */
   registerSerializer(): vscode.Disposable {
-    return vscode.window.registerWebviewPanelSerializer(INSPECTOR_VIEW_TYPE, {
-      deserializeWebviewPanel: async (panel, state) => {
-        // A second restored panel (should not happen) is closed so that one panel stays the rule.
-        if (this.panel) {
-          panel.dispose();
-          return;
-        }
-        this.restoredRun = isInspectorState(state) ? (state.run ?? undefined) : undefined;
-        this.attach(panel);
-      },
-    });
+    return vscode.window.registerWebviewPanelSerializer(INSPECTOR_VIEW_TYPE, this.serializer);
   }
 
   /** Opens the panel beside the editor, or reveals it, without taking focus from the editor. */
@@ -77,9 +95,53 @@ export class InspectorPanel implements vscode.Disposable {
     return this.snapshot.start?.type === 'runStarted' ? this.snapshot.start.run : this.restoredRun;
   }
 
+  /** True when the webview's script listens (messages posted now arrive). */
+  get isReady(): boolean {
+    return this.panel !== undefined && this.ready;
+  }
+
   post(message: HostToWebview): void {
-    this.record(message);
+    if (!TRANSIENT.has(message.type)) this.record(message);
     if (this.panel && this.ready) void this.panel.webview.postMessage(message);
+  }
+
+  /**
+   * Asks the webview for a chart's image (SVG text or base64 PNG). Rejects with a message for the
+   * user when the panel is closed, the chart is not on view, or the webview does not answer.
+   */
+  async requestChart(chart: ChartId | 'visible', format: ImageFormat): Promise<{ chart: ChartId; data: string }> {
+    if (!this.panel) {
+      throw new HostError('EXPORT_NOTHING', 'The Coconut Lens panel is not open, so there is no chart to export.', 'Inspect a prompt first, then export its charts.');
+    }
+    if (!this.panel.visible || !this.ready) {
+      this.panel.reveal(undefined, true);
+      await this.whenReady();
+    }
+    const requestId = this.nextChartRequest++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.chartRequests.delete(requestId);
+        reject(new HostError('EXPORT_FAILED', 'The panel did not hand over the chart in time.', 'Make sure the Coconut Lens panel is visible and try again.'));
+      }, CHART_TIMEOUT_MS);
+      this.chartRequests.set(requestId, { resolve, reject, timer });
+      this.post({ type: 'chartRequest', requestId, chart, format });
+    });
+  }
+
+  private whenReady(): Promise<void> {
+    if (this.ready) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        sub.dispose();
+        reject(new HostError('EXPORT_FAILED', 'The Coconut Lens panel did not start in time.', 'Show the panel and try again.'));
+      }, CHART_TIMEOUT_MS);
+      const sub = this.messages.event((m) => {
+        if (m.type !== 'ready') return;
+        clearTimeout(timer);
+        sub.dispose();
+        resolve();
+      });
+    });
   }
 
   /** The HTML set on the webview ('' with no panel), for tests of the CSP and asset URIs. */
@@ -92,11 +154,66 @@ export class InspectorPanel implements vscode.Disposable {
     this.messages.dispose();
   }
 
+  private slot(name: string, messages: HostToWebview[] | undefined, append = false): void {
+    const slots = this.snapshot.slots;
+    if (!messages) slots.delete(name);
+    else if (append) slots.set(name, [...(slots.get(name) ?? []), ...messages]);
+    else slots.set(name, messages);
+  }
+
   private record(message: HostToWebview): void {
     switch (message.type) {
       case 'loading':
-      case 'runStarted':
-        this.snapshot = { start: message };
+        this.snapshot = { start: message, slots: this.snapshot.slots };
+        break;
+      case 'runStarted': {
+        const prev = this.snapshot.start?.type === 'runStarted' ? this.snapshot.start.run : undefined;
+        // Analyses of the previous run no longer describe what is on view; a sweep of the same
+        // question still does.
+        this.slot('intervention', undefined);
+        this.slot('attribution', undefined);
+        if (prev?.question !== message.run.question) this.slot('sweep', undefined);
+        this.snapshot = { start: message, slots: this.snapshot.slots };
+        break;
+      }
+      case 'analysisStarted':
+        this.slot(message.analysis, [message]);
+        this.slot(`${message.analysis}-progress`, undefined);
+        break;
+      case 'analysisProgress':
+        this.slot(`${message.analysis}-progress`, [message]);
+        break;
+      case 'analysisError':
+        this.slot(`${message.analysis}-progress`, undefined);
+        this.slot(message.analysis, [message], true);
+        break;
+      case 'sweepPoint':
+        this.slot('sweep', [message], true);
+        break;
+      case 'sweepResult':
+        this.slot('sweep-progress', undefined);
+        this.slot('sweep', [message]);
+        break;
+      case 'interventionResult':
+        this.slot('intervention-progress', undefined);
+        this.slot('intervention', [message]);
+        break;
+      case 'attributionResult':
+        this.slot('attribution-progress', undefined);
+        this.slot('attribution', [message]);
+        break;
+      case 'datasetStarted':
+      case 'datasetRecord':
+        this.slot('dataset', [message], true);
+        break;
+      case 'datasetResult': {
+        const started = this.snapshot.slots.get('dataset')?.find((m) => m.type === 'datasetStarted');
+        this.slot('dataset-progress', undefined);
+        this.slot('dataset', started ? [started, message] : [message]);
+        break;
+      }
+      case 'pinned':
+        this.slot('pinned', [message]);
         break;
       case 'progress':
         this.snapshot.progress = message;
@@ -108,15 +225,26 @@ export class InspectorPanel implements vscode.Disposable {
         break;
       case 'cleared':
         // The question stays (it can be rerun); what was shown for it goes.
-        this.snapshot = { start: this.snapshot.start?.type === 'runStarted' ? this.snapshot.start : undefined, end: message };
+        this.snapshot = {
+          start: this.snapshot.start?.type === 'runStarted' ? this.snapshot.start : undefined,
+          end: message,
+          slots: this.snapshot.slots,
+        };
+        this.slot('intervention', undefined);
+        this.slot('attribution', undefined);
+        this.slot('sweep', undefined);
+        break;
+      default:
         break;
     }
   }
 
   private replay(): void {
     if (!this.panel) return;
-    const { start, progress, end } = this.snapshot;
-    for (const m of [start, progress, end]) if (m) void this.panel.webview.postMessage(m);
+    const { start, progress, end, slots } = this.snapshot;
+    const all: HostToWebview[] = [start, progress, end].filter((m): m is NonNullable<typeof m> => m !== undefined);
+    for (const list of slots.values()) all.push(...list);
+    for (const m of all) void this.panel.webview.postMessage(m);
   }
 
   private webviewOptions(): vscode.WebviewOptions {
@@ -150,8 +278,13 @@ export class InspectorPanel implements vscode.Disposable {
     this.panelDisposables = [];
     this.panel = undefined;
     this.ready = false;
-    this.snapshot = {};
+    this.snapshot = { slots: new Map() };
     this.restoredRun = undefined;
+    for (const [id, r] of this.chartRequests) {
+      clearTimeout(r.timer);
+      r.reject(new HostError('EXPORT_FAILED', 'The Coconut Lens panel was closed before it handed over the chart.', 'Open the panel and export again.'));
+      this.chartRequests.delete(id);
+    }
   }
 
   private receive(raw: unknown): void {
@@ -163,6 +296,24 @@ export class InspectorPanel implements vscode.Disposable {
       this.ready = true;
       this.replay();
     }
+    if (raw.type === 'chartImage' && raw.requestId !== undefined) {
+      const pending = this.chartRequests.get(raw.requestId);
+      if (pending) {
+        clearTimeout(pending.timer);
+        this.chartRequests.delete(raw.requestId);
+        pending.resolve({ chart: raw.chart, data: raw.data });
+        return;
+      }
+    }
+    if (raw.type === 'chartUnavailable') {
+      const pending = this.chartRequests.get(raw.requestId);
+      if (pending) {
+        clearTimeout(pending.timer);
+        this.chartRequests.delete(raw.requestId);
+        pending.reject(new HostError('EXPORT_NOTHING', raw.reason, 'Show the chart in the panel (run the analysis that draws it), then export again.'));
+      }
+      return;
+    }
     this.messages.fire(raw);
   }
 
@@ -172,10 +323,12 @@ export class InspectorPanel implements vscode.Disposable {
     const css = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'media', 'panel.css'));
     // vscode-elements styles its shadow roots with constructable stylesheets (not subject to
     // style-src) and sets element styles through the CSSOM, so no 'unsafe-inline' is needed.
+    // img-src data:/blob: lets the webview rasterise its own SVG charts into a PNG (nothing remote).
     const csp = [
       "default-src 'none'",
       `style-src ${webview.cspSource}`,
       `font-src ${webview.cspSource}`,
+      `img-src ${webview.cspSource} data: blob:`,
       `script-src 'nonce-${nonce}'`,
     ].join('; ');
     return `<!DOCTYPE html>

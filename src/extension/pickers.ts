@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import type { ProviderSetting } from '../engine/types';
 import { HostError } from './errors';
 import { defaultModelDir, hasManifest, readSettings, resolveModelPath, updateSetting } from './settings';
+import { modelChoices } from './models';
 
 interface ModelPick extends vscode.QuickPickItem {
   action: 'default' | 'browse' | 'path';
@@ -26,8 +27,13 @@ export async function selectModel(extensionPath: string): Promise<string | undef
       detail: hasManifest(shipped) ? shipped : `Missing: ${shipped}`,
     },
   ];
+  // Models added with "Add Model…" (setting coconutLens.models; see models.ts).
+  for (const m of modelChoices(extensionPath)) {
+    if (m.shipped) continue;
+    items.push({ action: 'path', dir: m.dir, label: `$(library) ${m.label}`, description: m.current ? 'current' : 'added', detail: m.present ? m.dir : `Missing: ${m.dir}` });
+  }
   for (const dir of await workspaceModels()) {
-    if (dir === shipped) continue;
+    if (dir === shipped || items.some((i) => i.dir === dir)) continue;
     items.push({
       action: 'path',
       dir,

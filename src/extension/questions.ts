@@ -1,9 +1,9 @@
 // Where a question comes from: the record under the cursor, the first record, the whole file or
 // the selection. Documents are only read, never edited.
 
-import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { parsePromptFile, recordAt, type PromptFile, type PromptFormat, type PromptRecord } from '../prompts';
+import { parsePromptFile, recordAt, type PromptFile, type PromptRecord } from '../prompts';
+import { docLabel as label, parseDocument as parse } from './documents';
 import { HostError } from './errors';
 import type { Question } from './runner';
 
@@ -54,32 +54,28 @@ export function questionFromSelection(editor: vscode.TextEditor): Question {
   return { text: text.trim(), source };
 }
 
-function parse(doc: vscode.TextDocument): PromptFile {
-  return parsePromptFile(doc.getText(), doc.isUntitled ? doc.uri.path : doc.fileName, formatOf(doc));
+/** Inspect thoughts (CodeLens): the record with this index of the document at `uri`. */
+export async function questionFromRecordIndex(uri: string, index: number): Promise<Question> {
+  const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(uri));
+  const file = parse(doc);
+  const record = file.records[index];
+  if (!record) {
+    throw new HostError(
+      'PROMPT_RECORD_RANGE',
+      `${label(doc)} has no record ${index} (it has ${file.records.length}).`,
+      'Click the "Inspect thoughts" lens above the record you want; the file changed since the lens was shown.',
+    );
+  }
+  return fromRecord(file, record, doc);
 }
 
-function fromRecord(file: PromptFile, record: PromptRecord, doc: vscode.TextDocument): Question {
+export function fromRecord(file: PromptFile, record: PromptRecord, doc: vscode.TextDocument): Question {
   const source =
     file.format === 'text' ? label(doc) : `${label(doc)}, record ${record.index} (line ${record.line})`;
-  return { text: record.question, source, expectedAnswer: record.answer };
-}
-
-/** Known extensions are the parser's business; otherwise the editor's language decides. */
-function formatOf(doc: vscode.TextDocument): PromptFormat | undefined {
-  const ext = path.extname(doc.fileName).toLowerCase();
-  if (['.json', '.jsonl', '.ndjson', '.txt', '.md'].includes(ext)) return undefined;
-  switch (doc.languageId) {
-    case 'json':
-    case 'jsonc':
-      return 'json';
-    case 'jsonl':
-      return 'jsonl';
-    case 'plaintext':
-    case 'markdown':
-      return 'text';
-    default:
-      return undefined;
-  }
+  const q: Question = { text: record.question, source, expectedAnswer: record.answer, record: { uri: doc.uri.toString(), index: record.index } };
+  if (record.steps) q.steps = record.steps;
+  if (record.graph) q.graph = record.graph;
+  return q;
 }
 
 function unwrapJson(text: string): Omit<Question, 'source'> | undefined {
@@ -101,8 +97,4 @@ function unwrapJson(text: string): Omit<Question, 'source'> | undefined {
     // Not a record after all: the selection is used as plain text.
     return undefined;
   }
-}
-
-function label(doc: vscode.TextDocument): string {
-  return doc.isUntitled ? doc.uri.path : path.basename(doc.fileName);
 }

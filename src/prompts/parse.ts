@@ -3,11 +3,12 @@
 // and ProsQA's graph fields). No vscode here: the CLI, tests and extension share it.
 import { LensError } from '../engine/errors';
 import { lineColumn } from '../engine/text';
+import { parseCoconutFormat } from './coconut-format';
 import { JsonRangeParser, JsonSyntaxError, type JsonNode, type Range } from './json-ranges';
 
 export type { Range } from './json-ranges';
 
-export type PromptFormat = 'json' | 'jsonl' | 'text';
+export type PromptFormat = 'json' | 'jsonl' | 'text' | 'coconut';
 
 export interface ProsQAGraph {
   idx_to_symbol: string[];
@@ -54,6 +55,7 @@ export function detectFormat(text: string, fileName: string): PromptFormat {
   if (lower.endsWith('.json')) return 'json';
   if (lower.endsWith('.jsonl') || lower.endsWith('.ndjson')) return 'jsonl';
   if (lower.endsWith('.txt') || lower.endsWith('.md')) return 'text';
+  if (lower.endsWith('.coconut')) return 'coconut';
   // Unknown or no extension (e.g. an untitled editor): sniff the first character.
   const first = text.replace(/^[\s\uFEFF]+/, '')[0];
   if (first === '{' || first === '[') {
@@ -73,7 +75,14 @@ export function parsePromptFile(text: string, fileName: string, format?: PromptF
     );
   }
   const fmt = format ?? detectFormat(text, fileName);
-  const records = fmt === 'text' ? [plainTextRecord(text)] : fmt === 'json' ? parseJson(text, name) : parseJsonl(text, name);
+  const records =
+    fmt === 'text'
+      ? [plainTextRecord(text)]
+      : fmt === 'json'
+        ? parseJson(text, name)
+        : fmt === 'coconut'
+          ? parseCoconutFormat(text, name)
+          : parseJsonl(text, name);
   return { fileName, format: fmt, records };
 }
 
