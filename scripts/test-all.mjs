@@ -2,7 +2,7 @@
 // summary line `tests: N passed, M failed`. Exits non-zero if any step failed or any suite ran no
 // tests (an empty suite is a broken suite, not a passing one).
 //
-//   node scripts/test-all.mjs [--only build,typecheck,unit,python,vscode,ui]
+//   node scripts/test-all.mjs [--only build,typecheck,unit,python,pipeline,vscode,ui]
 //
 // `npm test` runs scripts/setup-test-env.sh first (the `pretest` script) for Chromium, PyTorch and
 // VS Code's server.
@@ -39,6 +39,15 @@ const STEPS = [
     cmd: () => [PYTHON, ['-m', 'pytest', 'training/tests', '-q', '-p', 'no:cacheprovider']],
     env: { OMP_WAIT_POLICY: 'PASSIVE', OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? '2' },
     counts: pytestCounts,
+  },
+  {
+    // Issue 6's end-to-end check on CPU: generate, train every stage a few steps, export, then
+    // PyTorch and the TypeScript engine must score the exported model identically. Counts as one test.
+    name: 'pipeline',
+    title: 'training pipeline end to end (training/pipeline_tiny.sh)',
+    cmd: () => ['bash', ['training/pipeline_tiny.sh']],
+    env: { OMP_WAIT_POLICY: 'PASSIVE' },
+    counts: (output) => (/^pipeline OK: /m.test(output) ? { passed: 1, failed: 0 } : { passed: 0, failed: 1 }),
   },
   { name: 'vscode', title: 'extension-host suites (VS Code server + Chromium)', cmd: () => [process.execPath, ['test/vscode/run.mjs']], counts: vscodeCounts },
   {

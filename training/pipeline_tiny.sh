@@ -17,7 +17,13 @@ export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} OMP_WAIT_POLICY=PASSIVE
 
 PY_ONLY=0
 if [ "${1:-}" = "--python-only" ]; then PY_ONLY=1; shift; fi
-OUT=${1:-$(mktemp -d -t coconut-tiny-XXXXXX)}
+if [ -n "${1:-}" ]; then
+  OUT=$1
+else
+  # A folder of our own: removed at the end, whatever happens (pass OUT_DIR to keep the files).
+  OUT=$(mktemp -d -t coconut-tiny-XXXXXX)
+  trap 'rm -rf "$OUT"' EXIT
+fi
 mkdir -p "$OUT"
 N_EVAL=${N_EVAL:-24}
 
