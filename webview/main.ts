@@ -16,6 +16,7 @@ import {
   type HostToWebview,
   type ImageFormat,
   type InspectorState,
+  type ModelOption,
   type RunInfo,
   type TabId,
   type TraceResult,
@@ -75,6 +76,8 @@ interface ViewState extends InspectorState, ViewPrefs {
   /** Last analysis failure, shown in its tab. */
   analysisError?: { analysis: AnalysisKind; error: ErrorInfo };
   interventionProblem?: string;
+  /** The model picker's entries, as the host last sent them (re-sent on every 'ready'). */
+  models?: { list: ModelOption[]; restricted: boolean };
 }
 
 const TAB_TEXT: Record<TabId, string> = {
@@ -122,6 +125,30 @@ const controls = h(
   exportCsv,
 );
 
+// The model picker: built once and moved into the header next to the model chip on each render.
+// A native <select>: keyboard-usable as is, and disabled options (missing folders, models Restricted
+// Mode does not run) are announced as unavailable.
+const modelSelect = h('select', { class: 'field model-picker', id: 'model-picker', 'data-testid': 'model-picker', 'aria-label': 'Model to run' });
+modelSelect.addEventListener('change', () => {
+  const chosen = state.models?.list.find((m) => m.dir === modelSelect.value);
+  if (chosen && !chosen.current) post({ type: 'selectModel', dir: chosen.dir });
+});
+const modelPicker = h('span', { class: 'model-pick' }, h('label', { for: 'model-picker', class: 'tag-name' }, 'Model'), modelSelect);
+
+function updateModelPicker(): void {
+  const models = state.models;
+  modelPicker.hidden = !models || models.list.length === 0;
+  if (!models) return;
+  const options = models.list.map((m) => {
+    const why = !m.present ? ' (missing)' : !m.selectable ? ' (not in Restricted Mode)' : '';
+    const o = h('option', { value: m.dir, disabled: !m.selectable, title: m.dir }, `${m.label}${why}`);
+    o.selected = m.current;
+    return o;
+  });
+  modelSelect.replaceChildren(...options);
+  modelSelect.title = models.restricted ? 'Restricted Mode runs only the shipped model' : 'The model inspect commands run';
+}
+
 const tabList = h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Inspector views' });
 const panels = {} as Record<TabId, HTMLElement>;
 const tabs = {} as Record<TabId, HTMLElement>;
@@ -151,7 +178,7 @@ function post(message: WebviewToHost): void {
 }
 
 function persist(): void {
-  const { busy: _b, partial: _p, sweepPartial: _s, pendingPrevious: _pp, linked: _l, analysisError: _e, interventionProblem: _ip, ...keep } = state;
+  const { busy: _b, partial: _p, sweepPartial: _s, pendingPrevious: _pp, linked: _l, analysisError: _e, interventionProblem: _ip, models: _m, ...keep } = state;
   vscode.setState(keep);
 }
 
@@ -240,6 +267,9 @@ function renderAll(): void {
   const { run, result, error } = state;
   headerSlot.replaceChildren();
   if (run || result) headerSlot.append(renderHeader(run, result, Boolean(result || error || state.busy)));
+  // Next to the model chip when there is a header, else on its own at the top.
+  updateModelPicker();
+  (headerSlot.querySelector('.meta') ?? headerSlot).prepend(modelPicker);
 
   messageSlot.replaceChildren();
   const notice = result || error || state.busy ? providerNotice(run, result) : undefined;
@@ -900,6 +930,9 @@ function onMessage(msg: HostToWebview): void {
       return;
     case 'exported':
       state.notice = `Saved ${msg.what} to ${msg.path}`;
+      break;
+    case 'models':
+      state.models = { list: msg.models, restricted: msg.restricted };
       break;
     case 'pinned':
       state.pinned = msg.pin;

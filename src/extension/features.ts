@@ -9,6 +9,7 @@ import { Analyses } from './analyses';
 import { CODELENS_SELECTOR, INSPECT_AT_COMMAND, RecordCodeLens } from './codeLens';
 import { docLabel, PromptDocuments } from './documents';
 import { HostError, showError, toErrorInfo } from './errors';
+import { chooseModelFromPanel, modelOptions, onDidChangeModels } from './models';
 import { ExportCommands } from './exportCommands';
 import { Exporter } from './exporter';
 import { StepHover } from './hover';
@@ -102,11 +103,27 @@ export function registerInspectorFeatures(
     command('coconutLens.showLog', () => log.show(true)),
 
     panel.onDidReceiveMessage((msg) => void onPanelMessage(msg)),
+    // The panel's model picker follows the list, the selection (however it was changed) and trust.
+    onDidChangeModels(postModels),
+    vscode.workspace.onDidGrantWorkspaceTrust(postModels),
   );
+
+  function postModels(): void {
+    if (!panel.isOpen) return;
+    panel.post({ type: 'models', models: modelOptions(context.extensionPath), restricted: !vscode.workspace.isTrusted });
+  }
 
   async function onPanelMessage(msg: WebviewToHost): Promise<void> {
     try {
       switch (msg.type) {
+        case 'ready':
+          postModels();
+          break;
+        case 'selectModel':
+          // The setting changes; extension.ts reloads the engine and clears the view with a notice
+          // that offers the rerun (as for "Coconut Lens: Select Model").
+          await chooseModelFromPanel(msg.dir, context.extensionPath);
+          break;
         case 'hoverThought':
           links.hoverThought(msg.index);
           break;
@@ -142,6 +159,8 @@ export function registerInspectorFeatures(
           break;
       }
     } catch (err) {
+      // The picker goes back to the model that still runs.
+      if (msg.type === 'selectModel') postModels();
       // The panel asked; the panel says what went wrong (and a notification, as for commands).
       runner.fail(err);
     }

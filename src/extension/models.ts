@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { EngineClient } from '../engine/client';
 import type { ModelInfo } from '../engine/types';
+import type { ModelOption } from '../protocol/inspector';
 import { HostError, showError, toErrorInfo } from './errors';
 import { defaultModelDir, hasManifest, readSettings, resolveModelPath, SECTION, updateSetting } from './settings';
 
@@ -68,6 +69,52 @@ export function onDidChangeModels(listener: () => void): vscode.Disposable {
   return vscode.workspace.onDidChangeConfiguration((e) => {
     if (e.affectsConfiguration(MODELS_SETTING) || e.affectsConfiguration(`${SECTION}.modelPath`)) listener();
   });
+}
+
+/** The panel's picker entries: Restricted Mode and missing folders make an entry unselectable. */
+export function modelOptions(extensionPath: string): ModelOption[] {
+  const trusted = vscode.workspace.isTrusted;
+  const choices = modelChoices(extensionPath);
+  // coconutLens.modelPath may name a folder that is not in coconutLens.models: it is listed too,
+  // so that the picker shows what runs.
+  if (!choices.some((c) => c.current)) {
+    const current = resolveModelPath(readSettings().modelPath, extensionPath);
+    if (!current.isDefault) {
+      choices.push({ dir: current.dir, label: manifestName(current.dir) ?? path.basename(current.dir), shipped: false, present: hasManifest(current.dir), current: true });
+    }
+  }
+  return choices.map((c) => ({ ...c, selectable: c.present && (trusted || c.shipped) }));
+}
+
+/**
+ * The panel's choice: `dir` must be one of the current choices, present, and allowed by workspace
+ * trust; then it becomes the model that runs. Throws a HostError that says why not otherwise.
+ */
+export async function chooseModelFromPanel(dir: string, extensionPath: string): Promise<void> {
+  const choice = modelOptions(extensionPath).find((c) => samePath(c.dir, dir));
+  if (!choice) {
+    throw new HostError(
+      'MODEL_NOT_FOUND',
+      `${dir} is not one of the models Coconut Lens knows (the shipped one and coconutLens.models).`,
+      'Add it with "Coconut Lens: Add Model…", then pick it again.',
+    );
+  }
+  if (!choice.shipped && !vscode.workspace.isTrusted) {
+    throw new HostError(
+      'WORKSPACE_UNTRUSTED',
+      'Restricted Mode runs only the shipped model.',
+      'Trust this workspace (Workspaces: Manage Workspace Trust), then pick the model again.',
+    );
+  }
+  if (!choice.present) {
+    throw new HostError(
+      'MODEL_NOT_FOUND',
+      `${choice.dir} has no coconut.json any more, so ${choice.label} cannot run.`,
+      'Restore the folder, or remove it from coconutLens.models.',
+    );
+  }
+  if (choice.current) return;
+  await chooseModel(choice.dir, extensionPath);
 }
 
 /** Makes `dir` the model that runs (the shipped one clears coconutLens.modelPath). */

@@ -28,7 +28,7 @@ interface Snapshot {
 }
 
 /** Messages only meaningful at the moment they are sent; never replayed. */
-const TRANSIENT = new Set<HostToWebview['type']>(['highlightThoughts', 'chartRequest', 'exported']);
+const TRANSIENT = new Set<HostToWebview['type']>(['highlightThoughts', 'chartRequest', 'exported', 'models']);
 
 /** How long a palette export waits for the webview to hand over a chart. */
 const CHART_TIMEOUT_MS = 15_000;
@@ -142,6 +142,14 @@ export class InspectorPanel implements vscode.Disposable {
         resolve();
       });
     });
+  }
+
+  /**
+   * Handles `raw` exactly as a message the webview posted (validation included), for the
+   * extension-host tests.
+   */
+  receiveForTest(raw: unknown): void {
+    this.receive(raw);
   }
 
   /** The HTML set on the webview ('' with no panel), for tests of the CSP and asset URIs. */

@@ -135,8 +135,25 @@ export const CHART_IDS: readonly ChartId[] = [
 ];
 export type ImageFormat = 'svg' | 'png';
 
+/** One entry of the panel's model picker (the host's modelChoices(), plus whether it may be chosen). */
+export interface ModelOption {
+  /** Absolute folder; what selectModel sends back. */
+  dir: string;
+  label: string;
+  /** The shipped default (the only one Restricted Mode runs). */
+  shipped: boolean;
+  /** The folder holds a coconut.json; a missing one is listed as "(missing)" and cannot be chosen. */
+  present: boolean;
+  /** The model the inspect commands run now. */
+  current: boolean;
+  /** present, and the workspace is trusted or this is the shipped model. */
+  selectable: boolean;
+}
+
 /** Messages the host posts to the webview. */
 export type HostToWebview =
+  /** The models the picker offers; sent on ready and whenever the list, the selection or trust change. */
+  | { type: 'models'; models: ModelOption[]; restricted: boolean }
   /** The engine is being (re)loaded before a run can start; the first load takes a moment. */
   | { type: 'loading'; model: string; provider: ProviderSetting }
   | { type: 'runStarted'; run: RunInfo }
@@ -195,7 +212,9 @@ export type WebviewToHost =
   | { type: 'chartUnavailable'; requestId: number; reason: string }
   /** Pin the current run for the Compare tab, or drop the pin. */
   | { type: 'pin' }
-  | { type: 'unpin' };
+  | { type: 'unpin' }
+  /** Run this model from now on (a `dir` of the last 'models' list; the host checks it is one). */
+  | { type: 'selectModel'; dir: string };
 
 /** What a pinned run holds for the Compare tab. */
 export interface PinnedRun {
@@ -286,6 +305,8 @@ export function isWebviewToHost(value: unknown): value is WebviewToHost {
       );
     case 'chartUnavailable':
       return int(msg.requestId) && typeof msg.reason === 'string';
+    case 'selectModel':
+      return typeof msg.dir === 'string' && msg.dir.length > 0;
     default:
       return false;
   }

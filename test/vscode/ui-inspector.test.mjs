@@ -74,6 +74,14 @@ describe('inspector views (UI)', { timeout: 600_000 }, () => {
     assert.equal(await heat.locator('.heat-cell').count(), K * manifest.architecture.n_layer, 'one cell per thought and layer');
     assert.match((await heat.getAttribute('aria-label')) ?? '', /Logit lens heatmap, 3 thoughts by 2 layers/);
 
+    // The model picker sits in the header, labelled, with the running model selected.
+    const picker = panel.locator('header [data-testid="model-picker"]');
+    await picker.waitFor();
+    assert.equal(await picker.getAttribute('aria-label'), 'Model to run');
+    assert.equal(await picker.inputValue(), tinyModelDir);
+    assert.ok((await picker.locator('option').count()) >= 2, 'the shipped model and the one that runs');
+    await panel.locator('header').screenshot({ path: join(screenshotDir, 'inspector-model-picker.png') });
+
     // The editor's cursor on step 2 ("Every terpus is a brimpus.") highlights thought 2 in the panel.
     await goToLine(page, lineOf(workspace, JSON.stringify(tom.steps[1])), 10);
     await panel.locator('[data-testid="thought"][data-index="2"].linked').waitFor({ timeout: 10_000 });
