@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { HostError } from '../../../src/extension/errors';
+import { chooseModelFromPanel, modelOptions } from '../../../src/extension/models';
 import { locateModel, readSettings } from '../../../src/extension/settings';
 import { activateExtension, captureNotifications, inspect, openAt, prosqaFile, workspaceRoot } from '../helpers';
 
@@ -42,16 +43,18 @@ if (RESTRICTED) {
       assert.equal(ext.isActive, true);
     });
 
-    it('an inspect command does not run the workspace\'s model', async () => {
+    it('an inspect command runs the shipped model, never the workspace\'s', async () => {
       const { api } = await activateExtension();
+      const ext = vscode.extensions.getExtension('coconut-lens.coconut-lens')!;
       await openAt(prosqaFile(), '"question"');
       const seen = await captureNotifications(() => inspect('inspectRecord'));
-      assert.equal(api.lastResult(), undefined, 'no run finished');
-      assert.equal(seen.errors.length, 1, JSON.stringify(seen.errors));
-      // VS Code hides the restricted workspace value, so the extension asks for the shipped model,
-      // which this development build does not have.
+      assert.deepEqual(seen.errors, []);
+      // VS Code hides the restricted workspace value (the tiny model), so the shipped one runs.
       assert.equal(vscode.workspace.getConfiguration('coconutLens').inspect('modelPath')?.workspaceValue, undefined);
-      assert.match(seen.errors[0], /The shipped model is missing/);
+      const result = api.lastResult();
+      assert.ok(result, 'the shipped model ran');
+      assert.equal(result.modelDir, path.join(ext.extensionPath, 'models', 'prosqa-coconut'));
+      assert.equal(result.model, 'prosqa-coconut');
     });
 
     it('a model from the user settings is refused too, naming Restricted Mode and the fix', async () => {
@@ -81,7 +84,7 @@ if (RESTRICTED) {
     });
 
     it('the shipped model is the one location allowed', () => {
-      // An extension folder whose models/prosqa-coconut holds a model (the one under test has none).
+      // An extension folder of our own whose models/prosqa-coconut holds the tiny model.
       const ext = fs.mkdtempSync(path.join(os.tmpdir(), 'coconut-shipped-'));
       try {
         fs.cpSync(tinyModel(), path.join(ext, 'models', 'prosqa-coconut'), { recursive: true });
@@ -96,9 +99,26 @@ if (RESTRICTED) {
       }
     });
 
-    it('no model was loaded into this extension host', () => {
-      const report = process.report.getReport() as unknown as { sharedObjects?: string[] };
-      assert.deepEqual((report.sharedObjects ?? []).filter((p) => p.includes('onnxruntime')), []);
+    it('the panel\'s model picker offers only the shipped model, and refuses another', async () => {
+      const config = vscode.workspace.getConfiguration('coconutLens');
+      const ext = vscode.extensions.getExtension('coconut-lens.coconut-lens')!;
+      await config.update('models', [tinyModel()], vscode.ConfigurationTarget.Global);
+      try {
+        const options = modelOptions(ext.extensionPath);
+        const listed = options.find((o) => o.dir === tinyModel());
+        assert.deepEqual(listed && { present: listed.present, selectable: listed.selectable }, { present: true, selectable: false });
+        assert.deepEqual(options.filter((o) => o.selectable && !o.shipped), []);
+        await assert.rejects(chooseModelFromPanel(tinyModel(), ext.extensionPath), (e: HostError) => e.code === 'WORKSPACE_UNTRUSTED');
+        assert.equal(config.inspect('modelPath')?.globalValue, undefined);
+      } finally {
+        await config.update('models', undefined, vscode.ConfigurationTarget.Global);
+      }
+    });
+
+    it('the workspace\'s model never ran in this extension host', async () => {
+      const { ext, api } = await activateExtension();
+      assert.notEqual(api.lastResult()?.modelDir, tinyModel());
+      assert.equal(api.lastResult()?.modelDir, path.join(ext.extensionPath, 'models', 'prosqa-coconut'));
     });
   });
 }
