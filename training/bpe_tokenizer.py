@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 try:
-    from .tokenizer import WordTokenizer, _clean_up_tokenization
+    from .tokenizer import WordTokenizer, _clean_up_tokenization, split_on_added_tokens
 except ImportError:  # pragma: no cover - script use
-    from tokenizer import WordTokenizer, _clean_up_tokenization
+    from tokenizer import WordTokenizer, _clean_up_tokenization, split_on_added_tokens
 
 # JavaScript's `\s` (WhiteSpace + LineTerminator), which differs from Python's str.isspace().
 JS_WHITE_SPACE = ("\t\n\x0b\x0c\r \xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
@@ -143,26 +143,7 @@ class ByteLevelBPETokenizer:
     # -- encoding ------------------------------------------------------------------------------
 
     def _split_added(self, text: str) -> List[str]:
-        out, start, i, n = [], 0, 0, len(text)
-        by_first: Dict[str, List[str]] = {}
-        for t in self.added:
-            if t:
-                by_first.setdefault(t[0], []).append(t)
-        while i < n:
-            match = None
-            for t in by_first.get(text[i], ()):
-                if text.startswith(t, i) and (match is None or len(t) > len(match)):
-                    match = t
-            if match:
-                if i > start:
-                    out.append(text[start:i])
-                out.append(match)
-                i += len(match)
-                start = i
-            else:
-                i += 1
-        if start < n:
-            out.append(text[start:])
+        out = split_on_added_tokens(text, self.added)
         # lstrip/rstrip of an added token eat the whitespace next to it (JS trimEnd/trimStart).
         for j, s in enumerate(out):
             a = self.added.get(s)

@@ -99,6 +99,32 @@ def _clean_up_tokenization(text: str) -> str:
     return text
 
 
+def split_on_added_tokens(text: str, added: Iterable[str]) -> List[str]:
+    """Splits `text` around added tokens as the JS library does: a left-to-right scan taking the
+    longest added token that starts at each position. Returns the pieces, added tokens included."""
+    out, start, i, n = [], 0, 0, len(text)
+    by_first: Dict[str, List[str]] = {}
+    for t in added:
+        if t:
+            by_first.setdefault(t[0], []).append(t)
+    while i < n:
+        match = None
+        for t in by_first.get(text[i], ()):
+            if text.startswith(t, i) and (match is None or len(t) > len(match)):
+                match = t
+        if match:
+            if i > start:
+                out.append(text[start:i])
+            out.append(match)
+            i += len(match)
+            start = i
+        else:
+            i += 1
+    if start < n:
+        out.append(text[start:])
+    return out
+
+
 class WordTokenizer:
     """Encodes/decodes exactly like @huggingface/tokenizers does with a file from build_tokenizer_json."""
 
@@ -156,27 +182,7 @@ class WordTokenizer:
         return self.token_to_id[token]
 
     def _split_added(self, text: str) -> List[str]:
-        # Left-to-right scan taking the longest added token that starts at each position.
-        out, start, i, n = [], 0, 0, len(text)
-        by_first: Dict[str, List[str]] = {}
-        for t in self.added:
-            by_first.setdefault(t[0], []).append(t)
-        while i < n:
-            match = None
-            for t in by_first.get(text[i], ()):
-                if text.startswith(t, i) and (match is None or len(t) > len(match)):
-                    match = t
-            if match:
-                if i > start:
-                    out.append(text[start:i])
-                out.append(match)
-                i += len(match)
-                start = i
-            else:
-                i += 1
-        if start < n:
-            out.append(text[start:])
-        return out
+        return split_on_added_tokens(text, self.added)
 
     def _wordpiece(self, word: str) -> List[str]:
         if len(word) > self.max_chars:
