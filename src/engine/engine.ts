@@ -291,6 +291,7 @@ export class CoconutEngine {
     const interventions = resolveInterventions(req.interventions, { k, D, tokenizer: tok, probe: this.model.probe });
     const graph = req.graph === undefined ? undefined : validateGraph(req.graph);
     const plan = graph ? planNodeValues(graph, tok) : undefined;
+    const watch = watchList(req.watch).map((word) => ({ word, ids: tok.wordIds(word) }));
     progress({ stage: 'prefill', done: 0, total: 1, promptTokens: promptIds.length });
 
     let decodeMs = 0;
@@ -318,6 +319,10 @@ export class CoconutEngine {
           { topK, lensTopK, lens: req.lens !== false },
           tok,
         );
+        if (watch.length > 0) {
+          const probs = softmax(logits).probs;
+          trace.watched = watch.map(({ word, ids }) => ({ word, id: ids?.[0] ?? null, tokens: ids?.length ?? 0, p: ids ? probs[ids[0]] : null }));
+        }
         const iv = interventions.get(index);
         if (iv) trace.intervened = interventionRecord(iv, topTokens(softmax(out.logits), topK, tok), l2norm(out.lastHidden));
         capture?.thoughtLogits.push(logits);
@@ -365,6 +370,17 @@ export class CoconutEngine {
 }
 
 export { answersMatch, extractAnswer } from './answer';
+
+const MAX_WATCH = 256;
+
+/** InspectRequest.watch, checked: at most MAX_WATCH non-empty words of at most 64 characters. */
+function watchList(v: unknown): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || v.length > MAX_WATCH || v.some((w) => typeof w !== 'string' || w.trim() === '' || w.length > 64)) {
+    throw new LensError('BAD_OPTION', `watch must be a list of at most ${MAX_WATCH} words (non-empty, at most 64 characters each)`, 'pass the words whose probability each thought should report');
+  }
+  return [...new Set(v.map((w: string) => w.trim()))];
+}
 
 function intOption(name: string, v: unknown, min: number, max: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {

@@ -64,6 +64,22 @@ export class LensTokenizer {
     return { ids: enc.ids, tokens: enc.tokens };
   }
 
+  /**
+   * The token ids of a word as it would appear inside a sentence: with a leading space for
+   * byte-level BPE vocabularies (GPT-2's "Ġword"), bare for whole-word ones; whichever needs fewer
+   * tokens. null when the word is not in the vocabulary.
+   */
+  wordIds(word: string): number[] | null {
+    let best: number[] | null = null;
+    for (const text of [word, ` ${word}`]) {
+      const enc = this.tok.encode(text, { add_special_tokens: false });
+      if (this.unkId !== undefined && enc.ids.includes(this.unkId)) continue;
+      const ids = enc.ids.filter((_: number, i: number) => enc.tokens[i].trim() !== '');
+      if (ids.length > 0 && (best === null || ids.length < best.length)) best = ids;
+    }
+    return best;
+  }
+
   /** Text of ids with the library's default options (special tokens kept, spaces cleaned up). */
   decode(ids: number[], opts: { skipSpecial?: boolean } = {}): string {
     if (ids.length === 0) return '';

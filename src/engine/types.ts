@@ -39,6 +39,15 @@ export interface ThoughtTrace {
    * describe the vector actually fed back; lens stays that of the pass that produced the original.
    */
   intervened?: AppliedIntervention;
+  /** The exact probability of each word of InspectRequest.watch under this thought's distribution. */
+  watched?: WatchedWord[];
+}
+
+export interface WatchedWord {
+  word: string;
+  id: number | null; // the (first) token id, null when the word is not in the vocabulary
+  tokens: number; // how many tokens the word has (p is of the first one)
+  p: number | null;
 }
 
 export interface AnswerToken extends TokenProb {
@@ -57,6 +66,12 @@ export interface InspectRequest {
   interventions?: Intervention[];
   /** A ProsQA graph: the result then carries the frontier values of its concept nodes (nodeValues). */
   graph?: ProsQAGraph;
+  /**
+   * Words whose exact probability each thought's LM-head distribution should report (`watched`),
+   * e.g. the words of the reasoning step a thought stands for. A word of several tokens is scored
+   * by its first token; an unknown word gets p = null.
+   */
+  watch?: string[];
 }
 
 /**

@@ -11,19 +11,38 @@ import type { StepLinks } from './stepLinks';
 const TOKENS_SHOWN = 5;
 
 export interface WordMass {
-  /** Step words the thought's top-k holds, with the probability it gives each (summed over spellings). */
+  /** Step words with the probability the thought gives each. */
   found: { word: string; p: number }[];
-  /** Step words outside the top-k: each has less than the smallest top-k probability. */
+  /** Exact: words not in the vocabulary. Top-k fallback: words outside the top-k (each < floor). */
   missing: string[];
-  /** Sum of `found`: a lower bound of the mass on the step's words. */
+  /** Sum of `found`: exact when the run watched the step's words, else a lower bound. */
   total: number;
-  /** The smallest probability in the top-k (the bound for the missing words). */
+  /** True when the engine reported each word's probability (InspectRequest.watch). */
+  exact: boolean;
+  /** The smallest probability in the top-k (the bound for the missing words of the fallback). */
   floor: number;
 }
 
-/** The probability a thought's top-k puts on the words of `step` (case-insensitive, whole words). */
+/** The distinct words of a reasoning step, as the hover scores them and the runner asks the engine to watch. */
+export function stepWords(step: string): string[] {
+  return [...new Set(step.split(/[^\p{L}\p{N}_'-]+/u).filter(Boolean))];
+}
+
+/** The probability a thought puts on the words of `step` (whole words). */
 export function stepWordMass(t: ThoughtTrace, step: string): WordMass {
-  const words = [...new Set(step.split(/[^\p{L}\p{N}_'-]+/u).filter(Boolean))];
+  const words = stepWords(step);
+  const floor = t.topk[t.topk.length - 1]?.p ?? 0;
+  const watched = new Map((t.watched ?? []).map((w) => [w.word, w]));
+  if (words.length > 0 && words.every((w) => watched.has(w))) {
+    const found = words.flatMap((word) => {
+      const p = watched.get(word)!.p;
+      return p === null ? [] : [{ word, p }];
+    });
+    const missing = words.filter((w) => watched.get(w)!.p === null);
+    found.sort((a, b) => b.p - a.p);
+    return { found, missing, total: found.reduce((s, f) => s + f.p, 0), exact: true, floor };
+  }
+  // A run from before the engine watched step words: only the top-k is known.
   const found: { word: string; p: number }[] = [];
   const missing: string[] = [];
   for (const w of words) {
@@ -33,7 +52,7 @@ export function stepWordMass(t: ThoughtTrace, step: string): WordMass {
     else missing.push(w);
   }
   found.sort((a, b) => b.p - a.p);
-  return { found, missing, total: found.reduce((s, f) => s + f.p, 0), floor: t.topk[t.topk.length - 1]?.p ?? 0 };
+  return { found, missing, total: found.reduce((s, f) => s + f.p, 0), exact: false, floor };
 }
 
 export class StepHover implements vscode.HoverProvider {
@@ -80,9 +99,10 @@ export class StepHover implements vscode.HoverProvider {
       md.appendMarkdown('| token | p |\n|---|---:|\n');
       for (const x of t.topk.slice(0, TOKENS_SHOWN)) md.appendMarkdown(`| ${code(x.token)} | ${fmtP(x.p)} |\n`);
       const mass = stepWordMass(t, stepText);
-      md.appendMarkdown(`\nOn this step's own words: **p ≥ ${fmtP(mass.total)}**`);
+      md.appendMarkdown(`\nOn this step's own words: **p ${mass.exact ? '=' : '≥'} ${fmtP(mass.total)}**`);
       if (mass.found.length) md.appendMarkdown(` (${mass.found.map((f) => `${code(f.word)} ${fmtP(f.p)}`).join(', ')})`);
-      if (mass.missing.length) {
+      if (mass.missing.length && mass.exact) md.appendMarkdown(`; not in the vocabulary: ${mass.missing.map(code).join(' ')}`);
+      else if (mass.missing.length) {
         md.appendMarkdown(`; not in the top ${t.topk.length} (each < ${fmtP(mass.floor)}): ${mass.missing.map(code).join(' ')}`);
       }
       md.appendMarkdown('\n\n');

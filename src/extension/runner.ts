@@ -22,6 +22,7 @@ import { CANCELLED, HostError, showError, toErrorInfo } from './errors';
 import type { InspectorPanel } from './panel';
 import { locateModel, modelLabel, readSettings, resolveModelPath } from './settings';
 import type { StatusBar } from './statusBar';
+import { stepWords } from './hover';
 
 /** A question and where it came from. */
 export interface Question {
@@ -332,6 +333,8 @@ export class InspectRunner implements vscode.Disposable {
 
     const request: Parameters<typeof client.inspect>[0] = { question: question.text, thoughts, topK: settings.topK };
     if (graph) request.graph = graph;
+    // Exact probabilities of the steps' words under each thought, for the hover on steps.
+    if (question.steps?.length) request.watch = [...new Set(question.steps.flatMap(stepWords))].slice(0, 256);
     const result: TraceResult = await client.inspect(request, {
       signal: job.abort.signal,
       onProgress: (p) => {

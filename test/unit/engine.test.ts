@@ -63,6 +63,27 @@ describe('CoconutEngine', () => {
     assert.ok(r.timings.totalMs > 0 && r.timings.prefillMs > 0);
   });
 
+  it('reports the exact probability of watched words under each thought (softmax of the golden logits)', async () => {
+    const c = g.cases.find((x: any) => x.k === 3);
+    const words = ['lempus', 'Tom', 'is', 'Zed'];
+    const r = await engine.inspect({ question: c.question, thoughts: 3, topK: 3, watch: words });
+    for (const [j, t] of r.thoughts.entries()) {
+      const logits: number[] = c.thoughts[j].logits;
+      const max = Math.max(...logits);
+      const z = logits.reduce((s, x) => s + Math.exp(x - max), 0);
+      assert.deepEqual(t.watched!.map((w) => w.word), words);
+      for (const w of t.watched!) {
+        if (w.word === 'Zed') {
+          assert.deepEqual({ id: w.id, p: w.p, tokens: w.tokens }, { id: null, p: null, tokens: 0 }, 'an unknown word is reported, not dropped');
+          continue;
+        }
+        assert.equal(w.tokens, 1);
+        assert.ok(Math.abs(w.p! - Math.exp(logits[w.id!] - max) / z) < 1e-6, `thought ${t.index} ${w.word}`);
+      }
+    }
+    await rejectsCode(engine.inspect({ question: Q, watch: [''] as string[] }), 'BAD_OPTION');
+  });
+
   it('leaves the logit lens out on request', async () => {
     const r = await engine.inspect({ question: Q, thoughts: 2, lens: false });
     assert.deepEqual(r.thoughts.map((t) => t.lens), [[], []]);

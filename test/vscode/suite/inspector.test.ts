@@ -151,7 +151,13 @@ describe('inspector features', function () {
       assert.match(text, /\*\*Thought 2\*\*/);
       const t2 = result.thoughts[1]!;
       assert.ok(text.includes(t2.topk[0]!.p.toFixed(2)), `the hover shows thought 2's top probability ${t2.topk[0]!.p.toFixed(2)}`);
-      assert.match(text, /On this step's own words: \*\*p ≥ [0-9.e-]+\*\*/);
+      // The runner asked the engine to watch the steps' words, so the mass is exact.
+      const words = new Set(tom!.steps[1]!.split(/[^\p{L}\p{N}_'-]+/u).filter(Boolean));
+      const watched = (t2.watched ?? []).filter((w) => words.has(w.word));
+      assert.equal(watched.length, words.size, 'every word of the step was watched');
+      const mass = watched.reduce((s, w) => s + (w.p ?? 0), 0);
+      assert.match(text, /On this step's own words: \*\*p = [0-9.e-]+\*\*/);
+      assert.ok(mass > 0 && mass <= 1, `mass ${mass}`);
       assert.doesNotMatch(text, /\*\*Thought 1\*\*/, 'only the thought of this step (c = 1)');
     });
 
