@@ -66,12 +66,27 @@ export function checkCuda(dir = bindingDir()): CudaCheck {
   };
 }
 
+/**
+ * Whether the Vulkan loader that WebGPU (Dawn) needs on Linux can be found. Without it Dawn prints
+ * "Couldn't load Vulkan" on stderr and WebGPU cannot start, so `auto` does not try it.
+ */
+export function vulkanLoaderPresent(env: NodeJS.ProcessEnv = process.env, exists: (p: string) => boolean = fs.existsSync): boolean {
+  const dirs = [
+    ...(env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
+    '/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/lib/x86_64-linux-gnu', '/lib/aarch64-linux-gnu',
+    '/usr/lib64', '/usr/lib', '/usr/local/lib',
+  ];
+  return dirs.some((d) => exists(path.join(d, 'libvulkan.so.1')));
+}
+
 /** The providers worth trying on this platform, CPU last (it always exists). */
-export function candidateProviders(): ProviderName[] {
+export function candidateProviders(platform: NodeJS.Platform = process.platform, arch: string = process.arch, vulkan = vulkanLoaderPresent): ProviderName[] {
   const list: ProviderName[] = [];
   if (checkCuda().present) list.push('cuda');
-  // onnxruntime-node ships WebGPU (Dawn) for these; on Linux it needs a Vulkan driver.
-  if (['linux', 'win32', 'darwin'].includes(process.platform) && ['x64', 'arm64'].includes(process.arch)) list.push('webgpu');
+  // onnxruntime-node ships WebGPU (Dawn) for these; on Linux it needs the Vulkan loader and a driver.
+  if (['linux', 'win32', 'darwin'].includes(platform) && ['x64', 'arm64'].includes(arch) && (platform !== 'linux' || vulkan())) {
+    list.push('webgpu');
+  }
   list.push('cpu');
   return list;
 }

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CoconutEngine } from '../../src/engine/engine';
 import type { LensError } from '../../src/engine/errors';
-import { cacheDir, cacheKey, checkCuda, providerCacheFile } from '../../src/engine/providers';
+import { cacheDir, cacheKey, candidateProviders, checkCuda, providerCacheFile, vulkanLoaderPresent } from '../../src/engine/providers';
 import { copyFixture, FIXTURE, readManifest, replaceListedFile, rm, tmpDir } from './helpers';
 
 const cache = tmpDir('coconut-lens-cache-');
@@ -60,6 +60,20 @@ describe('provider fallback', () => {
     } finally {
       await e.dispose();
     }
+  });
+});
+
+describe('candidate providers', () => {
+  it('tries WebGPU on Linux only where the Vulkan loader is, and always keeps the CPU last', () => {
+    const found = (dir: string) => (p: string) => p === path.join(dir, 'libvulkan.so.1');
+    assert.equal(vulkanLoaderPresent({}, found('/usr/lib/x86_64-linux-gnu')), true);
+    assert.equal(vulkanLoaderPresent({ LD_LIBRARY_PATH: '/opt/vk/lib' }, found('/opt/vk/lib')), true);
+    assert.equal(vulkanLoaderPresent({}, () => false), false);
+    assert.ok(candidateProviders('linux', 'x64', () => true).includes('webgpu'));
+    assert.ok(!candidateProviders('linux', 'x64', () => false).includes('webgpu'));
+    assert.ok(candidateProviders('win32', 'x64', () => false).includes('webgpu'), 'the loader check is for Linux only');
+    assert.ok(!candidateProviders('linux', 'ia32', () => true).includes('webgpu'));
+    assert.equal(candidateProviders('linux', 'x64', () => false).at(-1), 'cpu');
   });
 });
 
