@@ -12,11 +12,10 @@ import { scoreText } from '../../src/engine/answer';
 import { Decoder } from '../../src/engine/coconut';
 import { softmax } from '../../src/engine/decode';
 import { CoconutEngine } from '../../src/engine/engine';
-import { LensError } from '../../src/engine/errors';
 import { loadModelDir, type ModelDir } from '../../src/engine/model-dir';
 import { createSession } from '../../src/engine/session';
 import type { InspectResult } from '../../src/engine/types';
-import { FIXTURE, ROOT } from './helpers';
+import { FIXTURE, rejectsCode, ROOT } from './helpers';
 
 const SAMPLE = JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'prosqa_sample.json'), 'utf-8'));
 const REC = SAMPLE[0];
@@ -35,16 +34,6 @@ let model: ModelDir;
 let naive: Decoder;
 let releaseNaive: () => Promise<void>;
 
-async function rejectsCode(p: Promise<unknown>, code: string): Promise<LensError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof LensError, String(e));
-    assert.equal(e.code, code, e.message);
-    return e;
-  }
-  assert.fail(`expected ${code}`);
-}
 
 /** One pass over a whole sequence from an empty cache, on a session of its own. */
 async function forward(embeds: Float32Array) {

@@ -1,24 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CoconutEngine, extractAnswer, answersMatch } from '../../src/engine/engine';
-import { LensError } from '../../src/engine/errors';
+import type { LensError } from '../../src/engine/errors';
 import type { InspectProgress, InspectRequest } from '../../src/engine/types';
-import { FIXTURE, golden } from './helpers';
+import { FIXTURE, golden, rejectsCode } from './helpers';
 
 let engine: CoconutEngine;
 const g = golden();
 const Q = g.cases[1].question as string;
 
-async function rejectsCode(p: Promise<unknown>, code: string): Promise<LensError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof LensError, String(e));
-    assert.equal(e.code, code, e.message);
-    return e;
-  }
-  assert.fail(`expected ${code}`);
-}
 
 before(async () => {
   engine = await CoconutEngine.load(FIXTURE, { provider: 'cpu', threads: 1 });

@@ -1,8 +1,12 @@
 // Shared test helpers: the committed fixture, temp copies to break, and bundles of the worker/CLI.
+import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { decodeThought } from '../../src/engine/decode';
+import type { CoconutEngine } from '../../src/engine/engine';
+import { LensError } from '../../src/engine/errors';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'tiny-model');
@@ -92,4 +96,55 @@ export function buildBundles(): Promise<{ worker: string; cli: string }> {
     return { worker, cli };
   })();
   return bundled;
+}
+
+/** Awaits `p`, which must reject with a LensError of `code`; returns that error. */
+export async function rejectsCode(p: Promise<unknown>, code: string): Promise<LensError> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof LensError, `expected LensError ${code}, got ${String(e)}`);
+    assert.equal(e.code, code, e.message);
+    return e;
+  }
+  assert.fail(`expected ${code}`);
+}
+
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
+  return d;
+}
+
+/**
+ * Runs one golden case (training/reference.py's golden.json) through the raw Coconut loop and
+ * decodes every thought as the engine does: what the parity tests compare to PyTorch.
+ */
+export async function replayGoldenCase(engine: CoconutEngine, c: any, topK: number, maxNewTokens: number) {
+  const { n_embd: D, layer_norm_epsilon: eps } = engine.model.manifest.architecture;
+  const thoughts: ReturnType<typeof decodeThought>[] = [];
+  const thoughtLogits: Float32Array[] = [];
+  const answerLogits: Float32Array[] = [];
+  const answerIds: number[] = []; // every token chosen, the final eos included
+  const run = await engine.runRaw(c.question, c.k, maxNewTokens, {
+    onThought: (index, out) => {
+      thoughtLogits.push(out.logits);
+      thoughts.push(
+        decodeThought(
+          { index, h: out.lastHidden, logits: out.logits, hiddenStates: out.hiddenStates },
+          engine.model.probe,
+          D,
+          eps,
+          { topK, lensTopK: topK },
+          engine.tokenizer,
+        ),
+      );
+    },
+    onAnswerToken: (_n, id, out) => {
+      answerIds.push(id);
+      answerLogits.push(out.logits);
+    },
+  });
+  return { run, thoughts, thoughtLogits, answerLogits, answerIds };
 }

@@ -8,9 +8,8 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { decodeThought } from '../../src/engine/decode';
 import { CoconutEngine } from '../../src/engine/engine';
-import { ROOT, rm, tmpDir } from './helpers';
+import { maxAbsDiff, replayGoldenCase, ROOT, rm, tmpDir } from './helpers';
 
 const PYTHON = '/usr/bin/python3';
 const LOGIT_TOL = 1e-4;
@@ -26,12 +25,6 @@ function python(script: string, args: string[]): string {
   });
 }
 
-function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length, 'vector lengths');
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
-  return d;
-}
 
 describe('imported reference checkpoint: engine vs PyTorch', () => {
   let work: string;
@@ -78,37 +71,17 @@ describe('imported reference checkpoint: engine vs PyTorch', () => {
         Object.fromEntries(Object.entries(m.special_tokens).map(([k, t]) => [k, t.id])),
         { bot: 50257, eot: 50258, latent: 50259, eos: 50256 },
       );
-      const D = m.architecture.n_embd;
-      const eps = m.architecture.layer_norm_epsilon;
       let worst = 0;
       let positions = 0;
       assert.ok(golden.cases.length >= 3);
       for (const [ci, c] of golden.cases.entries()) {
         const where = `case ${ci} (k=${c.k})`;
-        const thoughtLogits: Float32Array[] = [];
-        const thoughts: ReturnType<typeof decodeThought>[] = [];
-        const answerLogits: Float32Array[] = [];
-        const run = await engine.runRaw(c.question, c.k, golden.max_new_tokens, {
-          onThought: (index, out) => {
-            thoughtLogits.push(out.logits);
-            thoughts.push(
-              decodeThought(
-                { index, h: out.lastHidden, logits: out.logits, hiddenStates: out.hiddenStates },
-                engine.model.probe,
-                D,
-                eps,
-                { topK: golden.top_k, lensTopK: golden.top_k },
-                engine.tokenizer,
-              ),
-            );
-          },
-          onAnswerToken: (_n, _id, out) => answerLogits.push(out.logits),
-        });
+        const { run, thoughts, thoughtLogits, answerLogits } = await replayGoldenCase(engine, c, golden.top_k, golden.max_new_tokens);
         assert.deepEqual([...run.promptIds, m.special_tokens.bot.id], c.input_ids, `${where}: prompt ids (JS BPE vs Python twin)`);
         assert.equal(thoughts.length, c.k);
         for (const [j, want] of c.thoughts.entries()) {
           const got = thoughts[j];
-          const d = maxAbs(thoughtLogits[j], want.logits);
+          const d = maxAbsDiff(thoughtLogits[j], want.logits);
           worst = Math.max(worst, d);
           positions++;
           assert.ok(d <= LOGIT_TOL, `${where} thought ${want.index}: max |Δ logit| ${d}`);
@@ -117,12 +90,12 @@ describe('imported reference checkpoint: engine vs PyTorch', () => {
           for (const [l, cell] of want.lens.entries()) {
             assert.deepEqual(got.lens[l].top.map((t) => t.id), cell.top.map((t: any) => t.id), `${where} thought ${want.index}: lens layer ${cell.layer}`);
           }
-          assert.ok(maxAbs(got.vector, want.vector) <= LOGIT_TOL, `${where} thought ${want.index}: vector`);
+          assert.ok(maxAbsDiff(got.vector, want.vector) <= LOGIT_TOL, `${where} thought ${want.index}: vector`);
         }
         assert.deepEqual(run.answerIds, c.answer_ids, `${where}: answer ids`);
         assert.equal(run.stoppedBy, c.stopped_by);
         for (const [n, want] of c.answer_logits.entries()) {
-          const d = maxAbs(answerLogits[n], want);
+          const d = maxAbsDiff(answerLogits[n], want);
           worst = Math.max(worst, d);
           positions++;
           assert.ok(d <= LOGIT_TOL, `${where} answer position ${n}: max |Δ logit| ${d}`);

@@ -7,9 +7,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { decodeThought } from '../../src/engine/decode';
 import { CoconutEngine } from '../../src/engine/engine';
-import { FIXTURE, golden, ROOT, rm, tmpDir } from './helpers';
+import { FIXTURE, golden, maxAbsDiff, replayGoldenCase, ROOT, rm, tmpDir } from './helpers';
 
 const PYTHON = '/usr/bin/python3';
 const LOGIT_TOL = 1e-4;
@@ -26,48 +25,18 @@ interface Measured {
 async function compare(modelDir: string, g: any): Promise<Measured> {
   const engine = await CoconutEngine.load(modelDir, { provider: 'cpu', threads: 1 });
   const m: Measured = { maxLogit: 0, maxProb: 0, maxCos: 0, maxNorm: 0, maxEntropy: 0, positions: 0 };
-  const maxAbs = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-    assert.equal(a.length, b.length);
-    let d = 0;
-    for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
-    return d;
-  };
   const manifest = engine.model.manifest;
-  const D = manifest.architecture.n_embd;
-  const eps = manifest.architecture.layer_norm_epsilon;
   try {
     for (const [ci, c] of g.cases.entries()) {
       const where = `case ${ci} (k=${c.k})`;
-      const thoughts: ReturnType<typeof decodeThought>[] = [];
-      const thoughtLogits: Float32Array[] = [];
-      const answerLogits: Float32Array[] = [];
-      const answerIds: number[] = [];
-      const run = await engine.runRaw(c.question, c.k, g.max_new_tokens, {
-        onThought: (index, out) => {
-          thoughtLogits.push(out.logits);
-          thoughts.push(
-            decodeThought(
-              { index, h: out.lastHidden, logits: out.logits, hiddenStates: out.hiddenStates },
-              engine.model.probe,
-              D,
-              eps,
-              { topK: g.top_k, lensTopK: g.top_k },
-              engine.tokenizer,
-            ),
-          );
-        },
-        onAnswerToken: (_n, id, out) => {
-          answerIds.push(id);
-          answerLogits.push(out.logits);
-        },
-      });
+      const { run, thoughts, thoughtLogits, answerLogits, answerIds } = await replayGoldenCase(engine, c, g.top_k, g.max_new_tokens);
       assert.deepEqual([...run.promptIds, manifest.special_tokens.bot.id], c.input_ids, `${where}: prompt ids`);
       assert.equal(thoughts.length, c.thoughts.length, `${where}: number of thoughts`);
       for (const [j, want] of c.thoughts.entries()) {
         const got = thoughts[j];
         const w = `${where} thought ${want.index}`;
         assert.equal(got.index, want.index);
-        const dl = maxAbs(thoughtLogits[j], want.logits);
+        const dl = maxAbsDiff(thoughtLogits[j], want.logits);
         m.maxLogit = Math.max(m.maxLogit, dl);
         m.positions++;
         assert.ok(dl <= LOGIT_TOL, `${w}: max |Δ logit| ${dl} > ${LOGIT_TOL}`);
@@ -83,13 +52,13 @@ async function compare(modelDir: string, g: any): Promise<Measured> {
           assert.deepEqual(got.lens[l].top.map((t) => t.id), cell.top.map((t: any) => t.id), `${w}: lens ids at layer ${cell.layer}`);
           got.lens[l].top.forEach((t, i) => (m.maxProb = Math.max(m.maxProb, Math.abs(t.p - cell.top[i].p))));
         }
-        assert.ok(maxAbs(got.vector, want.vector) <= LOGIT_TOL, `${w}: thought vector`);
+        assert.ok(maxAbsDiff(got.vector, want.vector) <= LOGIT_TOL, `${w}: thought vector`);
       }
       assert.deepEqual(answerIds, c.answer_ids, `${where}: answer ids`);
       assert.equal(run.stoppedBy, c.stopped_by, `${where}: stopped by`);
       assert.equal(answerLogits.length, c.answer_logits.length);
       for (const [n, want] of c.answer_logits.entries()) {
-        const dl = maxAbs(answerLogits[n], want);
+        const dl = maxAbsDiff(answerLogits[n], want);
         m.maxLogit = Math.max(m.maxLogit, dl);
         m.positions++;
         assert.ok(dl <= LOGIT_TOL, `${where} answer position ${n}: max |Δ logit| ${dl} > ${LOGIT_TOL}`);

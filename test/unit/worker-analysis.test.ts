@@ -7,8 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import type { AnalysisProgress } from '../../src/engine/analysis-types';
 import { EngineClient } from '../../src/engine/client';
 import { CoconutEngine } from '../../src/engine/engine';
-import { LensError } from '../../src/engine/errors';
-import { buildBundles, FIXTURE, ROOT } from './helpers';
+import { buildBundles, FIXTURE, rejectsCode, ROOT } from './helpers';
 
 const SAMPLE = JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'prosqa_sample.json'), 'utf-8'));
 const Q: string = SAMPLE[0].question;
@@ -16,16 +15,6 @@ const GRAPH = { idx_to_symbol: SAMPLE[0].idx_to_symbol, edges: SAMPLE[0].edges, 
 // Long enough (9 branches of up to 100 tokens on this random model) that a cancel lands half way.
 const LONG_SWEEP = { question: Q, maxNewTokens: 100 };
 
-async function rejectsCode(p: Promise<unknown>, code: string): Promise<LensError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof LensError, `expected LensError ${code}, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    return e;
-  }
-  assert.fail(`expected ${code}`);
-}
 
 let client: EngineClient;
 let local: CoconutEngine;

@@ -3,10 +3,9 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { after, before, describe, it } from 'node:test';
 import { EngineClient } from '../../src/engine/client';
-import { LensError } from '../../src/engine/errors';
 import type { InspectProgress } from '../../src/engine/types';
 import type { HostToWorker, WorkerToHost } from '../../src/engine/worker-protocol';
-import { buildBundles, FIXTURE, golden } from './helpers';
+import { buildBundles, FIXTURE, golden, rejectsCode } from './helpers';
 
 let workerPath: string;
 const g = golden();
@@ -15,16 +14,6 @@ const Q = g.cases[1].question as string;
 // enough that a cancel sent after the first thought always lands half way.
 const LONG = { question: g.cases[0].question as string, thoughts: 8, maxNewTokens: 100 };
 
-async function rejectsCode(p: Promise<unknown>, code: string): Promise<LensError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof LensError, `expected LensError ${code}, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    return e;
-  }
-  assert.fail(`expected ${code}`);
-}
 
 before(async () => {
   workerPath = (await buildBundles()).worker;
