@@ -192,3 +192,36 @@ export function saveOutput(name, text) {
   writeFileSync(file, text);
   return file;
 }
+
+/** Go to Line (Ctrl+G) in the active editor, optionally to a column. */
+export async function goToLine(page, line, column) {
+  await page.keyboard.press('Control+G');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor();
+  await input.fill(column ? `:${line}:${column}` : `:${line}`);
+  await page.keyboard.press('Enter');
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+}
+
+/**
+ * Webviews are iframes nested in iframes; the panel's content is in the inner one. Polls every
+ * frame for `selector` until one has it; on timeout saves test-output/screenshots/<logName>-timeout.png
+ * and names the console log of that test (<logName>-console.log).
+ */
+export async function findWebviewFrame(page, selector, timeoutMs, logName) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const frame of page.frames()) {
+      if (frame === page.mainFrame() || frame.isDetached()) continue;
+      const found = await frame.$(selector).catch(() => null);
+      if (found) return frame;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const shot = join(screenshotDir, `${logName}-timeout.png`);
+  await page.screenshot({ path: shot }).catch(() => {});
+  throw new Error(
+    `No webview frame showed ${selector} within ${timeoutMs / 1000} s. Screenshot: ${shot}; ` +
+      `browser console: ${join(outputDir, `${logName}-console.log`)}.`,
+  );
+}

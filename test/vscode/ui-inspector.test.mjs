@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it as nodeIt } from 'node:test';
-import { openWorkbench, outputDir, prepareWorkspace, prosqaRecords, screenshotDir, tinyModelDir } from './harness.mjs';
+import { findWebviewFrame, goToLine, openWorkbench, prepareWorkspace, prosqaRecords, screenshotDir, tinyModelDir } from './harness.mjs';
 import { extensionUnderTest } from './vsix.mjs';
 
 let failures = 0;
@@ -41,7 +41,7 @@ describe('inspector views (UI)', { timeout: 600_000 }, () => {
    * The panel's frame. A hidden webview loses its frame (the panel does not keep its context
    * while hidden), so it is looked up again for every step.
    */
-  const inspector = () => findWebviewFrame(workbench.page, '[data-testid="tab-thoughts"]', 60_000);
+  const inspector = () => findWebviewFrame(workbench.page, '[data-testid="tab-thoughts"]', 60_000, 'ui-inspector');
 
   before(async () => {
     workspace = prepareWorkspace({
@@ -65,7 +65,7 @@ describe('inspector views (UI)', { timeout: 600_000 }, () => {
     await lens.first().waitFor({ timeout: 60_000 });
     await lens.first().click();
 
-    let panel = await findWebviewFrame(page, '[data-testid="thought"]', 120_000);
+    let panel = await findWebviewFrame(page, '[data-testid="thought"]', 120_000, 'ui-inspector');
     await panel.locator('[data-testid="answer"]').waitFor();
     assert.equal(await panel.locator('[data-testid="thought"]').count(), K);
     const heat = panel.locator('svg[data-chart="heatmap"]');
@@ -165,7 +165,7 @@ describe('inspector views (UI)', { timeout: 600_000 }, () => {
     const { page } = workbench;
     await openFile(page, 'prosqa.json');
     await page.locator('.codelens-decoration a', { hasText: 'Inspect thoughts' }).first().click();
-    const panel = await findWebviewFrame(page, 'svg[data-chart="graph"]', 60_000);
+    const panel = await findWebviewFrame(page, 'svg[data-chart="graph"]', 60_000, 'ui-inspector');
     await panel.locator('[data-testid="tab-sweep"]').click();
     await panel.locator('[data-testid="run-sweep"]').click();
     const rows = panel.locator('[data-testid="sweep-row"]');
@@ -284,7 +284,7 @@ describe('inspector views (UI)', { timeout: 600_000 }, () => {
     const { page } = workbench;
     await openFile(page, 'prosqa.json');
     await runCommand(page, 'Coconut Lens: Evaluate Dataset');
-    const panel = await findWebviewFrame(page, '[data-testid="tab-dataset"][aria-selected="true"]', 60_000);
+    const panel = await findWebviewFrame(page, '[data-testid="tab-dataset"][aria-selected="true"]', 60_000, 'ui-inspector');
     await panel.locator('[data-testid="tab-dataset"][aria-selected="true"]').waitFor({ timeout: 30_000 });
     await panel.locator('[data-testid="dataset-table"]').waitFor({ timeout: 120_000 });
     await panel.locator('[data-testid="busy"]').waitFor({ state: 'detached', timeout: 120_000 });
@@ -308,7 +308,7 @@ describe('inspector views (UI)', { timeout: 600_000 }, () => {
     const question = (await panel.locator('[data-testid="question"]').textContent()) ?? '';
     await runCommand(page, 'Developer: Reload Window');
     await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'prosqa.json' }).waitFor({ timeout: 120_000 });
-    panel = await findWebviewFrame(page, '[data-testid="thought"]', 60_000);
+    panel = await findWebviewFrame(page, '[data-testid="thought"]', 60_000, 'ui-inspector');
     assert.equal(await panel.locator('[data-testid="question"]').textContent(), question);
     await page.screenshot({ path: join(screenshotDir, 'inspector-restored.png') });
     // The restored panel reruns its question.
@@ -385,16 +385,6 @@ async function openFile(page, name) {
   await page.locator(`.editor-instance .monaco-editor [aria-label^="${name}"]`).first().waitFor({ state: 'attached' });
 }
 
-/** Go to Line (Ctrl+G) in the active editor, optionally to a column. */
-async function goToLine(page, line, column) {
-  await page.keyboard.press('Control+G');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor();
-  await input.fill(column ? `:${line}:${column}` : `:${line}`);
-  await page.keyboard.press('Enter');
-  await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
-}
-
 /** The command palette: F1, the command's title, Enter. */
 async function runCommand(page, title) {
   await page.keyboard.press('F1');
@@ -402,20 +392,4 @@ async function runCommand(page, title) {
   await input.waitFor();
   await input.fill(`>${title}`);
   await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().click();
-}
-
-/** Webviews are iframes nested in iframes; polls every frame for `selector`. */
-async function findWebviewFrame(page, selector, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    for (const frame of page.frames()) {
-      if (frame === page.mainFrame() || frame.isDetached()) continue;
-      const found = await frame.$(selector).catch(() => null);
-      if (found) return frame;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  const shot = join(screenshotDir, 'ui-inspector-timeout.png');
-  await page.screenshot({ path: shot }).catch(() => {});
-  throw new Error(`No webview frame showed ${selector} within ${timeoutMs / 1000} s. Screenshot: ${shot}; console: ${join(outputDir, 'ui-inspector-console.log')}.`);
 }

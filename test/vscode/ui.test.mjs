@@ -8,8 +8,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
+  findWebviewFrame,
+  goToLine,
   openWorkbench,
-  outputDir,
   prepareWorkspace,
   prosqaRecords,
   repoRoot,
@@ -43,7 +44,7 @@ describe('inspector UI', { timeout: 300_000 }, () => {
     await goToLine(page, 3); // inside the first record: `"question": ...`
     await runCommand(page, RECORD_COMMAND);
 
-    const panel = await findWebviewFrame(page, '[data-testid="thought"]', 120_000);
+    const panel = await findWebviewFrame(page, '[data-testid="thought"]', 120_000, 'ui');
     await panel.locator('[data-testid="answer"]').waitFor();
     const thoughts = await panel.$$eval('[data-testid="thought"]', (els) =>
       els.map((el) => ({
@@ -87,7 +88,7 @@ describe('inspector UI', { timeout: 300_000 }, () => {
     await openFile(page, 'malformed.json');
     await goToLine(page, 1);
     await runCommand(page, RECORD_COMMAND);
-    const panel = await findWebviewFrame(page, '[data-testid="error"]', 60_000);
+    const panel = await findWebviewFrame(page, '[data-testid="error"]', 60_000, 'ui');
     const error = panel.locator('[data-testid="error"]');
     assert.equal(await error.getAttribute('data-code'), 'PROMPT_MALFORMED');
     assert.match((await error.textContent()) ?? '', /not valid JSON/);
@@ -109,16 +110,6 @@ async function openFile(page, name) {
   await page.locator(`.editor-instance .monaco-editor [aria-label^="${name}"]`).first().waitFor({ state: 'attached' });
 }
 
-/** Go to Line (Ctrl+G) in the active editor. */
-async function goToLine(page, line) {
-  await page.keyboard.press('Control+G');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor();
-  await input.fill(`:${line}`);
-  await page.keyboard.press('Enter');
-  await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
-}
-
 /** The command palette as a user opens it: F1, the command's title, Enter. */
 async function runCommand(page, title) {
   await page.keyboard.press('F1');
@@ -128,25 +119,4 @@ async function runCommand(page, title) {
   await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor();
   await page.keyboard.press('Enter');
   await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
-}
-
-/**
- * Webviews are iframes nested in iframes; the panel's content is in the inner one. Polls every
- * frame for `selector` until one has it.
- */
-async function findWebviewFrame(page, selector, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    for (const frame of page.frames()) {
-      if (frame === page.mainFrame() || frame.isDetached()) continue;
-      const found = await frame.$(selector).catch(() => null);
-      if (found) return frame;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  await page.screenshot({ path: join(screenshotDir, 'ui-timeout.png') }).catch(() => {});
-  throw new Error(
-    `No webview frame showed ${selector} within ${timeoutMs / 1000} s. Screenshot: ` +
-      `${join(screenshotDir, 'ui-timeout.png')}; browser console: ${join(outputDir, 'ui-console.log')}.`,
-  );
 }
