@@ -36,12 +36,25 @@ class GPTConfig:
     n_embd: int = 256
     layer_norm_epsilon: float = 1e-5
     dropout: float = 0.0
+    # "learned": GPT-2's absolute position table wpe; "rotary": rotary position embeddings on
+    # queries and keys (no wpe), so a head can attend by offset ("the word before me").
+    positions: str = "learned"
+    rotary_base: float = 10000.0
+    # Smeared keys: each key mixes in the previous position's key (a learned per-channel gate).
+    # A single head can then find "the fact whose subject is X" and read its object, the lookup
+    # that from-scratch ProsQA models otherwise sit on a long plateau to learn. The KV cache keeps
+    # the raw keys, so the decoder's inputs and outputs stay those of plain GPT-2.
+    smear_keys: bool = False
 
     def __post_init__(self) -> None:
         if self.n_embd % self.n_head != 0:
             raise ValueError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
         if self.vocab_size <= 0 or self.n_layer <= 0 or self.n_positions <= 0:
             raise ValueError(f"invalid GPTConfig: {self}")
+        if self.positions not in ("learned", "rotary"):
+            raise ValueError(f"positions must be 'learned' or 'rotary', got {self.positions!r}")
+        if self.positions == "rotary" and (self.n_embd // self.n_head) % 2:
+            raise ValueError("rotary positions need an even head size")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -76,21 +89,30 @@ class Attention(nn.Module):
         self.c_attn = nn.Linear(cfg.n_embd, 3 * cfg.n_embd)
         self.c_proj = nn.Linear(cfg.n_embd, cfg.n_embd)
         self.dropout = cfg.dropout
+        # sigmoid(smear) is the share of the previous position's key in each key channel
+        self.smear = nn.Parameter(torch.zeros(cfg.n_head, 1, self.head_dim)) if cfg.smear_keys else None
 
     def _heads(self, x: torch.Tensor) -> torch.Tensor:
         b, s, _ = x.shape
         return x.view(b, s, self.n_head, self.head_dim).transpose(1, 2)
 
     def forward(self, x: torch.Tensor, keep: Optional[torch.Tensor], past: Optional[KV],
-                use_sdpa: bool) -> Tuple[torch.Tensor, KV]:
+                use_sdpa: bool, rope: Optional[Tuple[torch.Tensor, torch.Tensor]] = None,
+                real: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, KV]:
         """x [B,S,D]; keep: bool, broadcastable to [B,H,S,P+S], True = may attend; None means
-        plain causal attention without a cache (SDPA path only)."""
+        plain causal attention without a cache (SDPA path only). rope: (cos, sin) [B,1,S,Dh] of
+        the new positions; real: [B,P+S] 1 = real position (smeared keys skip padding)."""
         b, s, d = x.shape
         q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
         q, k, v = self._heads(q), self._heads(k), self._heads(v)
+        if rope is not None:
+            q, k = apply_rotary(q, *rope), apply_rotary(k, *rope)
         if past is not None:
             k = torch.cat([past[0], k], dim=2)
             v = torch.cat([past[1], v], dim=2)
+        present = (k, v)
+        if self.smear is not None:
+            k = smear_keys(k, torch.sigmoid(self.smear), real)
         drop = self.dropout if self.training else 0.0
         if use_sdpa:
             bias = None
@@ -111,7 +133,30 @@ class Attention(nn.Module):
                 att = F.dropout(att, p=drop)
             y = torch.matmul(att, v)
         y = y.transpose(1, 2).reshape(b, s, d)
-        return self.c_proj(y), (k, v)
+        return self.c_proj(y), present
+
+
+def rotary_tables(position_ids: torch.Tensor, inv_freq: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """cos, sin [B,1,S,Dh] for rotate-half rotary embeddings at `position_ids` [B,S]."""
+    ang = position_ids.to(inv_freq.dtype)[..., None] * inv_freq          # [B,S,Dh/2]
+    ang = torch.cat([ang, ang], dim=-1).unsqueeze(1)
+    return torch.cos(ang), torch.sin(ang)
+
+
+def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    half = x.shape[-1] // 2
+    rot = torch.cat([-x[..., half:], x[..., :half]], dim=-1)
+    return x * cos + rot * sin
+
+
+def smear_keys(k: torch.Tensor, gate: torch.Tensor, real: Optional[torch.Tensor]) -> torch.Tensor:
+    """k [B,H,T,Dh] -> (1 - gate) * k_t + gate * k_{t-1}; the first position, and a position
+    after padding, have no predecessor (zero)."""
+    prev = torch.cat([torch.zeros_like(k[:, :, :1]), k[:, :, :-1]], dim=2)
+    if real is not None:
+        prev_real = torch.cat([torch.zeros_like(real[:, :1]), real[:, :-1]], dim=1)
+        prev = prev * prev_real[:, None, :, None].to(k.dtype)
+    return k + gate * (prev - k)
 
 
 def _causal_keep(s, total, device) -> torch.Tensor:
@@ -143,8 +188,8 @@ class Block(nn.Module):
         self.mlp = MLP(cfg)
         self.drop = nn.Dropout(cfg.dropout)
 
-    def forward(self, x, keep, past, use_sdpa):
-        a, present = self.attn(self.ln_1(x), keep, past, use_sdpa)
+    def forward(self, x, keep, past, use_sdpa, rope=None, real=None):
+        a, present = self.attn(self.ln_1(x), keep, past, use_sdpa, rope, real)
         x = x + self.drop(a)
         x = x + self.drop(self.mlp(self.ln_2(x)))
         return x, present
@@ -155,7 +200,11 @@ class GPT(nn.Module):
         super().__init__()
         self.config = cfg
         self.wte = nn.Embedding(cfg.vocab_size, cfg.n_embd)
-        self.wpe = nn.Embedding(cfg.n_positions, cfg.n_embd)
+        self.wpe = nn.Embedding(cfg.n_positions, cfg.n_embd) if cfg.positions == "learned" else None
+        if cfg.positions == "rotary":
+            hd = cfg.n_embd // cfg.n_head
+            inv = 1.0 / (cfg.rotary_base ** (torch.arange(0, hd, 2, dtype=torch.float32) / hd))
+            self.register_buffer("inv_freq", inv, persistent=False)
         self.drop = nn.Dropout(cfg.dropout)
         self.h = nn.ModuleList([Block(cfg) for _ in range(cfg.n_layer)])
         self.ln_f = nn.LayerNorm(cfg.n_embd, eps=cfg.layer_norm_epsilon)
@@ -171,6 +220,8 @@ class GPT(nn.Module):
                 nn.init.zeros_(p)
             elif ".ln_" in name or name.startswith("ln_f"):
                 nn.init.ones_(p)
+            elif name.endswith("attn.smear"):
+                nn.init.zeros_(p)
             elif name == "wpe.weight":
                 nn.init.normal_(p, 0.0, std / 2)
             elif name.endswith("c_proj.weight"):
@@ -199,18 +250,33 @@ class GPT(nn.Module):
             keep = None  # SDPA's is_causal fast path (flash / memory-efficient kernels)
         else:
             keep = self._keep_mask(inputs_embeds, attention_mask, past_key_values)
-        x = self.drop(inputs_embeds + self.wpe(position_ids))
+        rope = None
+        if self.wpe is not None:
+            x = self.drop(inputs_embeds + self.wpe(position_ids))
+        else:
+            x = self.drop(inputs_embeds)
+            rope = rotary_tables(position_ids, self.inv_freq)
+        real = None
+        if self.config.smear_keys:
+            real = attention_mask if attention_mask is not None else self._all_real(inputs_embeds, past_key_values)
         hidden: List[torch.Tensor] = [x]
         presents: List[KV] = []
         for i, block in enumerate(self.h):
             past = past_key_values[i] if past_key_values is not None else None
-            x, present = block(x, keep, past, use_sdpa)
+            x, present = block(x, keep, past, use_sdpa, rope, real)
             presents.append(present)
             if output_hidden_states:
                 hidden.append(x)
         last = self.ln_f(x)
         logits = F.linear(last, self.wte.weight)
         return GPTOutput(logits, last, tuple(hidden) if output_hidden_states else None, presents)
+
+    @staticmethod
+    def _all_real(inputs_embeds, past_key_values) -> torch.Tensor:
+        total = inputs_embeds.shape[1]
+        if past_key_values is not None:
+            total = total + past_key_values[0][0].shape[2]
+        return torch.ones(inputs_embeds.shape[0], total, dtype=torch.long, device=inputs_embeds.device)
 
     @staticmethod
     def _keep_mask(inputs_embeds, attention_mask, past_key_values) -> torch.Tensor:

@@ -65,6 +65,7 @@ DEFAULTS: Dict[str, Any] = {
     "method": "coconut",          # coconut | cot | nocot
     "seed": 0,
     "model": {"n_layer": 5, "n_head": 8, "n_embd": 256, "n_positions": 512, "dropout": 0.0},
+    "tokenizer": {"compact": False},  # compact: drop "Every" / "is a" (tokenizer.py normalizer)
     "data": {
         "source": "stream",       # stream: fresh generated records | file: cycle over train_file
         "train_file": None,
@@ -87,7 +88,8 @@ DEFAULTS: Dict[str, Any] = {
               "warmup_steps": 50, "grad_clip": 1.0, "decay": "none",   # none | cosine
               "decay_stages": "last", "min_lr_frac": 0.1, "stage_lr": None},
     "eval": {"file": str(D.OFFICIAL_VALID), "every_examples": 0, "limit": 0, "batch_size": 100,
-             "max_new_tokens": None, "thoughts": None, "reference_at_end": True},
+             "max_new_tokens": None, "thoughts": None, "reference_at_end": True,
+             "gen_n": 0},                 # also score N held-out records of the current data phase
     "bf16": True,                 # autocast to bfloat16 on CUDA (ignored on CPU)
     "threads": 1,                 # torch CPU threads
     "checkpoint_every_s": 300,
@@ -158,6 +160,10 @@ class Example:
     record: Optional[dict] = None
 
 
+def encoder_for(cfg: dict) -> "Encoder":
+    return Encoder(WordTokenizer.default(compact=bool(cfg.get("tokenizer", {}).get("compact"))))
+
+
 class Encoder:
     """Whole-word encoding that equals tokenizer.encode for ProsQA text (tested), but fast."""
 
@@ -172,7 +178,7 @@ class Encoder:
 
     def text(self, s: str) -> List[int]:
         out = []
-        for w in PRE_TOKENIZER_REGEX.findall(s):
+        for w in PRE_TOKENIZER_REGEX.findall(self.tok.normalize(s)):
             i = self.ids.get(w)
             if i is None:
                 raise ValueError(f"word {w!r} is not in the ProsQA vocabulary (training/vocab.py); "
@@ -187,7 +193,7 @@ class Encoder:
             steps=[self.text(s + "\n") for s in r["steps"]],
             ans=self.text("### " + r["answer"]) + [self.eos],
             frontier=[[self.ids[sym[v]] for v in layer] for layer in D.frontiers(r)],
-            answer=r["answer"],
+            answer=self.tok.normalize(r["answer"]),   # what the model writes
             record=r if keep_record else None,
         )
 
@@ -195,15 +201,15 @@ class Encoder:
 _WORKER: Dict[str, Any] = {}
 
 
-def _worker_init(exclude):
-    _WORKER["enc"] = Encoder()
+def _worker_init(exclude, tok_json=None):
+    _WORKER["enc"] = Encoder(WordTokenizer(tok_json) if tok_json else None)
     _WORKER["exclude"] = exclude
 
 
 def _encoded_chunk(seed: int, index: int, gen: dict, size: int,
-                   exclude: Optional[frozenset] = None) -> List[Example]:
-    if "enc" not in _WORKER:
-        _worker_init(exclude if exclude is not None else D.official_questions())
+                   exclude: Optional[frozenset] = None, tok_json: Optional[dict] = None) -> List[Example]:
+    if "enc" not in _WORKER or _WORKER["enc"].tok.json != (tok_json or _WORKER["enc"].tok.json):
+        _worker_init(exclude if exclude is not None else D.official_questions(), tok_json)
     recs = D.generate_chunk(seed, index, D.GenConfig.from_dict(gen), size, _WORKER["exclude"])
     return [_WORKER["enc"].encode(r) for r in recs]
 
@@ -261,7 +267,7 @@ class RecordSource:
         if self.workers <= 0:
             while True:
                 yield from _encoded_chunk(self.seed, c, self.gen_for_chunk(c), self.chunk,
-                                          self.exclude)[off:]
+                                          self.exclude, self.enc.tok.json)[off:]
                 c, off = c + 1, 0
         self.start()
         pending: collections.deque = collections.deque()
@@ -280,7 +286,7 @@ class RecordSource:
             import multiprocessing
             ctx = multiprocessing.get_context("fork")
             self.pool = ctx.Pool(self.workers, initializer=_worker_init,
-                                 initargs=(self.exclude,))
+                                 initargs=(self.exclude, self.enc.tok.json))
 
     def close(self):
         if self.pool is not None:
@@ -600,7 +606,8 @@ def stage_plan(cfg: dict) -> List[Tuple[int, int]]:
     """[(curriculum stage, examples)] in order."""
     f = float(cfg["examples_scale"])
     if cfg["method"] == "coconut":
-        return [(s, int(round(n * f))) for s, n in enumerate(cfg["stage_examples"])]
+        # a stage of 0 examples is skipped (e.g. every thought latent from the first step)
+        return [(s, int(round(n * f))) for s, n in enumerate(cfg["stage_examples"]) if n > 0]
     return [(0, int(round(cfg["total_examples"] * f)))]
 
 
@@ -678,7 +685,7 @@ class Trainer:
             torch.set_num_threads(int(cfg["threads"]))
         self.device = pick_device(cfg)
         self.amp = torch.bfloat16 if (cfg["bf16"] and self.device.type == "cuda") else None
-        self.enc = Encoder()
+        self.enc = encoder_for(cfg)
         # Generator processes are forked before CUDA starts in this process.
         self.source = RecordSource(cfg, self.enc)
         self.source.start()
@@ -715,7 +722,7 @@ class Trainer:
 
     def save_model(self, accuracy: Optional[List[dict]] = None, done: bool = False) -> Path:
         state = {k: v.detach().float().cpu().clone() for k, v in self.model.state_dict().items()}
-        ck = {"config": self.model.config.to_dict(), "model": state, "tokenizer": None,
+        ck = {"config": self.model.config.to_dict(), "model": state, "tokenizer": self.enc.tok.json,
               "provenance": self.provenance(accuracy or []),
               # a stage-boundary resume point: the optimizer is reset per stage anyway
               "resume": {"stage_i": self.stage_i, "step": self.step, "stream": self.stream.state(),
@@ -779,7 +786,7 @@ class Trainer:
                                 "--resume to start, or pass the checkpoint with --resume PATH")
 
     def _check_config(self, old: dict) -> None:
-        for key in ("method", "model", "c_thought", "max_latent_stage", "batch_size", "data",
+        for key in ("method", "model", "tokenizer", "c_thought", "max_latent_stage", "batch_size", "data",
                     "examples_scale"):
             if json.dumps(old.get(key), sort_keys=True) != json.dumps(self.cfg.get(key), sort_keys=True):
                 raise ValueError(f"cannot resume: config {key!r} differs from the checkpoint's "
@@ -797,6 +804,28 @@ class Trainer:
                                   self.cfg["eval"]["batch_size"])
         self.model.train()
         return {"accuracy": acc, "thoughts": k, "n": len(self.eval_exs), "seconds": time.time() - t}
+
+    def examples_seen(self) -> int:
+        return int(sum(v["examples"] for v in self.throughput.values()))
+
+    def evaluate_phase(self, k: int) -> Optional[dict]:
+        """Accuracy on held-out records from the generator phase the stream is in now (the
+        curriculum's small graphs say whether a phase has been learned long before the official
+        set does). The held-out stream has its own seed, never used for training."""
+        n = int(self.cfg["eval"].get("gen_n") or 0)
+        if n <= 0 or self.source.file_examples is not None:
+            return None
+        gen = self.source.gen_for_chunk(self.stream.pool_start // self.source.chunk)
+        key = json.dumps(gen, sort_keys=True)
+        if getattr(self, "_phase_key", None) != key:
+            recs = D.generate_chunk(self.cfg["data"]["seed"] + 7919, 0, D.GenConfig.from_dict(gen),
+                                    n, self.source.exclude)
+            self._phase_key, self._phase_exs = key, [self.enc.encode(r) for r in recs]
+        _, m = eval_settings(self.cfg)
+        acc, _ = evaluate_batched(self.model, self._phase_exs, k, m, self.enc, self.device, None,
+                                  self.cfg["eval"]["batch_size"])
+        self.model.train()
+        return {"accuracy": acc, "n": len(self._phase_exs), "gen": gen}
 
     # -- the loop ----------------------------------------------------------------------------
     def run(self) -> dict:
@@ -923,11 +952,16 @@ class Trainer:
         if r is None:
             return None
         rec = {"eval": True, "stage_i": self.stage_i, "stage": stage, "step": self.step,
-               "end_of_stage": end_of_stage, "elapsed_min": self.elapsed / 60, **r}
+               "end_of_stage": end_of_stage, "elapsed_min": self.elapsed / 60,
+               "examples_seen": self.examples_seen(), **r}
+        phase = self.evaluate_phase(k)
+        if phase is not None:
+            rec["phase"] = phase
         self.history.append(rec)
         metrics.write(json.dumps(rec) + "\n"); metrics.flush()
         self.log(f"eval stage {stage} step {self.step}: accuracy {r['accuracy']:.3f} with "
-                 f"{r['thoughts']} thoughts ({r['seconds']:.1f} s)")
+                 f"{r['thoughts']} thoughts ({r['seconds']:.1f} s)"
+                 + (f"; current data phase {phase['accuracy']:.3f}" if phase else ""))
         return r
 
     def finish(self) -> dict:
@@ -989,7 +1023,7 @@ def bench(cfg: dict, stage: int, steps: int, warmup: int = 1, naive: bool = True
         torch.set_num_threads(int(cfg["threads"]))
     device = pick_device(cfg)
     amp = torch.bfloat16 if (cfg["bf16"] and device.type == "cuda") else None
-    enc = Encoder()
+    enc = encoder_for(cfg)
     source = RecordSource(cfg, enc)
     stream = BatchStream(source, cfg["batch_size"], cfg["data"]["sortish_batches"], cfg["data"]["seed"],
                          max_len_of(cfg))

@@ -230,3 +230,50 @@ def test_load_gpt2_state_dict_extends_vocab_and_rejects_bad_shapes():
     untied["lm_head.weight"] = sd["transformer.wte.weight"] + 1
     with pytest.raises(ValueError, match="ties"):
         load_gpt2_state_dict(GPT(config_from_gpt2_state_dict(sd, n_head=2)), untied)
+
+
+@pytest.mark.parametrize("positions,smear", [("rotary", False), ("learned", True), ("rotary", True)])
+def test_rotary_and_smeared_keys_cache_matches_full_forward_with_left_padding(positions, smear):
+    """The engine feeds one position at a time on the KV cache: with rotary positions and smeared
+    keys (which read the previous position's raw key from the cache) that must equal one full
+    pass, also for left-padded rows (a padded predecessor is no predecessor)."""
+    torch.manual_seed(0)
+    m = GPT(GPTConfig(vocab_size=40, n_layer=2, n_head=4, n_embd=32, positions=positions,
+                      smear_keys=smear)).eval()
+    if smear:
+        for b in m.h:
+            torch.nn.init.normal_(b.attn.smear)   # gates well away from their initial 0.5
+    x = torch.randn(3, 10, 32)
+    attn = torch.ones(3, 10, dtype=torch.long)
+    attn[0, :3] = 0
+    attn[1, :1] = 0
+    pos = (attn.cumsum(1) - 1).clamp(min=0)
+    full = m(x, pos, attn).last_hidden_state
+    out = m(x[:, :4], pos[:, :4], attn[:, :4])
+    steps, past = [out.last_hidden_state], out.presents
+    for t in range(4, 10):
+        out = m(x[:, t:t + 1], pos[:, t:t + 1], attn[:, :t + 1], past)
+        steps.append(out.last_hidden_state)
+        past = out.presents
+    inc = torch.cat(steps, 1)
+    real = attn.bool()
+    assert (full - inc)[real].abs().max() < 1e-5
+    # padding in front of a row changes nothing of its real positions
+    alone = m(x[2:3, 3:], torch.arange(7)[None], None).last_hidden_state
+    padded = m(torch.cat([torch.zeros(1, 3, 32), x[2:3, 3:]], 1),
+               torch.cat([torch.zeros(1, 3, dtype=torch.long), torch.arange(7)[None]], 1),
+               torch.cat([torch.zeros(1, 3, dtype=torch.long), torch.ones(1, 7, dtype=torch.long)], 1)
+               ).last_hidden_state[:, 3:]
+    assert (alone - padded).abs().max() < 1e-5
+
+
+def test_rotary_smear_config_and_parameters():
+    torch.manual_seed(1)
+    m = GPT(GPTConfig(vocab_size=40, n_layer=1, n_head=2, n_embd=16, positions="rotary",
+                      smear_keys=True)).eval()
+    assert m.wpe is None and not any("wpe" in k for k in m.state_dict())
+    assert m.h[0].attn.smear.shape == (2, 1, 8)
+    with pytest.raises(ValueError, match="positions"):
+        GPTConfig(vocab_size=40, positions="alibi")
+    cfg = GPTConfig(vocab_size=40, positions="rotary", smear_keys=True)
+    assert GPTConfig.from_dict(cfg.to_dict()) == cfg

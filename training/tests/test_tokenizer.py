@@ -57,11 +57,11 @@ def test_rejects_foreign_tokenizer_files():
         WordTokenizer(tj)
 
 
-def _js_tokenize(tmp_path, texts, decode_ids):
+def _js_tokenize(tmp_path, texts, decode_ids, tok_json=None):
     if shutil.which("node") is None or not (REPO_ROOT / "node_modules" / "@huggingface" / "tokenizers").is_dir():
         pytest.skip("node and node_modules/@huggingface/tokenizers are needed for the JS parity check")
     path = tmp_path / "tokenizer.json"
-    path.write_bytes(tokenizer_json_bytes())
+    path.write_bytes(tokenizer_json_bytes(tok_json))
     proc = subprocess.run(["node", "training/tools/js_tokenize.mjs", str(path)], cwd=REPO_ROOT,
                           input=json.dumps({"texts": texts, "decode": decode_ids}),
                           capture_output=True, text=True, check=True)
@@ -85,3 +85,26 @@ def test_js_library_encodes_and_decodes_identically(tmp_path, valid_records):
     for ids in py_ids[: 3 * len(valid_records)]:
         assert 1 not in ids
     assert [tok.decode(ids) for ids in to_decode] == js["decoded"]
+
+
+def test_compact_tokenizer_drops_template_words_and_matches_the_js_library(tmp_path, valid_records):
+    full, compact = WordTokenizer.default(), WordTokenizer.default(compact=True)
+    assert compact.tokenize("Every wumpus is a yumpus. Tom is a wumpus. Is Tom a yumpus or zumpus?") == \
+        ["wumpus", "yumpus", ".", "Tom", "wumpus", ".", "Is", "Tom", "a", "yumpus", "or", "zumpus", "?"]
+    r = valid_records[0]
+    assert len(compact.encode(r["question"])) < 0.6 * len(full.encode(r["question"]))
+    # what the model writes, and the record's answer once normalized, are the same text
+    assert compact.decode(compact.encode("### " + r["answer"])) == "### " + compact.normalize(r["answer"])
+    assert WordTokenizer(json.loads(tokenizer_json_bytes(build_tokenizer_json(compact=True)))).compact
+    texts = []
+    for rec in valid_records[:50]:
+        texts += [rec["question"] + "\n", rec["answer"], "\n".join(rec["steps"]) + "\n### " + rec["answer"]]
+    texts += ["Every<|latent|>Every x", "Everyone is a lempus.", "Every  wumpus is  a yumpus.", "this is a test"]
+    py = [compact.encode(t) for t in texts]
+    js = _js_tokenize(tmp_path, texts, [ids for ids in py if ids], build_tokenizer_json(compact=True))
+    assert py == js["ids"]
+    assert [compact.decode(ids) for ids in py if ids] == js["decoded"]
+    bad = build_tokenizer_json()
+    bad["normalizer"] = {"type": "Lowercase"}
+    with pytest.raises(ValueError, match="Replace normalizers"):
+        WordTokenizer(bad)

@@ -344,3 +344,41 @@ def test_path_categories():
               "Every brimpus is a lempus.\n### Tom is a lempus.")
     assert E.path_category(r, longer) == "Longer Path"
     assert E.path_category(r, "Tom is a terpus.\nEvery terpus is a fompus.\n### Tom is a fompus.") == "Wrong Target"
+
+
+def _cpu_cfg(extra=()):
+    """The CPU recipe (configs/prosqa-cpu.json) shrunk to seconds: same model family, compact
+    tokens, all thoughts latent from the first step, a two-phase depth curriculum."""
+    sets = ["model.n_embd=32", "model.n_head=2", "data.gen={\"chunk\": 40}",
+            "data.curriculum=[{\"until_examples\": 40, \"gen\": {\"nodes_mean\": 8, \"nodes_min\": 6, "
+            "\"nodes_max\": 10, \"steps_hist\": {\"1\": 1.0}}}]",
+            "stage_examples=[0,0,0,0,0,0,64]", "batch_size=8", "eval.limit=6", "eval.batch_size=6",
+            "eval.every_examples=32", "eval.gen_n=8", "log_every_steps=1", "data.sortish_batches=2", *extra]
+    return T.load_config(str(CONFIGS / "prosqa-cpu.json"), sets)
+
+
+def test_cpu_recipe_trains_all_latent_in_compact_tokens_and_resumes_exactly(tmp_path):
+    cfg = _cpu_cfg()
+    assert T.stage_plan(cfg) == [(6, 64)]             # zero-example stages are skipped
+    enc = T.encoder_for(cfg)
+    r = D.load_records(D.OFFICIAL_VALID)[0]
+    ex = enc.encode(r)
+    assert enc.tok.compact and len(ex.q) < len(T.Encoder().encode(r).q) * 0.6
+    assert ex.answer == r["answer"].replace(" is a ", " ")   # what the model writes
+    logs = []
+    T.Trainer(cfg, tmp_path / "a", log=logs.append).run()
+    evals = [json.loads(l) for l in (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()
+             if '"eval"' in l]
+    # the mid-run evaluation also scored held-out records of the one-hop phase it was in
+    assert evals and evals[0]["phase"]["n"] == 8 and evals[0]["phase"]["gen"]["steps_hist"] == {"1": 1.0}
+    cut = _cpu_cfg(["max_minutes=1e-9"])
+    assert T.Trainer(cut, tmp_path / "b", log=lambda s: None).run().get("stopped")
+    tr = T.Trainer(cfg, tmp_path / "b", log=lambda s: None)
+    tr.restore()
+    tr.run()
+    wa, wb = _weights(tmp_path / "a" / "model.pt"), _weights(tmp_path / "b" / "model.pt")
+    for k in wa:
+        assert torch.equal(wa[k], wb[k]), k
+    model, tok, prov = load_checkpoint(tmp_path / "a" / "model.pt")
+    assert model.config.positions == "rotary" and model.config.smear_keys
+    assert tok["normalizer"] is not None                 # the export carries the compact tokenizer
