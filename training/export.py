@@ -140,6 +140,16 @@ def _created(provenance: Dict[str, Any]) -> str:
     return t.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+def node_values_for(provenance: Dict[str, Any]) -> Dict[str, str]:
+    """Where the inspector reads latent-search node values. A model trained with the frontier loss
+    writes no language steps after eot, and its thought t is trained toward the concepts at
+    distance t: read them off the thought itself. Otherwise the paper's cue ("Every")."""
+    cfg = provenance.get("config") or {}
+    if float((cfg.get("bfs_loss") or {}).get("weight", 0) or 0) > 0:
+        return {"source": "thought"}
+    return {"source": "cue", "cue": "Every"}
+
+
 def build_manifest(model: GPT, tok: WordTokenizer, name: str, out: Path, provenance: Dict[str, Any],
                    thoughts_default: int, thoughts_max: int, per_step: int,
                    max_new_tokens: int) -> Dict[str, Any]:
@@ -161,11 +171,13 @@ def build_manifest(model: GPT, tok: WordTokenizer, name: str, out: Path, provena
             "family": "gpt2", "n_layer": cfg.n_layer, "n_head": cfg.n_head, "n_embd": cfg.n_embd,
             "vocab_size": cfg.vocab_size, "n_positions": cfg.n_positions,
             "layer_norm_epsilon": cfg.layer_norm_epsilon, "tie_word_embeddings": True,
+            "positions": cfg.positions, "smear_keys": cfg.smear_keys,
         },
         "special_tokens": specials,
         "thoughts": {"default": thoughts_default, "max": thoughts_max, "per_step": per_step},
         "prompt": {"question_suffix": "\n", "answer_marker": "#"},
         "generation": {"max_new_tokens": max_new_tokens},
+        "node_values": node_values_for(provenance),
         "files": files,
         "onnx": {"opset": OPSET},
         "provenance": {

@@ -2,6 +2,9 @@
 
   python3 training/make_fixture.py                 # rewrite the committed fixture and checkpoint
   python3 training/make_fixture.py --out DIR       # re-export into DIR (model files + golden.json)
+  python3 training/make_fixture.py --variant rotary-smear-compact [--out DIR]
+      # the shipped model's architecture: rotary positions, smeared keys, compact tokenizer
+      # (test/fixtures/tiny-model-rsc/; no checkpoint file, the seed rebuilds it)
 
 The weights come from numpy's legacy RandomState(SEED), whose stream is fixed across numpy and
 torch versions, so every run - on any machine - rebuilds the same float32 weights; the script
@@ -40,6 +43,13 @@ except ImportError:  # pragma: no cover - script use
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_DIR = REPO_ROOT / "test" / "fixtures" / "tiny-model"
+# variant -> (GPTConfig options beyond the plain fixture, compact tokenizer, default directory,
+# seed offset: the first offset whose weights give margins above MIN_LOGIT_GAP / MIN_COSINE_GAP)
+VARIANTS = {
+    "plain": ({}, False, FIXTURE_DIR, 0),
+    "rotary-smear-compact": ({"positions": "rotary", "smear_keys": True}, True,
+                             REPO_ROOT / "test" / "fixtures" / "tiny-model-rsc", 6),
+}
 CHECKPOINT = REPO_ROOT / "test" / "fixtures" / "tiny-checkpoint.pt"
 
 SEED = 20261208
@@ -59,13 +69,14 @@ PROVENANCE = {
 }
 
 
-def fixture_config() -> GPTConfig:
-    return GPTConfig(vocab_size=len(_vocab.TOKENS), n_positions=256, n_layer=2, n_head=2, n_embd=32)
+def fixture_config(variant: str = "plain") -> GPTConfig:
+    return GPTConfig(vocab_size=len(_vocab.TOKENS), n_positions=256, n_layer=2, n_head=2, n_embd=32,
+                     **VARIANTS[variant][0])
 
 
-def fixture_model(seed: int = SEED) -> GPT:
+def fixture_model(seed: int = SEED, variant: str = "plain") -> GPT:
     """The tiny model with weights drawn in a fixed order from RandomState(seed)."""
-    cfg = fixture_config()
+    cfg = fixture_config(variant)
     model = GPT(cfg)
     rng = np.random.RandomState(seed)
     state = {}
@@ -79,6 +90,8 @@ def fixture_model(seed: int = SEED) -> GPT:
             w = 1.0 + rng.normal(0.0, 0.1, shape)
         elif name.endswith("bias"):
             w = rng.normal(0.0, 0.05, shape)
+        elif name.endswith("attn.smear"):   # gate logits: shares from ~0.1 to ~0.9
+            w = rng.normal(0.0, 1.0, shape)
         else:  # Linear [out, in]: unit-gain init so every block moves the residual stream
             w = rng.normal(0.0, 1.0 / np.sqrt(shape[1]), shape)
         state[name] = torch.from_numpy(w.astype(np.float32))
@@ -113,8 +126,8 @@ def margins(model: GPT, data: Dict) -> Dict[str, float]:
     return {"logit_gap": logit_gap, "cosine_gap": cos_gap}
 
 
-def build(out: Path, model: GPT, dataset: Path) -> Dict:
-    export_model(model, build_tokenizer_json(), out, NAME, PROVENANCE,
+def build(out: Path, model: GPT, dataset: Path, compact: bool = False) -> Dict:
+    export_model(model, build_tokenizer_json(compact=compact), out, NAME, PROVENANCE,
                  thoughts_default=THOUGHTS_DEFAULT, thoughts_max=THOUGHTS_MAX, per_step=1,
                  max_new_tokens=MAX_NEW_TOKENS)
     data = golden(model, out, parse_cases(CASES, dataset, None))
@@ -127,23 +140,25 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--out", default=None, help=f"directory to write (default {FIXTURE_DIR}; "
                     "the checkpoint is only rewritten in the default location)")
     ap.add_argument("--dataset", default=str(DEFAULT_DATASET))
+    ap.add_argument("--variant", default="plain", choices=sorted(VARIANTS))
     args = ap.parse_args(argv)
     torch.set_num_threads(min(2, torch.get_num_threads()))
-    model = fixture_model()
-    if CHECKPOINT.is_file():
+    _, compact, default_dir, offset = VARIANTS[args.variant]
+    model = fixture_model(SEED + offset, args.variant)
+    if args.variant == "plain" and CHECKPOINT.is_file():
         committed, _, _ = load_checkpoint(CHECKPOINT)
         for name, p in committed.state_dict().items():
             if not torch.equal(p, model.state_dict()[name]):
                 print(f"error: weights rebuilt from seed {SEED} differ from {CHECKPOINT} at {name}; "
                       "numpy's RandomState stream changed or the checkpoint was edited", file=sys.stderr)
                 return 1
-    out = Path(args.out) if args.out else FIXTURE_DIR
-    data = build(out, model, Path(args.dataset))
+    out = Path(args.out) if args.out else default_dir
+    data = build(out, model, Path(args.dataset), compact)
     m = margins(model, data)
     if m["logit_gap"] < MIN_LOGIT_GAP or m["cosine_gap"] < MIN_COSINE_GAP:
         print(f"error: fixture margins too small for stable top-k comparisons: {m}", file=sys.stderr)
         return 1
-    if args.out is None:
+    if args.out is None and args.variant == "plain":
         save_checkpoint(CHECKPOINT, model, build_tokenizer_json(), PROVENANCE)
     for c in data["cases"]:
         print(f"k={c['k']}: answer {c['answer_ids']} {c['answer_text']!r} ({c['stopped_by']})")

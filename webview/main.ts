@@ -474,7 +474,9 @@ function renderSearchTab(): void {
     h(
       'p',
       { class: 'muted small' },
-      'After t thoughts the model is switched to language mode and asked to continue “Every …”; a concept’s value is the probability of its name. ' +
+      (values?.source === 'thought' || result.nodeValues?.[0]?.source === 'thought'
+        ? 'A concept’s value after t thoughts is its probability in thought t’s own decoded distribution (this model was trained to hold the BFS frontier there). '
+        : 'After t thoughts the model is switched to language mode and asked to continue “Every …”; a concept’s value is the probability of its name. ') +
         'Several high values at once are branches of the search held in superposition.',
     ),
     stepper,

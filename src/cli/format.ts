@@ -75,7 +75,11 @@ export function formatInspect(r: InspectResult, extra: { record?: number; expect
 
 /** Per number of thoughts: the concept nodes with the highest value; frontier nodes marked *. */
 export function formatNodeValues(values: ThoughtNodeValues[], top = 6): string {
-  const lines = ['Node values after t thoughts (eot, "Every", then p(concept); * = frontier, BFS depth t):'];
+  const how =
+    values[0]?.source === 'thought'
+      ? "thought t's own decoded distribution, p(concept)"
+      : 'eot, "Every", then p(concept)';
+  const lines = [`Node values after t thoughts (${how}; * = frontier, BFS depth t):`];
   for (const tv of values) {
     const best = [...tv.values].sort((a, b) => b.p - a.p).slice(0, top);
     const frontier = tv.values.filter((v) => v.frontier).reduce((s, v) => s + v.p, 0);

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DatasetResult, InterventionResult, ProsQAGraph } from '../engine/analysis-types';
 import { isCompleteGraph } from '../engine/analysis/graph';
-import { answersMatch, CoconutEngine } from '../engine/engine';
+import { CoconutEngine } from '../engine/engine';
 import { traceToCsv, traceToJson } from '../engine/export';
 import { LensError, toLensError } from '../engine/errors';
 import { DEFAULT_MODEL_RELATIVE } from '../engine/model-dir';
@@ -174,7 +174,7 @@ async function inspectCommand(argv: string[], io: Io): Promise<number> {
     } else {
       r = await engine.inspect(req);
     }
-    const correct = record.answer !== undefined ? scoreAnswer(r, record.answer, engine.info.answerMarker) : undefined;
+    const correct = record.answer !== undefined ? engine.scoreAnswer(r.answer.text, record.answer) : undefined;
     if (p.options.has('json')) {
       const j: Record<string, unknown> = inspectJson(r, record, correct, loadMs, engine.info.providerNotice);
       if (r.nodeValues) j.nodeValues = r.nodeValues;
@@ -201,11 +201,6 @@ async function inspectCommand(argv: string[], io: Io): Promise<number> {
   } finally {
     await engine.dispose();
   }
-}
-
-/** The reference scoring: the text after the last answer marker, commas removed, exact match. */
-function scoreAnswer(r: InspectResult, expected: string, marker: string): boolean {
-  return r.answer.text.includes(marker) && answersMatch(r.answer.extracted, expected);
 }
 
 /** The record's ProsQA graph, when it has every field the node values need. */
@@ -280,7 +275,7 @@ async function evalCommand(argv: string[], io: Io): Promise<number> {
     for (const [i, rec] of records.entries()) {
       try {
         const r = await engine.inspect({ question: rec.question, thoughts, topK: 1, lens: false });
-        const ok = scoreAnswer(r, rec.answer!, engine.info.answerMarker);
+        const ok = engine.scoreAnswer(r.answer.text, rec.answer!);
         if (ok) correct++;
         rows.push({ index: rec.index, predicted: r.answer.extracted, answer: rec.answer!, correct: ok });
       } catch (e) {

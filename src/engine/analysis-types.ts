@@ -45,6 +45,8 @@ export interface NodeValue {
 
 export interface ThoughtNodeValues {
   thought: number; // 1-based; 0 = no thought yet (eot right after bot)
+  /** How the values were read: "cue" = eot then the cue word, "thought" = thought t's own decoded distribution. */
+  source?: 'cue' | 'thought';
   values: NodeValue[]; // one per concept node of the graph
 }
 

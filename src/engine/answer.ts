@@ -10,13 +10,17 @@ export function extractAnswer(text: string, marker: string): string {
   return (at >= 0 ? text.slice(at + marker.length) : text).trim();
 }
 
-/** Reference-code equality: commas removed, whitespace stripped, exact match. */
-export function answersMatch(predicted: string, expected: string): boolean {
-  const norm = (s: string) => s.replace(/,/g, '').trim();
+/**
+ * Reference-code equality: commas removed, whitespace stripped, exact match. `normalize` is the
+ * model tokenizer's normalizer: a model reads and writes text in that form, so the expected
+ * answer is compared in it too.
+ */
+export function answersMatch(predicted: string, expected: string, normalize: (s: string) => string = (s) => s): boolean {
+  const norm = (s: string) => normalize(s).replace(/,/g, '').trim();
   return norm(predicted) === norm(expected);
 }
 
 /** A run is correct when it wrote the answer marker and the text after it matches. */
-export function scoreText(text: string, expected: string, marker: string): boolean {
-  return text.includes(marker) && answersMatch(extractAnswer(text, marker), expected);
+export function scoreText(text: string, expected: string, marker: string, normalize?: (s: string) => string): boolean {
+  return text.includes(marker) && answersMatch(extractAnswer(text, marker), expected, normalize);
 }

@@ -19,13 +19,13 @@ import type {
   SweepResult,
   ThoughtNodeValues,
 } from './analysis-types';
-import { extractAnswer } from './answer';
+import { extractAnswer, scoreText } from './answer';
 import { runAttribution } from './analysis/attribution';
 import type { RunContext, RunOptions } from './analysis/context';
 import { runEvalDataset } from './analysis/dataset';
 import { validateGraph } from './analysis/graph';
 import { applyIntervention, divergence, interventionRecord, plainInterventions, resolveInterventions, type Applied } from './analysis/interventions';
-import { nodeValuesAt, planNodeValues } from './analysis/node-values';
+import { nodeValuesAt, nodeValuesFromThought, planNodeValues } from './analysis/node-values';
 import { runSweep } from './analysis/sweep';
 import type {
   AnswerToken,
@@ -119,6 +119,12 @@ export class CoconutEngine {
       info.providerChoice = { source: created.choice.source, measuredMs: created.choice.measuredMs, failed: created.choice.failed };
     }
     return new CoconutEngine(model, created.session, info);
+  }
+
+  /** The reference scoring of a generated text against the expected answer, in the model's own text form. */
+  scoreAnswer(text: string, expected: string): boolean {
+    const tok = this.model.tokenizer;
+    return scoreText(text, expected, this.model.manifest.prompt.answer_marker, (s) => tok.normalize(s));
   }
 
   get tokenizer() {
@@ -290,7 +296,7 @@ export class CoconutEngine {
     this.checkPlan(promptIds.length, k, maxNewTokens);
     const interventions = resolveInterventions(req.interventions, { k, D, tokenizer: tok, probe: this.model.probe });
     const graph = req.graph === undefined ? undefined : validateGraph(req.graph);
-    const plan = graph ? planNodeValues(graph, tok) : undefined;
+    const plan = graph ? planNodeValues(graph, tok, m.node_values) : undefined;
     const watch = watchList(req.watch).map((word) => ({ word, ids: tok.wordIds(word) }));
     progress({ stage: 'prefill', done: 0, total: 1, promptTokens: promptIds.length });
 
@@ -306,7 +312,7 @@ export class CoconutEngine {
         applied = iv ? applyIntervention(iv, out, this.model.probe, D) : undefined;
         return applied ? applied.fed : out.lastHidden;
       },
-      atDepth: plan ? async (t, dec) => void nodeValues.push(await nodeValuesAt(dec, plan, t, m.special_tokens.eot.id, signal)) : undefined,
+      atDepth: plan?.source === 'cue' ? async (t, dec) => void nodeValues.push(await nodeValuesAt(dec, plan, t, m.special_tokens.eot.id, signal)) : undefined,
       onThought: (index, out, fed) => {
         const t0 = performance.now();
         // An intervened thought is decoded as the vector fed back; the lens keeps the layers that produced the original.
@@ -325,6 +331,7 @@ export class CoconutEngine {
         }
         const iv = interventions.get(index);
         if (iv) trace.intervened = interventionRecord(iv, topTokens(softmax(out.logits), topK, tok), l2norm(out.lastHidden));
+        if (plan?.source === 'thought') nodeValues.push(nodeValuesFromThought(plan, index, logits));
         capture?.thoughtLogits.push(logits);
         thoughts.push(trace);
         decodeMs += performance.now() - t0;
@@ -369,7 +376,7 @@ export class CoconutEngine {
   }
 }
 
-export { answersMatch, extractAnswer } from './answer';
+export { answersMatch, extractAnswer, scoreText } from './answer';
 
 const MAX_WATCH = 256;
 

@@ -27,11 +27,22 @@ export interface Manifest {
     n_positions: number;
     layer_norm_epsilon: number;
     tie_word_embeddings: boolean;
+    /** How positions enter the model; the decoder graph applies them, this says what it does. */
+    positions: 'learned' | 'rotary';
+    /** Keys mix in the previous position's key inside attention (the cache keeps raw keys). */
+    smear_keys: boolean;
   };
   special_tokens: { bot: SpecialToken; eot: SpecialToken; latent: SpecialToken; eos: SpecialToken };
   thoughts: { default: number; max: number; per_step: number };
   prompt: { question_suffix: string; answer_marker: string };
   generation: { max_new_tokens: number };
+  /**
+   * Where the latent-search view reads a node's value after t thoughts: "cue" (the paper's
+   * analysis: force eot then the cue, read p(concept)), or "thought" (the concept's probability in
+   * thought t's own decoded distribution; for models trained with a frontier loss on the thoughts,
+   * which write no language steps after eot).
+   */
+  node_values: { source: 'cue'; cue: string } | { source: 'thought' };
   files: ManifestFile[];
   onnx?: { opset?: number };
   provenance?: Record<string, unknown>;
@@ -168,7 +179,16 @@ export function validateManifest(raw: unknown, file = 'coconut.json'): Manifest 
     n_positions: a.int('n_positions', 2),
     layer_norm_epsilon: a.num('layer_norm_epsilon', { positive: true }),
     tie_word_embeddings: a.bool('tie_word_embeddings'),
+    positions: 'learned' as 'learned' | 'rotary',
+    smear_keys: a.has('smear_keys') ? a.bool('smear_keys') : false,
   };
+  if (a.has('positions')) {
+    const p = a.str('positions');
+    if (p !== 'learned' && p !== 'rotary') {
+      throw bad(`${file} architecture.positions`, `expected "learned" or "rotary", found ${JSON.stringify(p)}`);
+    }
+    architecture.positions = p;
+  }
   if (architecture.n_embd % architecture.n_head !== 0) {
     throw bad(
       `${file} architecture.n_embd`,
@@ -203,6 +223,15 @@ export function validateManifest(raw: unknown, file = 'coconut.json'): Manifest 
 
   const generation = { max_new_tokens: root.obj('generation').int('max_new_tokens', 1) };
 
+  let node_values: Manifest['node_values'] = { source: 'cue', cue: 'Every' };
+  if (root.has('node_values')) {
+    const nv = root.obj('node_values');
+    const source = nv.str('source');
+    if (source === 'thought') node_values = { source };
+    else if (source === 'cue') node_values = { source, cue: nv.has('cue') ? nv.str('cue', { nonEmpty: true }) : 'Every' };
+    else throw bad(`${file} node_values.source`, `expected "cue" or "thought", found ${JSON.stringify(source)}`);
+  }
+
   const filesArr = root.arr('files');
   const files: ManifestFile[] = filesArr.items.map((item, i) => {
     const where = `${file} files[${i}]`;
@@ -235,6 +264,7 @@ export function validateManifest(raw: unknown, file = 'coconut.json'): Manifest 
     thoughts,
     prompt,
     generation,
+    node_values,
     files,
   };
   // onnx and provenance are informational: type-checked when present, never required.

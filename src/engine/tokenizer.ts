@@ -42,6 +42,15 @@ export class LensTokenizer {
     return new LensTokenizer(tok, unkToken, unkId);
   }
 
+  /**
+   * The tokenizer's normalizer applied to `text` (identity without one). A compact ProsQA tokenizer
+   * drops template words, so "Tom is a wumpus." and the model's "Tom wumpus." compare equal only
+   * once both are normalized.
+   */
+  normalize(text: string): string {
+    return this.tok.normalizer ? (this.tok.normalizer(text) as string) : text;
+  }
+
   get vocabSize(): number {
     return this.tok.get_vocab(true).size;
   }

@@ -89,6 +89,44 @@ function report(label: string, m: Measured): void {
   );
 }
 
+const FIXTURE_RSC = path.join(ROOT, 'test', 'fixtures', 'tiny-model-rsc');
+
+// The shipped model's architecture: rotary positions and smeared keys inside the decoder graph,
+// and a tokenizer whose normalizer drops the ProsQA template words.
+describe('parity with the PyTorch reference: rotary positions, smeared keys, compact tokenizer', () => {
+  let fresh: string;
+  before(() => {
+    fresh = tmpDir('coconut-lens-parity-rsc-');
+    execFileSync(PYTHON, [path.join('training', 'make_fixture.py'), '--variant', 'rotary-smear-compact', '--out', fresh], {
+      cwd: ROOT,
+      env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE', OMP_NUM_THREADS: '2' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 300_000,
+    });
+  });
+  after(() => rm(fresh));
+
+  it('re-exported model vs its own golden.json', async () => {
+    const g = golden(fresh);
+    assert.ok(g.cases.length > 0);
+    report('rotary+smear re-exported', await compare(fresh, g));
+  });
+
+  it('committed model vs the committed golden.json, and the manifest says what the graph does', async () => {
+    const g = golden(FIXTURE_RSC);
+    // The compact tokenizer really shortens the prompt: a fact is 3 tokens, not 6.
+    assert.ok(!g.cases[0].input_ids.includes(2 + 17 + 38), 'no "Every" token in the compact prompt');
+    report('rotary+smear committed', await compare(FIXTURE_RSC, g));
+    const engine = await CoconutEngine.load(FIXTURE_RSC, { provider: 'cpu', threads: 1 });
+    try {
+      assert.equal(engine.model.manifest.architecture.positions, 'rotary');
+      assert.equal(engine.model.manifest.architecture.smear_keys, true);
+    } finally {
+      await engine.dispose();
+    }
+  });
+});
+
 describe('parity with the PyTorch reference', () => {
   let fresh: string;
   before(() => {

@@ -46,7 +46,7 @@ def test_manifest_follows_the_format(exported):
     assert arch == {"family": "gpt2", "n_layer": cfg.n_layer, "n_head": cfg.n_head,
                     "n_embd": cfg.n_embd, "vocab_size": cfg.vocab_size,
                     "n_positions": cfg.n_positions, "layer_norm_epsilon": cfg.layer_norm_epsilon,
-                    "tie_word_embeddings": True}
+                    "tie_word_embeddings": True, "positions": "learned", "smear_keys": False}
     tok = json.loads((out / "tokenizer.json").read_text())["model"]["vocab"]
     for role, text in (("bot", vocab.BOT), ("eot", vocab.EOT), ("latent", vocab.LATENT), ("eos", vocab.EOS)):
         assert manifest["special_tokens"][role] == {"id": tok[text], "text": text}

@@ -64,7 +64,7 @@ def test_manifest_and_files(converted):
     a = manifest["architecture"]
     assert a == {"family": "gpt2", "n_layer": N_LAYER, "n_head": N_HEAD, "n_embd": N_EMBD,
                  "vocab_size": 50260, "n_positions": 128, "layer_norm_epsilon": 1e-5,
-                 "tie_word_embeddings": True}
+                 "tie_word_embeddings": True, "positions": "learned", "smear_keys": False}
     assert manifest["special_tokens"] == {
         "bot": {"id": 50257, "text": "<|start-latent|>"}, "eot": {"id": 50258, "text": "<|end-latent|>"},
         "latent": {"id": 50259, "text": "<|latent|>"}, "eos": {"id": 50256, "text": "<|endoftext|>"}}

@@ -82,7 +82,7 @@ export async function runEvalDataset(
             k: a.k,
             predicted: extractAnswer(text, marker),
             answer: rec.answer,
-            correct: scoreText(text, rec.answer, marker),
+            correct: scoreText(text, rec.answer, marker, (s) => tok.normalize(s)),
             text,
           };
           if (graph) {

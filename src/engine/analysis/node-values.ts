@@ -1,6 +1,9 @@
 // The paper's latent-search analysis: after t thoughts, switch to language mode (eot) and force
 // "Every"; the value of a concept node is the probability the model gives its name next (product
 // of the conditional probabilities of its tokens). Runs as a branch off the main loop's cache.
+// Models trained with a frontier loss on the thoughts write no language steps after eot; for them
+// (coconut.json node_values.source "thought") the value is the concept's probability in thought
+// t's own decoded distribution, which is what that loss trains toward the frontier.
 import type { ProsQAGraph, ThoughtNodeValues } from '../analysis-types';
 import type { Decoder } from '../coconut';
 import { softmax } from '../decode';
@@ -10,7 +13,10 @@ import { bfsDistances, conceptNodes } from './graph';
 
 export const NODE_VALUE_CUE = 'Every';
 
+export type NodeValueSource = { source: 'cue'; cue: string } | { source: 'thought' };
+
 export interface NodeValuePlan {
+  source: 'cue' | 'thought';
   cueIds: number[];
   concepts: { node: number; symbol: string; ids: number[] }[];
   depth: (number | null)[];
@@ -33,17 +39,43 @@ function encodeOrExplain(tok: LensTokenizer, text: string, what: string): number
 }
 
 /** Tokenizes the cue and every concept name once per graph, in the context the model sees them. */
-export function planNodeValues(graph: ProsQAGraph, tok: LensTokenizer): NodeValuePlan {
-  const cueIds = encodeOrExplain(tok, NODE_VALUE_CUE, `the node-value cue "${NODE_VALUE_CUE}"`);
+export function planNodeValues(
+  graph: ProsQAGraph,
+  tok: LensTokenizer,
+  how: NodeValueSource = { source: 'cue', cue: NODE_VALUE_CUE },
+): NodeValuePlan {
+  const depth = bfsDistances(graph, graph.root);
+  if (how.source === 'thought') {
+    const concepts = conceptNodes(graph).map((node) => {
+      const symbol = graph.idx_to_symbol[node];
+      return { node, symbol, ids: encodeOrExplain(tok, symbol, `graph node ${node} (${symbol})`) };
+    });
+    return { source: 'thought', cueIds: [], concepts, depth };
+  }
+  const cue = how.cue;
+  const cueIds = encodeOrExplain(tok, cue, `the node-value cue "${cue}"`);
   const concepts = conceptNodes(graph).map((node) => {
     const symbol = graph.idx_to_symbol[node];
     // Encoded after the cue so that subword tokenizers see the leading space they would see.
-    const inContext = encodeOrExplain(tok, `${NODE_VALUE_CUE} ${symbol}`, `graph node ${node} (${symbol})`);
+    const inContext = encodeOrExplain(tok, `${cue} ${symbol}`, `graph node ${node} (${symbol})`);
     const prefixMatches = cueIds.every((id, i) => inContext[i] === id);
     const ids = prefixMatches ? inContext.slice(cueIds.length) : encodeOrExplain(tok, symbol, `graph node ${node} (${symbol})`);
     return { node, symbol, ids };
   });
-  return { cueIds, concepts, depth: bfsDistances(graph, graph.root) };
+  return { source: 'cue', cueIds, concepts, depth };
+}
+
+/**
+ * Node values read off thought t's decoded distribution (source "thought"): p of the name's first
+ * token, which is the whole name for whole-word vocabularies such as ProsQA's.
+ */
+export function nodeValuesFromThought(plan: NodeValuePlan, t: number, logits: Float32Array): ThoughtNodeValues {
+  const probs = softmax(logits).probs;
+  const values: ThoughtNodeValues['values'] = plan.concepts.map((c) => {
+    const depth = plan.depth[c.node];
+    return { node: c.node, symbol: c.symbol, p: c.ids.length > 0 ? probs[c.ids[0]] : 0, depth, frontier: depth === t };
+  });
+  return { thought: t, source: 'thought', values };
 }
 
 /**
@@ -69,5 +101,5 @@ export async function nodeValuesAt(dec: Decoder, plan: NodeValuePlan, t: number,
     const depth = plan.depth[c.node];
     values.push({ node: c.node, symbol: c.symbol, p, depth, frontier: depth === t });
   }
-  return { thought: t, values };
+  return { thought: t, source: 'cue', values };
 }

@@ -46,8 +46,9 @@ export interface ClassifyOptions {
 }
 
 const SPECIAL = /<\|[^|]*\|>/g;
-// "Every terpus is a brimpus" / "Tom is a terpus"; decoded text may space punctuation out.
-const STATEMENT = /^(?:Every\s+)?(\S+)\s+is\s+an?\s+([^\s.]+)\s*\.?$/;
+// "Every terpus is a brimpus" / "Tom is a terpus"; decoded text may space punctuation out. A
+// compact tokenizer's model writes the same statements without the template words: "terpus brimpus".
+const STATEMENT = /^(?:Every\s+)?(\S+)\s+(?:is\s+an?\s+)?([^\s.]+)\s*\.?$/;
 
 function parseStatement(text: string): { subject?: string; object?: string } {
   const m = STATEMENT.exec(text.trim());

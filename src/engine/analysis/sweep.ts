@@ -157,6 +157,6 @@ function toPoint(ctx: RunContext, a: BranchAnswer, expected: string | undefined)
     tokens,
     stoppedBy: a.stoppedBy,
   };
-  if (expected !== undefined) point.correct = scoreText(text, expected, marker);
+  if (expected !== undefined) point.correct = scoreText(text, expected, marker, (s) => tok.normalize(s));
   return point;
 }
