@@ -1,5 +1,5 @@
 """ProsQA generator: the paper's construction (Hao et al. 2024, appendix A.2), calibrated so the
-graphs match the statistics of the official set (see ../shared/notes/coconut.md, "ProsQA").
+graphs match the statistics of the official set (data/prosqa/prosqa_valid.json).
 
 Construction, per graph:
   * N ~ Normal(nodes_mean, nodes_sd), clipped to [nodes_min, nodes_max].
@@ -50,16 +50,10 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def _official_valid_path() -> Path:
-    # $PROSQA_VALID, else shared/data/ inside the repository (how a copy travels to another
-    # machine), else the team's ../shared/data/ next to it.
+    # The one place every tool finds the official validation set: data/prosqa/ in the repository
+    # (data/prosqa/README.md), or $PROSQA_VALID. Nothing outside the repository is needed.
     env = os.environ.get("PROSQA_VALID")
-    if env:
-        return Path(env)
-    for base in (REPO, REPO.parent):
-        p = base / "shared" / "data" / "prosqa_valid.json"
-        if p.exists():
-            return p
-    return REPO.parent / "shared" / "data" / "prosqa_valid.json"
+    return Path(env) if env else REPO / "data" / "prosqa" / "prosqa_valid.json"
 
 
 OFFICIAL_VALID = _official_valid_path()
@@ -306,8 +300,9 @@ def official_questions(path: Path = OFFICIAL_VALID) -> frozenset:
     if not Path(path).exists():
         raise FileNotFoundError(
             f"the official ProsQA validation set is not at {path}; it is needed to keep its "
-            "questions out of the generated data. Point PROSQA_VALID at prosqa_valid.json or copy "
-            "it to shared/data/prosqa_valid.json in the repository")
+            "questions out of the generated data. It ships in the repository as "
+            "data/prosqa/prosqa_valid.json: restore it (git checkout -- data/prosqa), or point "
+            "PROSQA_VALID at a copy")
     return frozenset(r["question"] for r in load_records(path))
 
 

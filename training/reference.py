@@ -1,7 +1,7 @@
 """Golden outputs of the PyTorch Coconut loop, for the engine's parity tests.
 
   python3 training/reference.py --model-dir DIR --checkpoint CKPT --out golden.json \\
-      --cases 0:0,3,6 1:0,3,6 [--dataset ../shared/data/prosqa_valid.json] [--cases-file F.json]
+      --cases 0:0,3,6 1:0,3,6 [--dataset data/prosqa/prosqa_valid.json] [--cases-file F.json]
 
 A case spec `R:K1,K2` runs record R of the dataset with each k; `--cases-file` takes a JSON list of
 {"question": str, "k": int}. The tokenizer, special ids and max_new_tokens come from DIR (the
@@ -44,6 +44,7 @@ try:
     from .tokenizer import WordTokenizer
     from .bpe_tokenizer import tokenizer_from_file
     from .import_coconut import is_reference_state, model_from_state, read_state
+    from .prosqa_data import OFFICIAL_VALID
 except ImportError:  # pragma: no cover - script use
     from checkpoint import load_checkpoint
     from coconut import CoconutRun, run_coconut
@@ -52,10 +53,11 @@ except ImportError:  # pragma: no cover - script use
     from tokenizer import WordTokenizer
     from bpe_tokenizer import tokenizer_from_file
     from import_coconut import is_reference_state, model_from_state, read_state
+    from prosqa_data import OFFICIAL_VALID
 
 TOP_K = 5
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATASET = REPO_ROOT.parent / "shared" / "data" / "prosqa_valid.json"
+DEFAULT_DATASET = OFFICIAL_VALID
 
 
 def r9(x: float) -> float:

@@ -1,6 +1,6 @@
 """The ProsQA vocabulary, hard-coded so training, export and tests agree without reading data.
 
-Extracted once from the official validation set (../shared/data/prosqa_valid.json): every word of
+Extracted once from the official validation set (data/prosqa/prosqa_valid.json): every word of
 every question, step and answer is one of these. The order below fixes the token ids (see
 tokenizer.py): EOS, [UNK], NAMES, CONCEPTS, SENTENCE_WORDS, STRUCTURE_TOKENS, then the three
 Coconut specials.

@@ -17,14 +17,11 @@ export const tinyModelDir = join(repoRoot, 'test/fixtures/tiny-model');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /**
- * The first `n` official ProsQA validation records: from ../shared/data next to the repository
- * when it is there, else from the committed sample (its first 5 records).
+ * The first `n` official ProsQA validation records, from the copy the repository carries
+ * (data/prosqa/README.md) or $PROSQA_VALID.
  */
 export function prosqaRecords(n) {
-  const candidates = [
-    join(repoRoot, '../shared/data/prosqa_valid.json'),
-    join(repoRoot, 'test/fixtures/prosqa_sample.json'),
-  ];
+  const candidates = [process.env.PROSQA_VALID ?? join(repoRoot, 'data/prosqa/prosqa_valid.json')];
   const file = candidates.find((f) => existsSync(f));
   if (!file) throw new Error(`No ProsQA records: none of ${candidates.join(', ')} exists.`);
   const records = JSON.parse(readFileSync(file, 'utf8'));

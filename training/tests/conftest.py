@@ -14,7 +14,7 @@ import torch  # noqa: E402
 
 torch.set_num_threads(min(2, torch.get_num_threads()))
 
-VALID_SET = REPO_ROOT.parent / "shared" / "data" / "prosqa_valid.json"
+from prosqa_data import OFFICIAL_VALID as VALID_SET  # noqa: E402  data/prosqa/ or $PROSQA_VALID
 
 
 @pytest.fixture(scope="session")
