@@ -2,7 +2,7 @@
 // summary line `tests: N passed, M failed`. Exits non-zero if any step failed or any suite ran no
 // tests (an empty suite is a broken suite, not a passing one).
 //
-//   node scripts/test-all.mjs [--only build,typecheck,unit,python,pipeline,vscode,ui]
+//   node scripts/test-all.mjs [--only build,typecheck,unit,python,pipeline,vscode,ui,clone]
 //
 // `npm test` runs scripts/setup-test-env.sh first (the `pretest` script) for Chromium, PyTorch and
 // VS Code's server.
@@ -58,6 +58,17 @@ const STEPS = [
       if (files.length === 0) return { error: 'no UI test files (test/vscode/*.test.mjs)' };
       // One at a time: each starts its own VS Code server and browser on 2 cores.
       return nodeTest(files.map((f) => join('test/vscode', f)), [], ['--test-concurrency=1']);
+    },
+  },
+  {
+    // Issue 13: a fresh clone in an empty folder (no ../shared beside it) passes the offline suites
+    // and runs `npm start`. Counts its checks, not the suites' tests again.
+    name: 'clone',
+    title: 'a clone in an empty folder (scripts/test-clone.mjs)',
+    cmd: () => [process.execPath, ['scripts/test-clone.mjs']],
+    counts: (output) => {
+      const m = /^clone checks: (\d+) passed, (\d+) failed$/m.exec(output);
+      return m ? { passed: Number(m[1]), failed: Number(m[2]), skipped: 0 } : undefined;
     },
   },
 ];
