@@ -11,7 +11,11 @@ Scoring is the reference code's: the answer is the generated text after the last
 compared with the record's answer. --sweep gives the paper's k sweep (eot forced after k thoughts,
 then language). --categories classifies the language reasoning path against the graph (Correct
 Path, Longer Path, Hallucination, Wrong Target; Correct/Incorrect Label when only an answer is
-written). --frontier measures how the first thought spreads its probability over the root's children.
+written). --frontier measures, for every thought t, how much of its decoded distribution falls on
+the BFS frontier (the concepts at distance t from the root) and on how many frontier nodes at once.
+
+A tokenizer with a normalizer (the compact ProsQA one writes "Tom wumpus." for "Tom is a wumpus.")
+is scored in its own text form: the record's answer is normalized before the comparison.
 """
 
 from __future__ import annotations
@@ -67,17 +71,19 @@ def _parse_step(sent: str):
         return w[1], w[4]
     if len(w) == 5 and w[1:3] == ["is", "a"] and w[4] == ".":
         return w[0], w[3]
+    if len(w) == 3 and w[2] == ".":           # compact form: "subject object ."
+        return w[0], w[1]
     return None
 
 
-def path_category(record: dict, text: str) -> str:
+def path_category(record: dict, text: str, normalize=lambda s: s) -> str:
     """The paper's categories for the language part of an output (Fig. 5 of Hao et al. 2024)."""
     body = text.split("###")[0]
     steps = [s.strip() for s in body.replace("\n", " ").split(".") if s.strip()]
     sym = record["idx_to_symbol"]
     idx = {s: i for i, s in enumerate(sym)}
     ans = answer_of(text)
-    correct = ans == record["answer"]
+    correct = ans == normalize(record["answer"]).strip()
     if not steps:
         return "Correct Label" if correct else "Incorrect Label"
     edges = {(a, b) for a, b in record["edges"]}
@@ -121,14 +127,14 @@ def evaluate(model, tok: WordTokenizer, records: Sequence[dict], ks: Sequence[in
             ids = tok.encode(r["question"] + "\n") + [bot]
             run = run_coconut(model, ids, k, eot, eos, max_new_tokens)
             text = tok.decode([t for t in run.answer_ids if t != eos])
-            ok = answer_of(text) == r["answer"]
+            ok = answer_of(text) == tok.normalize(r["answer"]).strip()
             correct += ok
             if categories:
-                cats[path_category(r, text)] += 1
+                cats[path_category(r, text, tok.normalize)] += 1
             if keep_predictions:
                 preds.append(text)
-            if frontier and k >= 1 and front is None:
-                fr_rows.append(_frontier_row(r, run.thoughts[0].logits, tok))
+            if frontier and k == max(ks) and front is None:
+                fr_rows += frontier_rows(r, [t.logits for t in run.thoughts], tok, ok)
         res: Dict[str, Any] = {"thoughts": k, "accuracy": correct / max(1, len(records)),
                                "correct": correct, "n": len(records)}
         if categories:
@@ -137,38 +143,52 @@ def evaluate(model, tok: WordTokenizer, records: Sequence[dict], ks: Sequence[in
             res["predictions"] = preds
         results.append(res)
         if fr_rows:
-            front = _frontier_summary(fr_rows)
+            front = frontier_summary(fr_rows)
     out: Dict[str, Any] = {"max_new_tokens": max_new_tokens, "results": results}
     if front is not None:
         out["frontier"] = front
     return out
 
 
-def _frontier_row(r: dict, logits: torch.Tensor, tok: WordTokenizer) -> dict:
-    p = torch.softmax(logits.float(), -1)
+HELD = 0.1   # a frontier node "held" by a thought gets at least this probability
+
+
+def frontier_rows(r: dict, thought_logits: Sequence[torch.Tensor], tok: WordTokenizer,
+                  correct: bool) -> List[dict]:
+    """One row per thought t whose BFS frontier (concepts at distance t from the root) is not
+    empty: the probability mass the thought's decoded distribution puts on that frontier, and how
+    many frontier nodes it holds at once (p >= HELD)."""
     sym = r["idx_to_symbol"]
-    children = sorted({tok.id(sym[b]) for a, b in r["edges"] if a == r["root"]})
-    concept_ids = [tok.id(c) for c in V.CONCEPTS]
-    top = max(concept_ids, key=lambda i: float(p[i]))
-    pc = sorted((float(p[i]) for i in children), reverse=True)
-    return {"top_is_child": top in children, "n_children": len(children), "mass": sum(pc),
-            "second": pc[1] if len(pc) > 1 else 0.0,
-            "above_0_1": sum(1 for x in pc if x > 0.1)}
+    rows = []
+    for t, (layer, logits) in enumerate(zip(D.frontiers(r), thought_logits), start=1):
+        ids = sorted({tok.id(sym[v]) for v in layer})
+        if not ids:
+            continue
+        p = torch.softmax(logits.float(), -1)
+        pf = sorted((float(p[i]) for i in ids), reverse=True)
+        rows.append({"t": t, "size": len(ids), "mass": sum(pf), "held": sum(x >= HELD for x in pf),
+                     "correct": correct})
+    return rows
 
 
-def _frontier_summary(rows: List[dict]) -> dict:
-    """First-thought superposition on records whose top concept is a child of the root and
-    whose root has at least two children: mass on the children, the runner-up child's share,
-    and how often two or more children get > 10%."""
-    sel = [x for x in rows if x["top_is_child"] and x["n_children"] >= 2]
-    n = len(sel)
-    return {
-        "records_top_concept_is_child": sum(x["top_is_child"] for x in rows),
-        "records_considered": n,
-        "mean_mass_on_children": sum(x["mass"] for x in sel) / n if n else None,
-        "mean_second_child_prob": sum(x["second"] for x in sel) / n if n else None,
-        "share_two_or_more_children_above_0.1": sum(x["above_0_1"] >= 2 for x in sel) / n if n else None,
-    }
+def frontier_summary(rows: List[dict]) -> dict:
+    """Per thought t (and over all): mean frontier mass, mean number of frontier nodes held, and
+    the share of thoughts that hold two or more frontier nodes at once among those whose frontier
+    has two or more nodes; the same on the records answered correctly."""
+    def summ(sel: List[dict]) -> dict:
+        multi = [x for x in sel if x["size"] >= 2]
+        n = len(sel)
+        return {"thoughts": n,
+                "mean_frontier_mass": round(sum(x["mass"] for x in sel) / n, 4) if n else None,
+                "mean_nodes_held": round(sum(x["held"] for x in sel) / n, 3) if n else None,
+                "share_holding_two_or_more": (round(sum(x["held"] >= 2 for x in multi) / len(multi), 4)
+                                              if multi else None),
+                "thoughts_with_two_or_more_frontier_nodes": len(multi)}
+    out: Dict[str, Any] = {"held_threshold": HELD, "all": summ(rows),
+                           "correct_records": summ([x for x in rows if x["correct"]])}
+    out["per_thought"] = {str(t): summ([x for x in rows if x["t"] == t])
+                          for t in sorted({x["t"] for x in rows})}
+    return out
 
 
 # ----------------------------------------------------------------------------------------------

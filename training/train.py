@@ -700,6 +700,8 @@ class Trainer:
         self.stage_i, self.step = 0, 0
         self.opt: Optional[torch.optim.Optimizer] = None
         self.history: List[dict] = []
+        # one entry per invocation (a background segment): its minutes, examples and last eval
+        self.segments: List[dict] = []
         self.throughput: Dict[str, dict] = {}
         self.elapsed = 0.0
         ef = cfg["eval"]["file"]
@@ -718,7 +720,9 @@ class Trainer:
 
     def provenance(self, accuracy: List[dict]) -> dict:
         return {"created": _now(), "training_data": training_data_text(self.cfg),
-                "config": self.cfg, "accuracy": accuracy}
+                "config": self.cfg, "accuracy": accuracy,
+                "training_minutes": round(self.elapsed / 60, 2), "examples_seen": self.examples_seen(),
+                "segments": self.segments, "history": self.history}
 
     def save_model(self, accuracy: Optional[List[dict]] = None, done: bool = False) -> Path:
         state = {k: v.detach().float().cpu().clone() for k, v in self.model.state_dict().items()}
@@ -727,6 +731,7 @@ class Trainer:
               # a stage-boundary resume point: the optimizer is reset per stage anyway
               "resume": {"stage_i": self.stage_i, "step": self.step, "stream": self.stream.state(),
                          "done": done, "elapsed": self.elapsed, "history": self.history,
+                         "segments": self.segments,
                          "throughput": self.throughput}}
         p = self.out / "model.pt"
         _atomic_save(ck, p)
@@ -736,6 +741,7 @@ class Trainer:
         st = {"model": self.model.state_dict(), "optimizer": self.opt.state_dict() if self.opt else None,
               "stage_i": self.stage_i, "step": self.step, "stream": self.stream.state(),
               "config": self.cfg, "elapsed": self.elapsed, "history": self.history,
+              "segments": self.segments,
               "throughput": self.throughput,
               "rng": {"torch": torch.get_rng_state(), "python": random.getstate(),
                       "numpy": np.random.get_state(),
@@ -759,6 +765,7 @@ class Trainer:
                 self.stage_i, self.step = ck["stage_i"], ck["step"]
                 self.stream.seek(ck["stream"])
                 self.elapsed, self.history = ck["elapsed"], ck["history"]
+                self.segments = ck.get("segments", [])
                 self.throughput = ck.get("throughput", {})
                 if ck["optimizer"] is not None and self.stage_i < len(self.plan):
                     self.opt = make_optimizer(self.model, self.cfg, self.cfg["optim"]["lr"])
@@ -776,10 +783,20 @@ class Trainer:
                 self.stage_i, self.step = r["stage_i"], r["step"]
                 self.stream.seek(r["stream"])
                 self.elapsed, self.history = r["elapsed"], r["history"]
+                self.segments = r.get("segments", [])
                 self.throughput = r.get("throughput", {})
                 self.opt = None
             else:
                 raise ValueError(f"{p} is neither a state.pt nor a model.pt written by train.py")
+            if not self.segments and self.elapsed > 0:
+                # a run started before segments were recorded: its time so far as one segment
+                last = self.history[-1] if self.history else {}
+                self.segments = [{"segment": 1, "reconstructed": True, "start_examples": 0,
+                                  "start_minutes": 0.0, "minutes": round(self.elapsed / 60, 2),
+                                  "end_examples": self.examples_seen(),
+                                  "end_minutes": round(self.elapsed / 60, 2),
+                                  "last_eval": {k: last.get(k) for k in ("accuracy", "thoughts", "examples_seen")}
+                                  if last else None}]
             self.log(f"resumed from {p}: stage index {self.stage_i}, step {self.step}")
             return
         raise FileNotFoundError(f"--resume: no state.pt or model.pt in {self.out}; run without "
@@ -837,6 +854,8 @@ class Trainer:
         k_eval, _ = eval_settings(cfg)
         t_start = time.time() - self.elapsed
         t_invocation = time.time()
+        seg = {"segment": len(self.segments) + 1, "started": _now(),
+               "start_examples": self.examples_seen(), "start_minutes": round(self.elapsed / 60, 2)}
         last_ckpt = time.time()
         stopped = False
         try:
@@ -897,6 +916,7 @@ class Trainer:
                         stopped = True
                         break
                 if stopped:
+                    self._close_segment(seg, t_invocation)
                     self.save_state()
                     self.log(f"stopped at stage index {self.stage_i} step {self.step} after "
                              f"{self.elapsed / 60:.1f} min in all; continue with --resume")
@@ -911,7 +931,17 @@ class Trainer:
             self.source.close()
         if stopped:
             return {"stopped": True, "elapsed_min": self.elapsed / 60}
+        self._close_segment(seg, t_invocation)
         return self.finish()
+
+    def _close_segment(self, seg: dict, t_invocation: float) -> None:
+        last = self.history[-1] if self.history else {}
+        seg.update({"minutes": round((time.time() - t_invocation) / 60, 2),
+                    "end_examples": self.examples_seen(),
+                    "end_minutes": round(self.elapsed / 60, 2),
+                    "last_eval": {k: last.get(k) for k in ("accuracy", "thoughts", "examples_seen")}
+                    if last else None})
+        self.segments.append(seg)
 
     def _new_window(self) -> dict:
         return {"loss": 0.0, "lm": 0.0, "bfs": 0.0, "frontier_mass": 0.0, "n": 0, "ex": 0,

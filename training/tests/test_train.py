@@ -382,3 +382,49 @@ def test_cpu_recipe_trains_all_latent_in_compact_tokens_and_resumes_exactly(tmp_
     model, tok, prov = load_checkpoint(tmp_path / "a" / "model.pt")
     assert model.config.positions == "rotary" and model.config.smear_keys
     assert tok["normalizer"] is not None                 # the export carries the compact tokenizer
+
+
+def test_snapshot_of_a_stopped_run_and_its_segments(tmp_path):
+    import snapshot
+    cut = _cpu_cfg(["max_minutes=1e-9"])
+    assert T.Trainer(cut, tmp_path / "run", log=lambda s: None).run().get("stopped")
+    snapshot.main([str(tmp_path / "run"), str(tmp_path / "snap.pt"), "--no-eval"])
+    model, tok, prov = load_checkpoint(tmp_path / "snap.pt")
+    state = torch.load(str(tmp_path / "run" / "state.pt"), map_location="cpu")
+    for k, v in state["model"].items():
+        assert torch.equal(model.state_dict()[k], v), k
+    assert tok["normalizer"] is not None and prov["config"]["tokenizer"]["compact"]
+    assert prov["examples_seen"] == 8 and len(prov["segments"]) == 1
+    seg = prov["segments"][0]
+    assert seg["start_examples"] == 0 and seg["end_examples"] == 8 and seg["minutes"] >= 0
+    # a second segment is appended by the resumed invocation
+    tr = T.Trainer(_cpu_cfg(), tmp_path / "run", log=lambda s: None)
+    tr.restore()
+    tr.run()
+    segs = load_checkpoint(tmp_path / "run" / "model.pt")[2]["segments"]
+    assert [s["segment"] for s in segs] == [1, 2] and segs[1]["end_examples"] == 64
+
+
+def test_frontier_check_counts_mass_and_nodes_held():
+    import evaluate as E
+    from tokenizer import WordTokenizer
+    tok = WordTokenizer.default(compact=True)
+    r = D.load_records(D.OFFICIAL_VALID)[0]
+    layers = D.frontiers(r)
+    sym = r["idx_to_symbol"]
+    logits = []
+    for layer in layers:
+        z = torch.full((tok.vocab_size,), -30.0)
+        for v in layer[:2]:                       # hold two frontier nodes at once, evenly
+            z[tok.id(sym[v])] = 0.0
+        logits.append(z)
+    rows = E.frontier_rows(r, logits, tok, correct=True)
+    assert [x["t"] for x in rows] == list(range(1, len(layers) + 1))
+    for x, layer in zip(rows, layers):
+        assert abs(x["mass"] - 1.0) < 1e-6 and x["held"] == min(2, len(layer))
+    s = E.frontier_summary(rows)
+    assert s["all"]["mean_frontier_mass"] == 1.0 and s["correct_records"]["thoughts"] == len(rows)
+    if s["all"]["thoughts_with_two_or_more_frontier_nodes"]:
+        assert s["all"]["share_holding_two_or_more"] == 1.0
+    # compact steps parse like the sentences they stand for
+    assert E._parse_step("wumpus yumpus.") == E._parse_step("Every wumpus is a yumpus.") == ("wumpus", "yumpus")
