@@ -23,8 +23,9 @@ resume=()
 if [ -e "$out/state.pt" ] || [ -e "$out/model.pt" ]; then resume=(--resume); fi
 export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE
 # the hard limit leaves the trainer time to write its state after its own limit
-nohup timeout --signal=TERM "$(( ${minutes%.*} * 60 + 300 ))" "$py" training/train.py \
+nohup timeout --signal=TERM --kill-after=120 "$(( ${minutes%.*} * 60 + 300 ))" "$py" training/train.py \
   --config "$config" --out-dir "$out" "${resume[@]}" --stop-after-minutes "$minutes" "$@" \
   >> "$out/train.log" 2>&1 &
 echo $! > "$out/pid"
 echo "training in the background (pid $!, ${minutes} min): tail -f $out/train.log"
+# To stop it early and keep everything: kill -TERM "$(cat OUT_DIR/pid)" (it saves state.pt first).

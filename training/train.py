@@ -35,6 +35,7 @@ import json
 import math
 import os
 import random
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -702,6 +703,10 @@ class Trainer:
         self.history: List[dict] = []
         # one entry per invocation (a background segment): its minutes, examples and last eval
         self.segments: List[dict] = []
+        # set by SIGTERM/SIGINT (training/segment.sh's time limit, Ctrl-C, a session ending): the
+        # loop stops after the current step and saves its state, so no work since the last
+        # checkpoint is lost
+        self.stop_requested = False
         self.throughput: Dict[str, dict] = {}
         self.elapsed = 0.0
         ef = cfg["eval"]["file"]
@@ -911,7 +916,8 @@ class Trainer:
                         win = self._new_window()
                         last_ckpt = time.time()
                     if (cfg["max_minutes"] and time.time() - t_start > cfg["max_minutes"] * 60) or \
-                            (self.stop_after_s and time.time() - t_invocation > self.stop_after_s):
+                            (self.stop_after_s and time.time() - t_invocation > self.stop_after_s) or \
+                            self.stop_requested:
                         self._flush_window(win, tp, t_start)
                         stopped = True
                         break
@@ -1144,6 +1150,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         raise SystemExit(f"{out} already holds a run; pass --resume to continue it or choose "
                          "another --out-dir")
     tr = Trainer(cfg, out, log=lambda s: print(s, flush=True), stop_after_minutes=a.stop_after_minutes)
+
+    def request_stop(signum, frame):
+        tr.log(f"signal {signum}: stopping after this step and saving state.pt")
+        tr.stop_requested = True
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
     (out / "config.json").write_text(json.dumps(cfg, indent=2) + "\n", encoding="utf-8")
     if a.resume is not None:
         tr.restore(Path(a.resume) if a.resume else None)

@@ -428,3 +428,29 @@ def test_frontier_check_counts_mass_and_nodes_held():
         assert s["all"]["share_holding_two_or_more"] == 1.0
     # compact steps parse like the sentences they stand for
     assert E._parse_step("wumpus yumpus.") == E._parse_step("Every wumpus is a yumpus.") == ("wumpus", "yumpus")
+
+
+def test_sigterm_stops_cleanly_and_saves_state(tmp_path):
+    """training/segment.sh's time limit and a session ending send SIGTERM: the run must save
+    state.pt and exit 0, losing nothing since its last checkpoint."""
+    import signal
+    import time
+    out = tmp_path / "run"
+    cfg = _cpu_cfg(["stage_examples=[0,0,0,0,0,0,100000]", "eval.every_examples=0"])
+    cfg_path = tmp_path / "cfg.json"
+    cfg_path.write_text(json.dumps(cfg))
+    proc = subprocess.Popen([sys.executable, str(ROOT / "training" / "train.py"), "--config", str(cfg_path),
+                             "--out-dir", str(out)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if line.startswith("stage 6 step 3/"):
+            proc.send_signal(signal.SIGTERM)
+            break
+    rest, _ = proc.communicate(timeout=120)
+    log = "".join(lines) + rest
+    assert proc.returncode == 0, log
+    assert "signal 15: stopping" in log and "continue with --resume" in log
+    st = torch.load(str(out / "state.pt"), map_location="cpu")
+    assert st["step"] >= 3 and st["segments"][-1]["end_examples"] == 8 * st["step"]
