@@ -1,7 +1,7 @@
 // The dataset view: a JSON/JSONL file run through the evaluation at k = 0..max; accuracy per k,
 // the paper's ProsQA path categories per k, and every record with a link back into the inspector.
-import type { DatasetKSummary, DatasetRecordResult, PathCategory } from '../src/engine/analysis-types';
-import { PATH_CATEGORIES } from '../src/engine/analysis/paths';
+import type { DatasetKSummary, DatasetRecordResult, PathCategory } from '../src/shared/types';
+import { PATH_CATEGORIES } from '../src/shared/path-categories';
 import type { DatasetInfo, DatasetResult } from '../src/protocol/inspector';
 import { barChart, stackedBarChart } from './charts';
 import { h } from './dom';

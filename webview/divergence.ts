@@ -2,7 +2,7 @@
 // two models): tokens are matched by text, and the mass outside each top-k is pooled into one
 // "other" bucket. Exact divergences need the full distributions; the engine reports those for
 // interventions, where both runs share a model.
-import type { TokenProb } from '../src/engine/types';
+import type { TokenProb } from '../src/shared/types';
 
 export interface TopkDivergence {
   /** Jensen-Shannon divergence in nats (0 … ln 2). */

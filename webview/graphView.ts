@@ -1,7 +1,7 @@
 // The latent-search view: the record's ProsQA graph laid out as a DAG by dagre, each concept node
 // shaded by the value the model gives it after t thoughts (the paper's frontier-value analysis),
 // the asked entity and both candidate concepts marked, and a stepper that moves t.
-import { frontierAt } from '../src/engine/analysis/graph';
+import { frontierAt } from '../src/shared/graph';
 import type { ProsQAGraph, ThoughtNodeValues } from '../src/protocol/inspector';
 import { h } from './dom';
 import { fmtP } from './format';

@@ -1,6 +1,6 @@
 // The thought × layer heatmap of the per-layer logit lens: one row per thought, one column per
 // layer; each cell names the layer's top token and is shaded by its probability.
-import type { ThoughtTrace } from '../src/engine/types';
+import type { ThoughtTrace } from '../src/shared/types';
 import { fmtP, showToken, speakToken } from './format';
 import { clip, s, svgRoot, title } from './svg';
 

@@ -5,8 +5,8 @@
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
-import type { SweepPoint } from '../src/engine/analysis-types';
-import type { ThoughtTrace } from '../src/engine/types';
+import type { SweepPoint } from '../src/shared/types';
+import type { ThoughtTrace } from '../src/shared/types';
 import {
   isInspectorState,
   TAB_IDS,

@@ -1,6 +1,6 @@
 // Pure rendering: state in, elements out. main.ts decides when to call these.
 
-import type { AnswerToken, InspectResult, ThoughtTrace } from '../src/engine/types';
+import type { AnswerToken, InspectResult, ThoughtTrace } from '../src/shared/types';
 import { asSentence, type ErrorInfo, type RunInfo } from '../src/protocol/inspector';
 import { bar, h } from './dom';
 import { fmtMs, fmtNum, fmtP, sameAnswer, showToken, speakToken } from './format';

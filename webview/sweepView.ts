@@ -1,6 +1,6 @@
 // The k sweep: the same question with k = 0..max thoughts; the answer and its probability per k as
 // a chart and a table.
-import type { SweepPoint, SweepResult } from '../src/engine/analysis-types';
+import type { SweepPoint, SweepResult } from '../src/shared/types';
 import { barChart } from './charts';
 import { h } from './dom';
 import { fmtNum, fmtP } from './format';

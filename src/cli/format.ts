@@ -1,7 +1,7 @@
 // Human-readable output of the CLI: one table per thought, then the answer and timings.
-import type { DatasetResult, InterventionResult, SweepResult, ThoughtNodeValues } from '../engine/analysis-types';
-import { PATH_CATEGORIES } from '../engine/analysis/paths';
-import type { InspectResult, ThoughtTrace } from '../engine/types';
+import type { DatasetResult, InterventionResult, SweepResult, ThoughtNodeValues } from '../shared/types';
+import { PATH_CATEGORIES } from '../shared/path-categories';
+import type { InspectResult, ThoughtTrace } from '../shared/types';
 
 /** Tokens like "\n" are shown escaped so table columns stay aligned. */
 export function showToken(t: string): string {

@@ -2,7 +2,7 @@
 // "2:vector=other.json#3" (thought 3 of an exported trace) or "2:vector=v.json" (a JSON list).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Intervention } from '../engine/analysis-types';
+import type { Intervention } from '../shared/types';
 import { LensError } from '../engine/errors';
 import { parseTrace } from '../engine/export';
 import { usageError } from './args';

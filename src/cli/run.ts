@@ -6,15 +6,15 @@
 // Exit codes: 0 ok, 2 bad input or usage (the LensError's message and fix are printed), 1 internal.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { DatasetResult, InterventionResult, ProsQAGraph } from '../engine/analysis-types';
-import { isCompleteGraph } from '../engine/analysis/graph';
+import type { DatasetResult, InterventionResult, ProsQAGraph } from '../shared/types';
+import { isCompleteGraph } from '../shared/graph';
 import { CoconutEngine } from '../engine/engine';
 import { traceToCsv, traceToJson } from '../engine/export';
 import { LensError, toLensError } from '../engine/errors';
 import { DEFAULT_MODEL_RELATIVE } from '../engine/model-dir';
 import { checkProviderSetting } from '../engine/session';
 import { benchCommand } from './bench';
-import type { InspectResult, ProviderSetting } from '../engine/types';
+import type { InspectResult, ProviderSetting } from '../shared/types';
 import { parsePromptFile, selectRecord, type PromptRecord } from '../prompts';
 import { intOption, parseArgs, strOption, usageError, type OptionSpec, type ParsedArgs } from './args';
 import { checkExportTarget, writeExport } from './export-file';

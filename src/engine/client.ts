@@ -13,8 +13,8 @@ import type {
   InterventionResult,
   SweepOptions,
   SweepResult,
-} from './analysis-types';
-import type { InspectProgress, InspectRequest, InspectResult, ModelInfo, ProviderSetting } from './types';
+} from '../shared/types';
+import type { InspectProgress, InspectRequest, InspectResult, ModelInfo, ProviderSetting } from '../shared/types';
 import { BUSY_MESSAGE, type HostToWorker, type LoadParams, type RunMessage, type WorkerToHost } from './worker-protocol';
 
 export interface EngineClientOptions {

@@ -2,7 +2,7 @@
 // entropy and the per-layer logit lens. Accumulation is float64 and the softmax subtracts the max,
 // so results match PyTorch's float32 reference to well below the parity tolerance.
 import type { Probe } from './model-dir';
-import type { LensCell, ThoughtTrace, TokenCosine, TokenProb } from './types';
+import type { LensCell, ThoughtTrace, TokenCosine, TokenProb } from '../shared/types';
 
 export interface Distribution {
   /** Probabilities, float64, summing to 1. */

@@ -18,12 +18,12 @@ import type {
   SweepOptions,
   SweepResult,
   ThoughtNodeValues,
-} from './analysis-types';
+} from '../shared/types';
 import { extractAnswer, scoreText } from './answer';
 import { runAttribution } from './analysis/attribution';
 import type { RunContext, RunOptions } from './analysis/context';
 import { runEvalDataset } from './analysis/dataset';
-import { validateGraph } from './analysis/graph';
+import { validateGraph } from './analysis/validate-graph';
 import { applyIntervention, divergence, interventionRecord, plainInterventions, resolveInterventions, type Applied } from './analysis/interventions';
 import { nodeValuesAt, nodeValuesFromThought, planNodeValues } from './analysis/node-values';
 import { runSweep } from './analysis/sweep';
@@ -35,7 +35,7 @@ import type {
   ModelInfo,
   ProviderSetting,
   ThoughtTrace,
-} from './types';
+} from '../shared/types';
 
 export interface LoadOptions {
   provider?: ProviderSetting;

@@ -1,6 +1,6 @@
 // The one error type the engine, the prompt parser and the CLI raise for anything a user can fix.
 // It crosses the worker boundary as plain data ({code, message, fix}) and is rebuilt on the host.
-import type { LensErrorCode } from './types';
+import type { LensErrorCode } from '../shared/types';
 
 export interface LensErrorData {
   code: LensErrorCode;

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { ProviderName } from './types';
+import type { ProviderName } from '../shared/types';
 
 /** The per-user cache folder of Coconut Lens (COCONUT_LENS_CACHE_DIR overrides it, e.g. in tests). */
 export function cacheDir(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform, home = os.homedir()): string {

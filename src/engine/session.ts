@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import type { InferenceSession as OrtSession } from 'onnxruntime-node';
 import { LensError } from './errors';
 import { cachedChoice, cacheKey, candidateProviders, checkCuda, providerCacheFile, rememberChoice, type AutoChoice } from './providers';
-import type { ProviderName, ProviderSetting } from './types';
+import type { ProviderName, ProviderSetting } from '../shared/types';
 
 // Loaded lazily so that prompt parsing and the CLI's usage errors never pay for the native binding.
 type Ort = typeof import('onnxruntime-node');

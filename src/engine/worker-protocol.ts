@@ -10,9 +10,9 @@ import type {
   InterventionResult,
   SweepOptions,
   SweepResult,
-} from './analysis-types';
+} from '../shared/types';
 import type { LensErrorData } from './errors';
-import type { InspectProgress, InspectRequest, InspectResult, ModelInfo, ProviderSetting } from './types';
+import type { InspectProgress, InspectRequest, InspectResult, ModelInfo, ProviderSetting } from '../shared/types';
 
 export interface LoadParams {
   modelDir: string;

@@ -5,9 +5,9 @@
 
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { isCompleteGraph } from '../engine/analysis/graph';
-import type { AttributionEntry, DatasetResult, EvalRecord, InterventionResult, SweepResult } from '../engine/analysis-types';
-import type { InspectRequest } from '../engine/types';
+import { isCompleteGraph } from '../shared/graph';
+import type { AttributionEntry, DatasetResult, EvalRecord, InterventionResult, SweepResult } from '../shared/types';
+import type { InspectRequest } from '../shared/types';
 import type { PromptRecord } from '../prompts';
 import type { AnalysisKind, DatasetInfo, ErrorInfo, Intervention, RecordRef } from '../protocol/inspector';
 import { docLabel, PromptDocuments, toRange } from './documents';

@@ -3,7 +3,7 @@
 
 import * as vscode from 'vscode';
 import { EngineClient } from '../engine/client';
-import type { ModelInfo, ProviderSetting } from '../engine/types';
+import type { ModelInfo, ProviderSetting } from '../shared/types';
 
 export interface LoadedEngine {
   client: EngineClient;

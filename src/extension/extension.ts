@@ -3,7 +3,7 @@
 
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { InspectResult } from '../engine/types';
+import type { InspectResult } from '../shared/types';
 import type { RunInfo } from '../protocol/inspector';
 import { EngineHost } from './engineHost';
 import { HostError, showError, toErrorInfo } from './errors';

@@ -3,7 +3,7 @@
 // Compare pin and exports, with their commands and the panel messages that drive them.
 
 import * as vscode from 'vscode';
-import type { InspectResult } from '../engine/types';
+import type { InspectResult } from '../shared/types';
 import type { Intervention, WebviewToHost } from '../protocol/inspector';
 import { Analyses } from './analyses';
 import { CODELENS_SELECTOR, INSPECT_AT_COMMAND, RecordCodeLens } from './codeLens';

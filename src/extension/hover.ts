@@ -2,7 +2,7 @@
 // inspect of that record, and how much probability it puts on the step's own words.
 
 import * as vscode from 'vscode';
-import type { ThoughtTrace } from '../engine/types';
+import type { ThoughtTrace } from '../shared/types';
 import { thoughtsOfStep } from '../protocol/inspector';
 import { stepAt, toRange, type PromptDocuments } from './documents';
 import type { InspectRunner } from './runner';

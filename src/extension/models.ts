@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { EngineClient } from '../engine/client';
-import type { ModelInfo } from '../engine/types';
+import type { ModelInfo } from '../shared/types';
 import type { ModelOption } from '../protocol/inspector';
 import { HostError, showError, toErrorInfo } from './errors';
 import { defaultModelDir, hasManifest, readSettings, resolveModelPath, SECTION, updateSetting } from './settings';

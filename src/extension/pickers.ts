@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { ProviderSetting } from '../engine/types';
+import type { ProviderSetting } from '../shared/types';
 import { HostError } from './errors';
 import { defaultModelDir, hasManifest, readSettings, resolveModelPath, updateSetting } from './settings';
 import { modelChoices } from './models';

@@ -3,8 +3,8 @@
 // fix. The analyses themselves live in analyses.ts and run through exclusive().
 
 import * as vscode from 'vscode';
-import { isCompleteGraph } from '../engine/analysis/graph';
-import type { InspectResult } from '../engine/types';
+import { isCompleteGraph } from '../shared/graph';
+import type { InspectResult } from '../shared/types';
 import type { PromptRecord } from '../prompts';
 import {
   graphMissingReason,

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { ProviderSetting } from '../engine/types';
+import type { ProviderSetting } from '../shared/types';
 import { HostError } from './errors';
 
 export const SECTION = 'coconutLens';

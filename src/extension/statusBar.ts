@@ -1,7 +1,7 @@
 // The status bar item: which model, which provider actually runs, and whether it fell back.
 
 import * as vscode from 'vscode';
-import type { ModelInfo, ProviderSetting } from '../engine/types';
+import type { ModelInfo, ProviderSetting } from '../shared/types';
 
 export interface StatusView {
   /** Model folder name until the model is loaded, then the manifest name. */

@@ -1,7 +1,7 @@
 // The one message protocol between the extension host (src/extension) and the inspector webview
 // (webview/). Both sides import these types, so a message that one side sends and the other does
-// not understand is a compile error, not a silent no-op. Type-only imports keep the webview bundle
-// free of engine code.
+// not understand is a compile error, not a silent no-op. It imports only src/shared (types and pure
+// functions), so the webview never pulls in engine code; eslint.config.mjs enforces that.
 
 import type {
   AttributionEntry,
@@ -13,8 +13,8 @@ import type {
   SweepPoint,
   SweepResult,
   ThoughtNodeValues,
-} from '../engine/analysis-types';
-import type { AnswerToken, InspectResult, LensErrorCode, ProviderName, ProviderSetting, ThoughtTrace } from '../engine/types';
+} from '../shared/types';
+import type { AnswerToken, InspectResult, LensErrorCode, ProviderName, ProviderSetting, ThoughtTrace } from '../shared/types';
 
 export type { AttributionEntry, DatasetResult, Intervention, InterventionResult, ProsQAGraph, SweepResult, ThoughtNodeValues };
 

@@ -1,8 +1,9 @@
-// ProsQA graphs as pure functions: validation, adjacency, reachability, BFS layers and shortest
-// paths. Edges point from a node to its parent concept ("Every X is a Y": X → Y), so the search
-// starts at the root (the entity asked about) and walks towards the candidate concepts.
-import { LensError } from '../errors';
-import type { ProsQAGraph } from '../analysis-types';
+// ProsQA graphs as pure functions: adjacency, reachability, BFS layers and shortest paths. Shared
+// because the webview draws the frontier the engine scores; validation, which raises engine errors,
+// lives in src/engine/analysis/validate-graph.ts. Edges point from a node to its parent concept
+// ("Every X is a Y": X → Y), so the search starts at the root (the entity asked about) and walks
+// towards the candidate concepts.
+import type { ProsQAGraph } from './types';
 
 /** A graph as records may carry it: the root and targets can be missing in hand-written files. */
 export interface GraphLike {
@@ -23,34 +24,6 @@ export function isCompleteGraph(g: GraphLike | undefined): g is ProsQAGraph {
     Number.isInteger(g.target) &&
     Number.isInteger(g.neg_target)
   );
-}
-
-/** Throws PROMPT_MALFORMED naming the first problem: wrong types, indices outside the node list. */
-export function validateGraph(g: unknown): ProsQAGraph {
-  const bad = (what: string) =>
-    new LensError(
-      'PROMPT_MALFORMED',
-      `the ProsQA graph is malformed: ${what}`,
-      'give the record "idx_to_symbol" (node names), "edges" ([parent, child] index pairs), and "root", "target", "neg_target" (node indices), as in the official ProsQA files',
-    );
-  if (typeof g !== 'object' || g === null) throw bad('it is not an object');
-  const o = g as Record<string, unknown>;
-  if (!Array.isArray(o.idx_to_symbol) || o.idx_to_symbol.length === 0) throw bad('"idx_to_symbol" must be a non-empty list of names');
-  const n = o.idx_to_symbol.length;
-  o.idx_to_symbol.forEach((s, i) => {
-    if (typeof s !== 'string' || s.trim() === '') throw bad(`node ${i} of "idx_to_symbol" is not a name`);
-  });
-  if (!Array.isArray(o.edges)) throw bad('"edges" must be a list of [parent, child] pairs');
-  const isNode = (v: unknown) => Number.isInteger(v) && (v as number) >= 0 && (v as number) < n;
-  o.edges.forEach((e, i) => {
-    if (!Array.isArray(e) || e.length !== 2 || !isNode(e[0]) || !isNode(e[1])) {
-      throw bad(`edge ${i} (${JSON.stringify(e)}) is not a pair of node indices from 0 to ${n - 1}`);
-    }
-  });
-  for (const key of ['root', 'target', 'neg_target'] as const) {
-    if (!isNode(o[key])) throw bad(`"${key}" must be a node index from 0 to ${n - 1}, got ${JSON.stringify(o[key])}`);
-  }
-  return g as ProsQAGraph;
 }
 
 /** children[i]: the nodes i has an edge to, in edge order. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CoconutEngine, extractAnswer, answersMatch } from '../../src/engine/engine';
 import type { LensError } from '../../src/engine/errors';
-import type { InspectProgress, InspectRequest } from '../../src/engine/types';
+import type { InspectProgress, InspectRequest } from '../../src/shared/types';
 import { FIXTURE, golden, rejectsCode } from './helpers';
 
 let engine: CoconutEngine;

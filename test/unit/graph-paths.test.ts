@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import type { ProsQAGraph } from '../../src/engine/analysis-types';
+import type { ProsQAGraph } from '../../src/shared/types';
 import {
   bfsDistances,
   bfsLayers,
@@ -13,8 +13,8 @@ import {
   isCompleteGraph,
   reachableFrom,
   shortestPaths,
-  validateGraph,
-} from '../../src/engine/analysis/graph';
+} from '../../src/shared/graph';
+import { validateGraph } from '../../src/engine/analysis/validate-graph';
 import { classifyPath, parseOutput } from '../../src/engine/analysis/paths';
 import { LensError } from '../../src/engine/errors';
 import { ROOT, VALID_SET } from './helpers';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { AnalysisProgress } from '../../src/engine/analysis-types';
+import type { AnalysisProgress } from '../../src/shared/types';
 import { EngineClient } from '../../src/engine/client';
 import { CoconutEngine } from '../../src/engine/engine';
 import { buildBundles, FIXTURE, rejectsCode, ROOT } from './helpers';

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { after, before, describe, it } from 'node:test';
 import { EngineClient } from '../../src/engine/client';
-import type { InspectProgress } from '../../src/engine/types';
+import type { InspectProgress } from '../../src/shared/types';
 import type { HostToWorker, WorkerToHost } from '../../src/engine/worker-protocol';
 import { buildBundles, FIXTURE, golden, rejectsCode } from './helpers';
 

@@ -2,7 +2,7 @@
 // change in its log-probability, and decode greedily to see whether the answer changes. Each
 // ablation branches from the cached prefix before its thought, and the greedy check reuses the
 // teacher-forced passes up to the first token where the argmax leaves the original answer.
-import type { AttributionEntry } from '../analysis-types';
+import type { AttributionEntry } from '../../shared/types';
 import { argmax } from '../decode';
 import { greedyFrom, type Decoder, type DecoderState, type PassOutput } from '../coconut';
 import { throwIfAborted } from '../errors';

@@ -1,6 +1,6 @@
 // What the analyses need from a loaded engine: its decoder (one KV cache, used by one run at a
 // time), the model folder, and the engine's own prompt checks so errors read the same everywhere.
-import type { AnalysisProgress } from '../analysis-types';
+import type { AnalysisProgress } from '../../shared/types';
 import type { Decoder, PassOutput } from '../coconut';
 import type { ModelDir } from '../model-dir';
 import type { ResolvedIntervention } from './interventions';

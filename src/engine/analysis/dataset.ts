@@ -1,11 +1,12 @@
 // Dataset evaluation over several values of k: one prefill per record, an answer branched off the
 // cache at each k (see sweep.ts), reference scoring, and for ProsQA records the path category.
-import type { DatasetKSummary, DatasetRecordResult, DatasetResult, EvalOptions, EvalRecord, PathCategory } from '../analysis-types';
+import type { DatasetKSummary, DatasetRecordResult, DatasetResult, EvalOptions, EvalRecord, PathCategory } from '../../shared/types';
 import { extractAnswer, scoreText } from '../answer';
 import { LensError, toLensError } from '../errors';
 import type { RunContext, RunOptions } from './context';
-import { isCompleteGraph } from './graph';
-import { classifyPath, emptyCategoryCounts } from './paths';
+import { isCompleteGraph } from '../../shared/graph';
+import { emptyCategoryCounts } from '../../shared/path-categories';
+import { classifyPath } from './paths';
 import { answersAtDepths, checkThoughtList } from './sweep';
 
 // Errors that concern one record; anything else (cancel, a broken model) stops the whole run.

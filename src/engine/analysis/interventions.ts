@@ -1,7 +1,7 @@
 // Interventions on continuous thoughts: checking a request's list against the run, and replacing a
 // thought before it is fed back. Also the divergence between two runs' thought distributions.
 import { LensError } from '../errors';
-import type { AppliedIntervention, Intervention } from '../analysis-types';
+import type { AppliedIntervention, Intervention } from '../../shared/types';
 import type { PassOutput } from '../coconut';
 import { project } from '../decode';
 import type { Probe } from '../model-dir';

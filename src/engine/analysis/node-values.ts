@@ -4,12 +4,12 @@
 // Models trained with a frontier loss on the thoughts write no language steps after eot; for them
 // (coconut.json node_values.source "thought") the value is the concept's probability in thought
 // t's own decoded distribution, which is what that loss trains toward the frontier.
-import type { ProsQAGraph, ThoughtNodeValues } from '../analysis-types';
+import type { ProsQAGraph, ThoughtNodeValues } from '../../shared/types';
 import type { Decoder } from '../coconut';
 import { softmax } from '../decode';
 import { LensError, throwIfAborted } from '../errors';
 import type { LensTokenizer } from '../tokenizer';
-import { bfsDistances, conceptNodes } from './graph';
+import { bfsDistances, conceptNodes } from '../../shared/graph';
 
 export const NODE_VALUE_CUE = 'Every';
 

@@ -5,8 +5,8 @@
 // and "Name is a Y.". With k continuous thoughts in front, the first steps are latent, so the
 // language path may start below the root; it is then judged as the continuation of a latent prefix
 // (see classifyPath).
-import type { PathCategory } from '../analysis-types';
-import { bfsDistances, hasEdge, symbolIndex, type GraphLike } from './graph';
+import type { PathCategory } from '../../shared/types';
+import { bfsDistances, hasEdge, symbolIndex, type GraphLike } from '../../shared/graph';
 
 export interface ParsedStep {
   text: string;
@@ -160,17 +160,4 @@ export function classifyPath(text: string, graph: GraphLike & { root: number; ta
     category: 'longer_path',
     reason: `a valid path of ${length} edges to ${symbol(graph.target)}; the shortest has ${shortest}`,
   };
-}
-
-export const PATH_CATEGORIES: readonly PathCategory[] = [
-  'correct_path',
-  'longer_path',
-  'hallucination',
-  'wrong_target',
-  'correct_label',
-  'incorrect_label',
-];
-
-export function emptyCategoryCounts(): Record<PathCategory, number> {
-  return Object.fromEntries(PATH_CATEGORIES.map((c) => [c, 0])) as Record<PathCategory, number>;
 }

@@ -3,7 +3,7 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { InspectResult } from '../../../src/engine/types';
+import type { InspectResult } from '../../../src/shared/types';
 import {
   activateExtension,
   captureNotifications,

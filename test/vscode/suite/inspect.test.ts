@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { InspectResult } from '../../../src/engine/types';
+import type { InspectResult } from '../../../src/shared/types';
 import {
   activateExtension,
   captureNotifications,
