@@ -15,7 +15,7 @@
 // Prints each VSIX with its size. Default targets: every platform onnxruntime-node ships binaries
 // for (darwin-x64 is not among them in onnxruntime-node 1.30).
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';

@@ -2,7 +2,7 @@
 // summary line `tests: N passed, M failed`. Exits non-zero if any step failed or any suite ran no
 // tests (an empty suite is a broken suite, not a passing one).
 //
-//   node scripts/test-all.mjs [--only build,typecheck,unit,python,pipeline,vscode,ui,clone]
+//   node scripts/test-all.mjs [--only build,typecheck,lint,unit,python,pipeline,vscode,ui,clone]
 //
 // `npm test` runs scripts/setup-test-env.sh first (the `pretest` script) for Chromium, PyTorch and
 // VS Code's server.
@@ -23,7 +23,8 @@ const vscodeDir = join(repoRoot, 'test/vscode');
  */
 const STEPS = [
   { name: 'build', title: 'build (npm run build)', cmd: () => ['npm', ['run', 'build']] },
-  { name: 'typecheck', title: 'typecheck (tsc)', cmd: () => [process.execPath, [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json']] },
+  { name: 'typecheck', title: 'typecheck (tsc, one program per layer)', cmd: () => [process.execPath, ['scripts/typecheck.mjs']] },
+  { name: 'lint', title: 'lint (ESLint: the layer walls and the code rules)', cmd: () => [process.execPath, [join(repoRoot, 'node_modules/eslint/bin/eslint.js'), '.']] },
   {
     name: 'unit',
     title: 'unit tests (node:test + tsx)',

@@ -13,7 +13,6 @@ import {
   openWorkbench,
   prepareWorkspace,
   prosqaRecords,
-  repoRoot,
   screenshotDir,
   tinyModelDir,
 } from './harness.mjs';
