@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import type { FuzzJob, FuzzMessage, Target } from './fuzz-worker';
-import { FIXTURE, ROOT } from './helpers';
+import { buildConfig, FIXTURE, ROOT } from './helpers';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261125);
 const SCALE = Number(process.env.FUZZ_SCALE ?? 1);
@@ -29,17 +29,8 @@ before(async () => {
   bundle = path.join(ROOT, 'out', 'test', `fuzz-worker.${process.pid}.js`);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const esbuild = require('esbuild') as typeof import('esbuild');
-  await esbuild.build({
-    entryPoints: [path.join(__dirname, 'fuzz-worker.ts')],
-    outfile: bundle,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    external: ['onnxruntime-node'],
-    logLevel: 'warning',
-    absWorkingDir: ROOT,
-  });
+  const { nodeOptions } = await buildConfig();
+  await esbuild.build({ ...nodeOptions, entryPoints: [path.join(__dirname, 'fuzz-worker.ts')], outfile: bundle, absWorkingDir: ROOT });
 });
 
 after(() => {

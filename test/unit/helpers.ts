@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { decodeThought } from '../../src/engine/decode';
 import type { CoconutEngine } from '../../src/engine/engine';
 import { LensError } from '../../src/engine/errors';
@@ -62,30 +63,33 @@ export function rm(dir: string): void {
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
+/** esbuild.config.mjs, the one description of the bundles (an ES module, hence the dynamic import). */
+export interface BuildConfig {
+  nodeOptions: import('esbuild').BuildOptions;
+  noVscode: import('esbuild').Plugin;
+  bundles: Record<'extension' | 'worker' | 'cli' | 'webview', import('esbuild').BuildOptions & { entryPoints: string[]; outfile: string }>;
+}
+
+export async function buildConfig(): Promise<BuildConfig> {
+  const url = pathToFileURL(path.join(ROOT, 'esbuild.config.mjs')).href;
+  return (await import(url)) as BuildConfig;
+}
+
 let bundled: Promise<{ worker: string; cli: string }> | undefined;
 
 /**
- * Bundles src/engine/worker.ts and src/cli/main.ts into dist/ with esbuild.mjs's settings (node,
- * cjs, onnxruntime-node external), so these tests do not depend on the other bundles building.
+ * Bundles src/engine/worker.ts and src/cli/main.ts into dist/ as `npm run build` does, so these
+ * tests do not depend on the other bundles building.
  */
 export function buildBundles(): Promise<{ worker: string; cli: string }> {
   bundled ??= (async () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const esbuild = require('esbuild') as typeof import('esbuild');
-    const common = {
-      bundle: true,
-      sourcemap: true,
-      platform: 'node' as const,
-      format: 'cjs' as const,
-      target: 'node20',
-      external: ['vscode', 'onnxruntime-node'],
-      logLevel: 'warning' as const,
-      absWorkingDir: ROOT,
-    };
+    const { bundles } = await buildConfig();
     const worker = path.join(ROOT, 'dist', 'engine-worker.js');
     const cli = path.join(ROOT, 'dist', 'cli.js');
-    for (const [entry, outfile] of [['src/engine/worker.ts', worker], ['src/cli/main.ts', cli]]) {
-      const r = await esbuild.build({ ...common, entryPoints: [entry], outfile, write: false });
+    for (const [options, outfile] of [[bundles.worker, worker], [bundles.cli, cli]] as const) {
+      const r = await esbuild.build({ ...options, sourcemap: true, outfile, write: false, absWorkingDir: ROOT });
       // Test files run in parallel processes: write to a unique name, then rename (atomic).
       for (const f of r.outputFiles) {
         fs.mkdirSync(path.dirname(f.path), { recursive: true });

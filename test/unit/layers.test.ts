@@ -1,11 +1,12 @@
 // The walls between the layers (docs/architecture.md) are enforced, not hoped for: a wrong import
-// fails ESLint, and one that drags in another layer's runtime fails that layer's tsconfig. These
-// tests feed deliberate wrong imports to both, from memory, without touching the tree.
+// fails ESLint, one that drags in another layer's runtime fails that layer's tsconfig, and `vscode`
+// in the engine fails the build. These tests feed deliberate wrong imports to all three, from
+// memory, without touching the tree.
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import * as ts from 'typescript';
-import { ROOT } from './helpers';
+import { buildConfig, ROOT } from './helpers';
 
 async function lintErrors(file: string, code: string): Promise<string[]> {
   const { ESLint } = await import('eslint');
@@ -86,5 +87,17 @@ describe('layer walls (per-layer tsconfig)', () => {
   it('the same code compiles where it belongs', () => {
     assert.deepEqual(typeErrors('src/engine/tsconfig.json', 'src/engine/ok.ts', "import { loadModelDir } from './model-dir';\nexport const f = loadModelDir;\n"), []);
     assert.deepEqual(typeErrors('webview/tsconfig.json', 'webview/ok.ts', 'export const title = document.title;\n'), []);
+  });
+});
+
+describe('layer walls (build)', () => {
+  it('the worker and CLI bundles refuse an engine file that imports vscode', async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const esbuild = require('esbuild') as typeof import('esbuild');
+    const { bundles } = await buildConfig();
+    for (const { entryPoints: _e, outfile: _o, ...options } of [bundles.worker, bundles.cli]) {
+      const stdin = { contents: "import * as vscode from 'vscode';\nconsole.log(vscode);\n", resolveDir: path.join(ROOT, 'src/engine'), sourcefile: 'wrong.ts', loader: 'ts' as const };
+      await assert.rejects(esbuild.build({ ...options, stdin, write: false, logLevel: 'silent', absWorkingDir: ROOT }), /imports "vscode": the engine and the CLI run outside VS Code/);
+    }
   });
 });

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { buildBundles, FIXTURE, golden, ROOT, rm, tmpDir } from './helpers';
+import { buildBundles, buildConfig, FIXTURE, golden, ROOT, rm, tmpDir } from './helpers';
 
 const GUARD = path.join(__dirname, 'no-network-guard.cjs');
 const DRIVER = path.join(__dirname, 'no-network-driver.ts');
@@ -31,17 +31,8 @@ before(async () => {
   driver = path.join(ROOT, 'out', 'test', `no-network-driver.${process.pid}.js`);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const esbuild = require('esbuild') as typeof import('esbuild');
-  await esbuild.build({
-    entryPoints: [DRIVER],
-    outfile: driver,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    external: ['onnxruntime-node'],
-    logLevel: 'warning',
-    absWorkingDir: ROOT,
-  });
+  const { nodeOptions } = await buildConfig();
+  await esbuild.build({ ...nodeOptions, entryPoints: [DRIVER], outfile: driver, absWorkingDir: ROOT });
 });
 after(() => {
   rm(work);
@@ -114,16 +105,11 @@ describe('the shipped bundles hold no networking code', () => {
   it('esbuild outputs for extension, engine worker, CLI and webview', async () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const esbuild = require('esbuild') as typeof import('esbuild');
-    const node = { platform: 'node' as const, format: 'cjs' as const, target: 'node20', external: ['vscode', 'onnxruntime-node'] };
-    const entries: [string, object][] = [
-      ['src/extension/extension.ts', node],
-      ['src/engine/worker.ts', node],
-      ['src/cli/main.ts', node],
-      ['webview/main.ts', { platform: 'browser' as const, format: 'iife' as const, target: 'es2022' }],
-    ];
+    const { bundles } = await buildConfig();
     const found: string[] = [];
-    for (const [entry, opts] of entries) {
-      const r = await esbuild.build({ ...opts, entryPoints: [entry], bundle: true, write: false, minify: true, logLevel: 'silent', absWorkingDir: ROOT });
+    for (const { outfile: _outfile, ...opts } of Object.values(bundles)) {
+      const entry = opts.entryPoints[0];
+      const r = await esbuild.build({ ...opts, write: false, minify: true, logLevel: 'silent', absWorkingDir: ROOT });
       const text = r.outputFiles.map((f) => f.text).join('\n');
       assert.ok(text.length > 1000, `${entry} bundled`);
       for (const [what, re] of FORBIDDEN) {

@@ -4,6 +4,7 @@ import { readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { nodeOptions } from '../../esbuild.config.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const compiledDir = join(here, '../../out/test/vscode');
@@ -17,17 +18,13 @@ export async function compileSuites() {
   // A suite deleted from the source tree must not keep running from a stale build.
   rmSync(compiledDir, { recursive: true, force: true });
   await esbuild.build({
+    ...nodeOptions,
     entryPoints: [join(here, 'runner.ts'), ...suites],
     outbase: here,
     outdir: compiledDir,
-    bundle: true,
     packages: 'external',
     external: ['vscode'],
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
     sourcemap: 'inline',
-    logLevel: 'warning',
   });
   return suites.length;
 }
