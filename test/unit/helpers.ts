@@ -12,8 +12,9 @@ import { LensError } from '../../src/engine/errors';
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'tiny-model');
 export const BAD_ONNX = path.join(ROOT, 'test', 'fixtures', 'bad', 'wrong-io.onnx');
-/** The official ProsQA validation set, carried in the repository (data/prosqa/README.md). */
-export const VALID_SET = process.env.PROSQA_VALID ?? path.join(ROOT, 'data', 'prosqa', 'prosqa_valid.json');
+/** The official ProsQA validation set (test/prosqa-data.cjs finds it). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a synchronous load of the one locator, which is CommonJS
+export const VALID_SET = (require('../prosqa-data.cjs') as { prosqaValidPath(): string }).prosqaValidPath();
 
 export function tmpDir(prefix = 'coconut-lens-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));

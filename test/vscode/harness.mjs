@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { cleanupOnExit, repoRoot, startServer } from '../../scripts/vscode-server.mjs';
 import { installVsix as installVsixInto } from './vsix.mjs';
+import { prosqaValidPath } from '../prosqa-data.cjs';
 
 export { repoRoot };
 
@@ -16,14 +17,10 @@ export const screenshotDir = join(outputDir, 'screenshots');
 export const tinyModelDir = join(repoRoot, 'test/fixtures/tiny-model');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-/**
- * The first `n` official ProsQA validation records, from the copy the repository carries
- * (data/prosqa/README.md) or $PROSQA_VALID.
- */
+/** The first `n` official ProsQA validation records (test/prosqa-data.cjs finds the file). */
 export function prosqaRecords(n) {
-  const candidates = [process.env.PROSQA_VALID ?? join(repoRoot, 'data/prosqa/prosqa_valid.json')];
-  const file = candidates.find((f) => existsSync(f));
-  if (!file) throw new Error(`No ProsQA records: none of ${candidates.join(', ')} exists.`);
+  const file = prosqaValidPath();
+  if (!existsSync(file)) throw new Error(`No ProsQA records: ${file} does not exist.`);
   const records = JSON.parse(readFileSync(file, 'utf8'));
   if (records.length < n) throw new Error(`${file} has ${records.length} records, the tests need ${n}.`);
   return records.slice(0, n);
