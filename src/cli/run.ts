@@ -6,7 +6,7 @@
 // Exit codes: 0 ok, 2 bad input or usage (the LensError's message and fix are printed), 1 internal.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { DatasetResult, InterventionResult, ProsQAGraph } from '../shared/types';
+import type { DatasetResult, EvalRecord, InterventionResult, ProsQAGraph } from '../shared/types';
 import { isCompleteGraph } from '../shared/graph';
 import { CoconutEngine } from '../engine/engine';
 import { traceToCsv, traceToJson } from '../engine/export';
@@ -268,31 +268,37 @@ async function evalCommand(argv: string[], io: Io): Promise<number> {
   const { engine } = await loadEngine(p, io);
   const thoughts = thoughtsArg ?? engine.info.thoughts.default;
   const started = performance.now();
-  const rows: { index: number; predicted: string | null; answer: string; correct: boolean; error?: { code: string; message: string } }[] = [];
-  let correct = 0;
-  let firstError: LensError | undefined;
+  let correctSoFar = 0;
+  let result: DatasetResult;
   try {
-    for (const [i, rec] of records.entries()) {
-      try {
-        const r = await engine.inspect({ question: rec.question, thoughts, topK: 1, lens: false });
-        const ok = engine.scoreAnswer(r.answer.text, rec.answer!);
-        if (ok) correct++;
-        rows.push({ index: rec.index, predicted: r.answer.extracted, answer: rec.answer!, correct: ok });
-      } catch (e) {
-        const le = toLensError(e);
-        // A bad option fails every record alike: stop at once instead of repeating it N times.
-        if (le.code === 'THOUGHTS_RANGE' || le.code === 'INTERNAL' || le.code === 'CANCELLED') throw le;
-        firstError ??= le;
-        rows.push({ index: rec.index, predicted: null, answer: rec.answer!, correct: false, error: { code: le.code, message: le.message } });
-      }
-      progress(io, i + 1, records.length, correct, performance.now() - started);
+    result = await engine.evalDataset(evalRecords(records), {
+      thoughts: [thoughts],
+      onProgress: (pr) => {
+        if (pr.task !== 'eval') return;
+        correctSoFar += pr.records?.filter((r) => r.correct).length ?? 0;
+        progress(io, pr.done, pr.total, correctSoFar, performance.now() - started);
+      },
+    });
+    // Every record failed alike (an unknown word in each, a model that cannot run them): running the
+    // first one again raises its error with the fix, as a single inspect would.
+    if (result.records.length > 0 && result.records.every((r) => r.error !== undefined)) {
+      const first = records.find((r) => r.index === result.records[0]?.index) ?? records[0];
+      await engine.inspect({ question: first.question, thoughts, topK: 1, lens: false });
     }
   } finally {
     await engine.dispose();
   }
   if (io.stderrIsTTY) io.err('');
+  const rows = result.records.map((r) => ({
+    index: r.index,
+    predicted: r.error === undefined ? r.predicted : null,
+    answer: r.answer,
+    correct: r.correct,
+    ...(r.error !== undefined ? { error: { code: r.errorCode ?? 'INTERNAL', message: r.error } } : {}),
+  }));
+  const correct = rows.filter((r) => r.correct).length;
   const failed = rows.filter((r) => r.error).length;
-  if (failed === rows.length && firstError) throw firstError;
+  const firstError = rows.find((r) => r.error)?.error;
   const seconds = (performance.now() - started) / 1000;
   const summary = {
     n: rows.length,
@@ -317,6 +323,11 @@ async function evalCommand(argv: string[], io: Io): Promise<number> {
   return 0;
 }
 
+/** Prompt records (every one with an answer, checked before) as the engine evaluates them. */
+function evalRecords(records: PromptRecord[]): EvalRecord[] {
+  return records.map((r) => ({ index: r.index, question: r.question, answer: r.answer!, ...(r.graph ? { graph: r.graph } : {}) }));
+}
+
 /** "0..6", "3", "0,2,4" → the list of k (range checks are the engine's). */
 export function parseKList(spec: string): number[] {
   const range = /^\s*(\d+)\s*\.\.\s*(\d+)\s*$/.exec(spec);
@@ -336,8 +347,7 @@ async function evalSweep(p: ParsedArgs, io: Io, records: PromptRecord[], ks: num
   const started = performance.now();
   let result: DatasetResult;
   try {
-    const list = records.map((r) => ({ index: r.index, question: r.question, answer: r.answer!, ...(r.graph ? { graph: r.graph } : {}) }));
-    result = await engine.evalDataset(list, {
+    result = await engine.evalDataset(evalRecords(records), {
       thoughts: ks,
       maxNewTokens,
       onProgress: (pr) => {

@@ -26,7 +26,7 @@ import { runEvalDataset } from './analysis/dataset';
 import { validateGraph } from './analysis/validate-graph';
 import { applyIntervention, divergence, interventionRecord, plainInterventions, resolveInterventions, type Applied } from './analysis/interventions';
 import { nodeValuesAt, nodeValuesFromThought, planNodeValues } from './analysis/node-values';
-import { runSweep } from './analysis/sweep';
+import { runSweep, thoughtsRangeError } from './analysis/sweep';
 import type {
   AnswerToken,
   InspectProgress,
@@ -248,13 +248,7 @@ export class CoconutEngine {
   private checkPlan(promptTokens: number, k: number, maxNewTokens: number): void {
     const m = this.model.manifest;
     const max = m.thoughts.max;
-    if (!Number.isInteger(k) || k < 0 || k > max) {
-      throw new LensError(
-        'THOUGHTS_RANGE',
-        `${k} thoughts is out of range: ${m.name} allows 0 to ${max} continuous thoughts`,
-        `choose a number of thoughts between 0 and ${max} (the model's default is ${m.thoughts.default})`,
-      );
-    }
+    if (!Number.isInteger(k) || k < 0 || k > max) throw thoughtsRangeError(k, m.name, m.thoughts);
     const limit = m.architecture.n_positions;
     const withBot = promptTokens + 1;
     const need = positionsNeeded(withBot, k, maxNewTokens);

@@ -40,7 +40,7 @@ export async function runEvalDataset(
   const tok = ctx.model.tokenizer;
   const marker = m.prompt.answer_marker;
   const started = performance.now();
-  const ks = checkThoughtList(options.thoughts ?? [m.thoughts.default], m.thoughts.max, m.name);
+  const ks = checkThoughtList(options.thoughts ?? [m.thoughts.default], m.thoughts, m.name);
   if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 1)) {
     throw new LensError('BAD_OPTION', `limit must be a whole number ≥ 1, got ${JSON.stringify(options.limit)}`, 'pass limit ≥ 1, or leave it out for every record');
   }

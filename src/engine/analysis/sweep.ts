@@ -76,12 +76,25 @@ export async function answersAtDepths(
 }
 
 /** Sorted distinct values of k, each checked against the model's range. */
-export function checkThoughtList(ks: unknown, max: number, name: string): number[] {
+/** THOUGHTS_RANGE for one number of thoughts, as inspect and a single-k eval report it. */
+export function thoughtsRangeError(k: unknown, name: string, thoughts: { max: number; default: number }): LensError {
+  return new LensError(
+    'THOUGHTS_RANGE',
+    `${typeof k === 'number' ? k : JSON.stringify(k)} thoughts is out of range: ${name} allows 0 to ${thoughts.max} continuous thoughts`,
+    `choose a number of thoughts between 0 and ${thoughts.max} (the model's default is ${thoughts.default})`,
+  );
+}
+
+export function checkThoughtList(ks: unknown, thoughts: { max: number; default: number }, name: string): number[] {
+  const max = thoughts.max;
   if (!Array.isArray(ks) || ks.length === 0) {
     throw new LensError('BAD_OPTION', 'thoughts must be a non-empty list of numbers of thoughts', `pass e.g. [0, 1, 2] (0 to ${max})`);
   }
+  const inRange = (k: unknown) => typeof k === 'number' && Number.isInteger(k) && k >= 0 && k <= max;
+  // One k is the eval of a single depth: the same error as inspect gives for it.
+  if (ks.length === 1 && !inRange(ks[0])) throw thoughtsRangeError(ks[0], name, thoughts);
   for (const k of ks) {
-    if (typeof k !== 'number' || !Number.isInteger(k) || k < 0 || k > max) {
+    if (!inRange(k)) {
       throw new LensError(
         'THOUGHTS_RANGE',
         `${JSON.stringify(k)} thoughts is out of range: ${name} allows 0 to ${max} continuous thoughts`,
