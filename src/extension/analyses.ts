@@ -6,6 +6,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isCompleteGraph } from '../shared/graph';
+import { findInterventionProblem } from '../shared/interventions';
 import type { AttributionEntry, DatasetResult, EvalRecord, InterventionResult, SweepResult } from '../shared/types';
 import type { InspectRequest } from '../shared/types';
 import type { PromptRecord } from '../prompts';
@@ -277,38 +278,33 @@ export function checkInterventions(list: Intervention[], k: number, nEmbd: numbe
   if (list.length === 0) {
     throw new HostError('INTERVENTION_INVALID', 'No intervention was given.', 'Choose an edit (zero, scale, token or a previous thought) for at least one thought.');
   }
-  const seen = new Set<number>();
-  for (const i of list) {
-    if (!Number.isInteger(i.thought) || i.thought < 1 || i.thought > k) {
+  const p = findInterventionProblem(list, { k, nEmbd });
+  if (!p) return;
+  const invalid = (message: string, fix: string) => new HostError('INTERVENTION_INVALID', message, fix);
+  switch (p.problem) {
+    case 'no-such-thought': {
       const range = k === 0 ? 'the current run has no thoughts (k = 0)' : `the current run has ${k} thought${k === 1 ? '' : 's'} (1 to ${k})`;
-      throw new HostError(
-        'INTERVENTION_INVALID',
-        `Thought ${i.thought} does not exist: ${range}.`,
+      throw invalid(
+        `Thought ${p.thought} does not exist: ${range}.`,
         k === 0 ? 'Rerun with more thoughts, then intervene on one of them.' : `Intervene on a thought from 1 to ${k}, or rerun with more thoughts first.`,
       );
     }
-    if (seen.has(i.thought)) {
-      throw new HostError('INTERVENTION_INVALID', `Thought ${i.thought} has more than one intervention.`, 'Give each thought at most one edit.');
-    }
-    seen.add(i.thought);
-    if (i.kind === 'scale' && !Number.isFinite(i.factor)) {
-      throw new HostError('INTERVENTION_INVALID', `The scale factor for thought ${i.thought} is not a number.`, 'Type a factor such as 0.5 or 2.');
-    }
-    if (i.kind === 'token' && !i.token.trim()) {
-      throw new HostError('INTERVENTION_INVALID', `No token was given to replace thought ${i.thought}.`, 'Type a token of the model’s vocabulary, e.g. a concept name.');
-    }
-    if (i.kind === 'vector') {
-      if (nEmbd !== undefined && i.vector.length !== nEmbd) {
-        throw new HostError(
-          'INTERVENTION_INVALID',
-          `The replacement for thought ${i.thought} has ${i.vector.length} numbers; this model's thoughts have ${nEmbd}.`,
-          'Replace it with a thought of a run of the same model.',
-        );
-      }
-      if (!i.vector.every(Number.isFinite)) {
-        throw new HostError('INTERVENTION_INVALID', `The replacement for thought ${i.thought} holds a value that is not a finite number.`, 'Use a thought vector from a finished run.');
-      }
-    }
+    case 'duplicate':
+      throw invalid(`Thought ${p.thought} has more than one intervention.`, 'Give each thought at most one edit.');
+    case 'bad-factor':
+      throw invalid(`The scale factor for thought ${p.thought} is not a number.`, 'Type a factor such as 0.5 or 2.');
+    case 'no-token':
+      throw invalid(`No token was given to replace thought ${p.thought}.`, 'Type a token of the model’s vocabulary, e.g. a concept name.');
+    case 'vector-length':
+      throw invalid(
+        `The replacement for thought ${p.thought} has ${p.length ?? 'no'} numbers; this model's thoughts have ${nEmbd}.`,
+        'Replace it with a thought of a run of the same model.',
+      );
+    case 'vector-entry':
+      throw invalid(`The replacement for thought ${p.thought} holds a value that is not a finite number.`, 'Use a thought vector from a finished run.');
+    default:
+      // The protocol guard lets only well-formed lists through, so this is a bug, not a user error.
+      throw invalid(`The panel sent a malformed intervention (${p.problem}).`, 'Reload the panel; if it happens again, report it.');
   }
 }
 

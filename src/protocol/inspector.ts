@@ -15,6 +15,7 @@ import type {
   ThoughtNodeValues,
 } from '../shared/types';
 import type { AnswerToken, InspectResult, LensErrorCode, ProviderName, ProviderSetting, ThoughtTrace } from '../shared/types';
+import { findInterventionProblem } from '../shared/interventions';
 
 export type { AttributionEntry, DatasetResult, Intervention, InterventionResult, ProsQAGraph, SweepResult, ThoughtNodeValues };
 
@@ -252,21 +253,6 @@ export interface InspectorState {
   dataset?: { info: DatasetInfo; result?: DatasetResult; records: DatasetRecordResult[] };
 }
 
-const INTERVENTION_KINDS = ['zero', 'scale', 'token', 'vector'];
-
-function isIntervention(v: unknown): v is Intervention {
-  if (typeof v !== 'object' || v === null) return false;
-  const i = v as { thought?: unknown; kind?: unknown; factor?: unknown; token?: unknown; vector?: unknown; label?: unknown };
-  if (typeof i.thought !== 'number' || !Number.isInteger(i.thought)) return false;
-  if (typeof i.kind !== 'string' || !INTERVENTION_KINDS.includes(i.kind)) return false;
-  if (i.kind === 'scale') return typeof i.factor === 'number';
-  if (i.kind === 'token') return typeof i.token === 'string';
-  if (i.kind === 'vector') {
-    return Array.isArray(i.vector) && i.vector.every((x) => typeof x === 'number') && (i.label === undefined || typeof i.label === 'string');
-  }
-  return true;
-}
-
 const int = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v);
 
 export function isWebviewToHost(value: unknown): value is WebviewToHost {
@@ -288,7 +274,7 @@ export function isWebviewToHost(value: unknown): value is WebviewToHost {
     case 'sweep':
       return int(msg.to);
     case 'intervene':
-      return Array.isArray(msg.interventions) && msg.interventions.every(isIntervention);
+      return findInterventionProblem(msg.interventions) === undefined;
     case 'evalDataset':
       return msg.to === undefined || int(msg.to);
     case 'openRecord':

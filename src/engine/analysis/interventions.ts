@@ -2,6 +2,7 @@
 // thought before it is fed back. Also the divergence between two runs' thought distributions.
 import { LensError } from '../errors';
 import type { AppliedIntervention, Intervention } from '../../shared/types';
+import { findInterventionProblem, INTERVENTION_KINDS, type InterventionProblem } from '../../shared/interventions';
 import type { PassOutput } from '../coconut';
 import { project } from '../decode';
 import type { Probe } from '../model-dir';
@@ -26,66 +27,71 @@ export interface InterventionContext {
   probe: Probe;
 }
 
-const KINDS = ['zero', 'scale', 'token', 'vector'];
-
 function badOption(message: string, fix: string): LensError {
   return new LensError('BAD_OPTION', message, fix);
 }
 
+/** The engine's wording of a problem found by findInterventionProblem: what is wrong and the fix. */
+function interventionError(p: InterventionProblem, k: number, D: number): LensError {
+  const where = `intervention on thought ${JSON.stringify('thought' in p ? p.thought : undefined)}`;
+  switch (p.problem) {
+    case 'not-a-list':
+      return badOption('interventions must be a list', 'pass interventions as [{ thought, kind, ... }, ...]');
+    case 'not-an-object':
+      return badOption(`an intervention must be an object, got ${JSON.stringify(p.value)}`, 'pass { thought, kind, ... }');
+    case 'unknown-kind':
+      return badOption(`${where}: unknown kind ${JSON.stringify(p.kind)}`, `use one of ${INTERVENTION_KINDS.join(', ')}`);
+    case 'no-such-thought': {
+      const has = k === 0 ? 'this run has no thoughts' : `this run has ${k} thought${k === 1 ? '' : 's'}`;
+      return new LensError(
+        'THOUGHTS_RANGE',
+        `thought ${JSON.stringify(p.thought)} does not exist: ${has}`,
+        k === 0 ? 'run with at least one thought before intervening on one' : `intervene on a thought from 1 to ${k} (thoughts are counted from 1), or run with more thoughts`,
+        { details: { thought: p.thought, thoughts: k } },
+      );
+    }
+    case 'duplicate':
+      return badOption(`thought ${p.thought} has more than one intervention`, 'give at most one intervention per thought');
+    case 'bad-factor':
+      return badOption(`${where}: the scale factor must be a finite number, got ${JSON.stringify(p.factor)}`, 'pass factor, e.g. 0.5 or 2');
+    case 'no-token':
+      return badOption(`${where}: "token" must be the text of a vocabulary token`, 'pass token, e.g. "lempus"');
+    case 'vector-length':
+      return badOption(
+        `${where}: the vector has ${p.length ?? 'no'} entries, but the model's thoughts have n_embd = ${D}`,
+        `pass a list of ${D} numbers (e.g. the "vector" of a thought from a run of the same model)`,
+      );
+    case 'vector-entry':
+      return badOption(`${where}: entry ${p.entry} of the vector is not a finite number`, 'pass finite numbers only');
+    case 'bad-label':
+      return badOption(`${where}: the label must be text`, 'pass label as a string, or leave it out');
+  }
+}
+
 /**
- * Checks every intervention and returns them by thought index. Errors name the intervention and
- * say what to change: a thought that does not exist, a duplicate, a token outside the vocabulary,
- * a vector of the wrong length, a factor that is not a finite number.
+ * Checks every intervention (src/shared/interventions.ts) and returns them by thought index, token
+ * replacements resolved against the vocabulary. Errors name the intervention and say what to change.
  */
 export function resolveInterventions(list: unknown, ctx: InterventionContext): Map<number, ResolvedIntervention> {
   const out = new Map<number, ResolvedIntervention>();
   if (list === undefined) return out;
-  if (!Array.isArray(list)) {
-    throw badOption('interventions must be a list', 'pass interventions as [{ thought, kind, ... }, ...]');
-  }
-  for (const raw of list as unknown[]) {
-    if (typeof raw !== 'object' || raw === null) throw badOption(`an intervention must be an object, got ${JSON.stringify(raw)}`, 'pass { thought, kind, ... }');
-    const iv = raw as Record<string, unknown>;
-    const where = `intervention on thought ${JSON.stringify(iv.thought)}`;
-    if (typeof iv.kind !== 'string' || !KINDS.includes(iv.kind)) {
-      throw badOption(`${where}: unknown kind ${JSON.stringify(iv.kind)}`, `use one of ${KINDS.join(', ')}`);
-    }
-    const t = iv.thought;
-    if (typeof t !== 'number' || !Number.isInteger(t) || t < 1 || t > ctx.k) {
-      const has = ctx.k === 0 ? 'this run has no thoughts' : `this run has ${ctx.k} thought${ctx.k === 1 ? '' : 's'}`;
-      throw new LensError(
-        'THOUGHTS_RANGE',
-        `thought ${JSON.stringify(t)} does not exist: ${has}`,
-        ctx.k === 0
-          ? 'run with at least one thought before intervening on one'
-          : `intervene on a thought from 1 to ${ctx.k} (thoughts are counted from 1), or run with more thoughts`,
-        { details: { thought: t, thoughts: ctx.k } },
-      );
-    }
-    if (out.has(t)) {
-      throw badOption(`thought ${t} has more than one intervention`, 'give at most one intervention per thought');
-    }
-    const r: ResolvedIntervention = { thought: t, kind: iv.kind as Intervention['kind'] };
-    switch (r.kind) {
+  const problem = findInterventionProblem(list, { k: ctx.k, nEmbd: ctx.D });
+  if (problem) throw interventionError(problem, ctx.k, ctx.D);
+  for (const iv of list as Intervention[]) {
+    const r: ResolvedIntervention = { thought: iv.thought, kind: iv.kind };
+    switch (iv.kind) {
       case 'zero':
         break;
-      case 'scale': {
-        if (typeof iv.factor !== 'number' || !Number.isFinite(iv.factor)) {
-          throw badOption(`${where}: the scale factor must be a finite number, got ${JSON.stringify(iv.factor)}`, 'pass factor, e.g. 0.5 or 2');
-        }
+      case 'scale':
         r.factor = iv.factor;
         break;
-      }
       case 'token': {
-        if (typeof iv.token !== 'string' || iv.token.length === 0) {
-          throw badOption(`${where}: "token" must be the text of a vocabulary token`, 'pass token, e.g. "lempus"');
-        }
         const id = ctx.tokenizer.idOf(iv.token);
         if (id === undefined || id >= ctx.probe.wteNorms.length) {
           const hint = ctx.tokenizer.unknownWords(iv.token)[0]?.suggestion;
           throw new LensError(
             'PROMPT_OOV',
-            `${where}: ${JSON.stringify(iv.token)} is not a token of the model's vocabulary${hint ? ` (did you mean "${hint}"?)` : ''}`,
+            `intervention on thought ${iv.thought}: ${JSON.stringify(iv.token)} is not a token of the model's vocabulary${hint ? ` (did you mean "${hint}"?)` : ''}`,
             `replace the thought with a single token the model knows (it has ${ctx.tokenizer.vocabSize}); tokens are case-sensitive`,
             { details: { token: iv.token, ...(hint ? { suggestion: hint } : {}) } },
           );
@@ -95,24 +101,12 @@ export function resolveInterventions(list: unknown, ctx: InterventionContext): M
         r.vector = ctx.probe.wte.slice(id * ctx.D, (id + 1) * ctx.D);
         break;
       }
-      case 'vector': {
-        const v = iv.vector;
-        const isList = Array.isArray(v) || ArrayBuffer.isView(v);
-        const arr = isList ? Array.from(v as ArrayLike<number>) : [];
-        if (!isList || arr.length !== ctx.D) {
-          throw badOption(
-            `${where}: the vector has ${isList ? arr.length : 'no'} entries, but the model's thoughts have n_embd = ${ctx.D}`,
-            `pass a list of ${ctx.D} numbers (e.g. the "vector" of a thought from a run of the same model)`,
-          );
-        }
-        const bad = arr.findIndex((x) => typeof x !== 'number' || !Number.isFinite(x));
-        if (bad >= 0) throw badOption(`${where}: entry ${bad} of the vector is not a finite number`, 'pass finite numbers only');
-        r.vector = Float32Array.from(arr);
+      case 'vector':
+        r.vector = Float32Array.from(iv.vector);
         if (typeof iv.label === 'string') r.label = iv.label;
         break;
-      }
     }
-    out.set(t, r);
+    out.set(iv.thought, r);
   }
   return out;
 }
