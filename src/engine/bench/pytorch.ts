@@ -1,9 +1,30 @@
-// The PyTorch reference loop as a child process (training/bench_reference.py serve): one JSON
-// request per line, one JSON answer per line, so the bench can alternate blocks of its own steps
-// with blocks of PyTorch's in the same time window.
+// The bench's bridge to PyTorch: everything the TypeScript side asks of training/bench_reference.py
+// goes through this module. The Python side documents the same contract in its docstring; change
+// both together.
+//
+// `python3 training/bench_reference.py serve --model DIR --threads N --device cpu|cuda`
+//   A long-lived child speaking JSON lines: one request per stdin line, one answer per stdout line,
+//   in order, so the bench can alternate blocks of its own steps with blocks of PyTorch's in the
+//   same time window. stderr is free text (kept for error messages).
+//   first line, unasked    {"ready": true, "torch": VERSION, "threads": N, "device": D, "sdpa": BOOL,
+//                           "gpu"?: NAME}  or  {"error": TEXT} and exit (e.g. CUDA not available)
+//   {"cmd": "check", "prompt": [ids], "thoughts": k}
+//                       -> {"logits": [[V floats] per pass: the prefill, then each thought step]}
+//   {"cmd": "block", "prompt": [ids], "thoughts": k, "answer": t, "runs": r, "warmup": w}
+//                       -> {"prefill_ms": [...], "thought_ms": [...], "token_ms": [...]}
+//   anything else       -> {"error": TEXT}
+//   {"cmd": "quit"}     -> no answer; the process exits (killed 2 s later if it does not)
+//
+// `python3 training/bench_reference.py make-random --out DIR --n-layer L --n-head H --n-embd D
+//   --n-positions P` exports a model folder with random weights (its last stdout line is JSON:
+//   {"out", "name", "parameters"}); only the exit code is read here.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { LensError } from '../errors';
+import { cacheDir } from '../providers';
+import { runChild } from './run-child';
 
 export interface ReferenceHello {
   ready: true;
@@ -20,6 +41,11 @@ export interface ReferenceBlock {
   token_ms: number[];
 }
 
+/** training/bench_reference.py of the package at `root`. */
+function referenceScript(root: string): string {
+  return path.join(root, 'training', 'bench_reference.py');
+}
+
 export class PytorchReference {
   private readonly lines: AsyncIterableIterator<string>;
   private stderr = '';
@@ -33,9 +59,10 @@ export class PytorchReference {
     });
   }
 
-  static async start(opts: { python: string; script: string; modelDir: string; threads: number; device: string }): Promise<{ ref: PytorchReference; hello: ReferenceHello }> {
+  static async start(opts: { python: string; root: string; modelDir: string; threads: number; device: string }): Promise<{ ref: PytorchReference; hello: ReferenceHello }> {
+    const script = referenceScript(opts.root);
     const env = { ...process.env, OMP_WAIT_POLICY: 'PASSIVE', OMP_NUM_THREADS: String(opts.threads), MKL_NUM_THREADS: String(opts.threads), OPENBLAS_NUM_THREADS: String(opts.threads) };
-    const child = spawn(opts.python, [opts.script, 'serve', '--model', opts.modelDir, '--threads', String(opts.threads), '--device', opts.device], { env });
+    const child = spawn(opts.python, [script, 'serve', '--model', opts.modelDir, '--threads', String(opts.threads), '--device', opts.device], { env });
     const ref = new PytorchReference(child);
     const spawnError = new Promise<never>((_, reject) => child.once('error', (e) => reject(e)));
     try {
@@ -46,7 +73,7 @@ export class PytorchReference {
       ref.close();
       throw new LensError(
         'BAD_OPTION',
-        `the PyTorch reference (${opts.python} ${opts.script}) did not start: ${(e as Error).message}${ref.stderr ? `\n${ref.stderr.trim().split('\n').slice(-5).join('\n')}` : ''}`,
+        `the PyTorch reference (${opts.python} ${script}) did not start: ${(e as Error).message}${ref.stderr ? `\n${ref.stderr.trim().split('\n').slice(-5).join('\n')}` : ''}`,
         'install PyTorch, numpy and onnx for that Python (Debian: apt-get install python3-torch python3-onnx) or pass --python PATH',
       );
     }
@@ -82,4 +109,33 @@ export class PytorchReference {
     }
     setTimeout(() => this.child.kill(), 2000).unref();
   }
+}
+
+/** A random GPT-2-like model exported by training/export.py (cached: the shape is what matters). */
+export async function randomModel(
+  root: string,
+  python: string,
+  shape: { n_layer: number; n_head: number; n_embd: number; n_positions: number },
+  log: (s: string) => void,
+): Promise<string> {
+  const name = `random-${shape.n_layer}x${shape.n_embd}h${shape.n_head}-p${shape.n_positions}`;
+  const dir = process.env.COCONUT_LENS_BENCH_MODELS ? path.join(process.env.COCONUT_LENS_BENCH_MODELS, name) : path.join(cacheDir(), 'bench-models', name);
+  if (fs.existsSync(path.join(dir, 'coconut.json'))) return dir;
+  log(`exporting ${name} (random weights) to ${dir} with training/bench_reference.py…`);
+  const args = [
+    referenceScript(root),
+    'make-random',
+    '--out',
+    dir,
+    '--n-layer',
+    String(shape.n_layer),
+    '--n-head',
+    String(shape.n_head),
+    '--n-embd',
+    String(shape.n_embd),
+    '--n-positions',
+    String(shape.n_positions),
+  ];
+  await runChild(python, args, { OMP_WAIT_POLICY: 'PASSIVE', OMP_NUM_THREADS: '2' });
+  return dir;
 }
