@@ -7,15 +7,16 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isCompleteGraph } from '../shared/graph';
 import { findInterventionProblem } from '../shared/interventions';
-import type { AttributionEntry, DatasetResult, EvalRecord, InterventionResult, SweepResult } from '../shared/types';
-import type { InspectRequest } from '../shared/types';
+import type { AttributionEntry, DatasetResult, EvalRecord, InspectRequest, InterventionResult, SweepResult } from '../shared/types';
 import type { PromptRecord } from '../prompts';
 import type { AnalysisKind, DatasetInfo, ErrorInfo, Intervention, RecordRef } from '../protocol/inspector';
 import { docLabel, PromptDocuments, toRange } from './documents';
 import { HostError, showError, toErrorInfo } from './errors';
 import type { InspectorPanel } from './panel';
 import { fromRecord } from './questions';
-import { nothingYet, type CurrentRun, type InspectRunner, type Job, type Report } from './runner';
+import type { Job, Report } from './jobQueue';
+import type { CurrentRun } from './runHistory';
+import { nothingYet, type InspectRunner } from './runner';
 import { readSettings } from './settings';
 
 export class Analyses {

@@ -12,7 +12,8 @@ import { InspectorPanel } from './panel';
 import { registerModelCommands } from './models';
 import { selectModel, selectProvider } from './pickers';
 import { questionFromFile, questionFromRecord, questionFromSelection } from './questions';
-import { InspectRunner, type Question } from './runner';
+import type { Question } from './runHistory';
+import { InspectRunner } from './runner';
 import { SECTION } from './settings';
 import { StatusBar } from './statusBar';
 

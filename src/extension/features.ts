@@ -15,7 +15,8 @@ import { Exporter } from './exporter';
 import { StepHover } from './hover';
 import type { InspectorPanel } from './panel';
 import { questionFromRecord, questionFromRecordIndex } from './questions';
-import type { InspectRunner, Question } from './runner';
+import type { Question } from './runHistory';
+import type { InspectRunner } from './runner';
 import { SECTION } from './settings';
 import { StepLinks } from './stepLinks';
 
