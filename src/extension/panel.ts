@@ -297,7 +297,9 @@ export class InspectorPanel implements vscode.Disposable {
 
   private receive(raw: unknown): void {
     if (!isWebviewToHost(raw)) {
-      this.log.warn(`Ignored an unknown message from the inspector panel: ${JSON.stringify(raw)}`);
+      // Never dropped silently: a message the guard does not know means the panel and the host
+      // disagree on the protocol (a stale webview, a half-finished change).
+      this.log.error(`The inspector panel sent a message the protocol does not know; it was not handled: ${JSON.stringify(raw)}`);
       return;
     }
     if (raw.type === 'ready') {
