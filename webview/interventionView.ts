@@ -1,8 +1,7 @@
 // Interventions on thoughts: the per-thought editor (zero, scale, replace with a token, replace with a
 // thought of the previous run), the diff of an intervened run against the original, and the
 // attribution chart (answer log-probability change when each thought is ablated).
-import type { AttributionEntry, Intervention, InterventionResult } from '../src/shared/types';
-import type { ThoughtTrace, TokenProb } from '../src/shared/types';
+import type { AttributionEntry, Intervention, InterventionResult, ThoughtTrace, TokenProb } from '../src/shared/types';
 import type { PinnedRun } from '../src/protocol/inspector';
 import { barChart } from './charts';
 import { h } from './dom';

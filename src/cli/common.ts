@@ -6,6 +6,7 @@ import { CoconutEngine } from '../engine/engine';
 import { LensError } from '../engine/errors';
 import { DEFAULT_MODEL_RELATIVE } from '../engine/model-dir';
 import { checkProviderSetting } from '../engine/session';
+import { parsePromptFile, type PromptFile } from '../prompts';
 import type { ProviderSetting } from '../shared/types';
 import { intOption, strOption, usageError, type OptionSpec, type ParsedArgs } from './args';
 
@@ -53,7 +54,7 @@ export async function loadEngine(p: ParsedArgs, io: Io): Promise<{ engine: Cocon
   return { engine, loadMs: performance.now() - t0 };
 }
 
-export function readPromptFile(file: string | undefined, what: string): { text: string; name: string } {
+function readPromptFile(file: string | undefined, what: string): { text: string; name: string } {
   if (!file) throw usageError(`missing ${what}`, `give the path of a prompt file, e.g. coconut-lens inspect question.txt`);
   const full = path.resolve(file);
   let text: string;
@@ -68,6 +69,15 @@ export function readPromptFile(file: string | undefined, what: string): { text: 
     );
   }
   return { text, name: full };
+}
+
+/** The one prompt file a command takes (`what` names it in messages), read and parsed. */
+export function promptFileArg(p: ParsedArgs, command: string, what: 'FILE' | 'DATASET'): { file: PromptFile; name: string } {
+  if (p.positionals.length > 1) {
+    throw usageError(`${command} takes one ${what}, got ${p.positionals.length}`, what === 'DATASET' ? 'pass one dataset file' : 'pass one prompt file');
+  }
+  const { text, name } = readPromptFile(p.positionals[0], what);
+  return { file: parsePromptFile(text, name), name };
 }
 
 export function thoughtsOption(p: ParsedArgs): number | undefined {

@@ -2,10 +2,10 @@
 // categories. Both run the engine's dataset evaluation; this file only shapes what it prints.
 import * as path from 'node:path';
 import { LensError } from '../engine/errors';
-import { parsePromptFile, type PromptRecord } from '../prompts';
+import type { PromptRecord } from '../prompts';
 import type { DatasetResult, EvalRecord } from '../shared/types';
 import { intOption, parseArgs, strOption, usageError, type ParsedArgs } from './args';
-import { COMMON, loadEngine, progress, readPromptFile, thoughtsOption, type Io } from './common';
+import { COMMON, loadEngine, progress, promptFileArg, thoughtsOption, type Io } from './common';
 import { formatDataset } from './format';
 import { USAGE } from './usage';
 
@@ -15,9 +15,7 @@ export async function evalCommand(argv: string[], io: Io): Promise<number> {
     io.out(USAGE);
     return 0;
   }
-  if (p.positionals.length > 1) throw usageError(`eval takes one DATASET, got ${p.positionals.length}`, 'pass one dataset file');
-  const { text, name } = readPromptFile(p.positionals[0], 'DATASET');
-  const file = parsePromptFile(text, name);
+  const { file, name } = promptFileArg(p, 'eval', 'DATASET');
   const limit = intOption(p, 'limit', 1);
   const records = limit !== undefined ? file.records.slice(0, limit) : file.records;
   const missing = records.find((r) => r.answer === undefined);

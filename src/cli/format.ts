@@ -1,7 +1,6 @@
 // Human-readable output of the CLI: one table per thought, then the answer and timings.
-import type { DatasetResult, InterventionResult, SweepResult, ThoughtNodeValues } from '../shared/types';
+import type { DatasetResult, InspectResult, InterventionResult, SweepResult, ThoughtNodeValues, ThoughtTrace } from '../shared/types';
 import { PATH_CATEGORIES } from '../shared/path-categories';
-import type { InspectResult, ThoughtTrace } from '../shared/types';
 
 /** Tokens like "\n" are shown escaped so table columns stay aligned. */
 export function showToken(t: string): string {

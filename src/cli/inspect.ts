@@ -2,11 +2,11 @@
 // interventions and an exported trace.
 import * as path from 'node:path';
 import { traceToCsv, traceToJson } from '../engine/export';
-import { parsePromptFile, selectRecord, type PromptRecord } from '../prompts';
+import { selectRecord, type PromptRecord } from '../prompts';
 import { isCompleteGraph } from '../shared/graph';
 import type { InspectResult, InterventionResult, ProsQAGraph } from '../shared/types';
 import { intOption, parseArgs, strOption, usageError } from './args';
-import { COMMON, loadEngine, readPromptFile, thoughtsOption, type Io } from './common';
+import { COMMON, loadEngine, promptFileArg, thoughtsOption, type Io } from './common';
 import { checkExportTarget, writeExport } from './export-file';
 import { formatInspect, formatIntervention, formatNodeValues } from './format';
 import { describeIntervention, parseInterventionSpec } from './interventions';
@@ -30,9 +30,7 @@ export async function inspectCommand(argv: string[], io: Io): Promise<number> {
     io.out(USAGE);
     return 0;
   }
-  if (p.positionals.length > 1) throw usageError(`inspect takes one FILE, got ${p.positionals.length}`, 'pass one prompt file');
-  const { text, name } = readPromptFile(p.positionals[0], 'FILE');
-  const file = parsePromptFile(text, name);
+  const { file, name } = promptFileArg(p, 'inspect', 'FILE');
   const recordIndex = intOption(p, 'record', Number.MIN_SAFE_INTEGER) ?? 0;
   const record = selectRecord(file, recordIndex);
   if (file.records.length > 1 && !p.options.has('record') && !p.options.has('json')) {

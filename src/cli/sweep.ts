@@ -1,7 +1,7 @@
 // coconut-lens sweep: one record at every k, one prefill, the answer branched off at each depth.
-import { parsePromptFile, selectRecord } from '../prompts';
-import { intOption, parseArgs, usageError } from './args';
-import { COMMON, loadEngine, readPromptFile, type Io } from './common';
+import { selectRecord } from '../prompts';
+import { intOption, parseArgs } from './args';
+import { COMMON, loadEngine, promptFileArg, type Io } from './common';
 import { formatSweep } from './format';
 import { describeIntervention, parseInterventionSpec } from './interventions';
 import { USAGE } from './usage';
@@ -27,9 +27,7 @@ export async function sweepCommand(argv: string[], io: Io): Promise<number> {
     io.out(USAGE);
     return 0;
   }
-  if (p.positionals.length > 1) throw usageError(`sweep takes one FILE, got ${p.positionals.length}`, 'pass one prompt file');
-  const { text, name } = readPromptFile(p.positionals[0], 'FILE');
-  const file = parsePromptFile(text, name);
+  const { file } = promptFileArg(p, 'sweep', 'FILE');
   const record = selectRecord(file, intOption(p, 'record', Number.MIN_SAFE_INTEGER) ?? 0);
   const from = intOption(p, 'from', Number.MIN_SAFE_INTEGER);
   const to = intOption(p, 'to', Number.MIN_SAFE_INTEGER);

@@ -10,11 +10,15 @@ import type {
   DatasetResult,
   EvalOptions,
   EvalRecord,
+  InspectProgress,
+  InspectRequest,
+  InspectResult,
   InterventionResult,
+  ModelInfo,
+  ProviderSetting,
   SweepOptions,
   SweepResult,
 } from '../shared/types';
-import type { InspectProgress, InspectRequest, InspectResult, ModelInfo, ProviderSetting } from '../shared/types';
 import { BUSY_MESSAGE, type HostToWorker, type LoadParams, type RunMessage, type WorkerToHost } from './worker-protocol';
 
 export interface EngineClientOptions {

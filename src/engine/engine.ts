@@ -10,14 +10,21 @@ import { loadModelDir, type ModelDir } from './model-dir';
 import { quickThoughtStepMs } from './bench/steps';
 import { createSession } from './session';
 import type {
+  AnswerToken,
   AttributionEntry,
   DatasetResult,
   EvalOptions,
   EvalRecord,
+  InspectProgress,
+  InspectRequest,
+  InspectResult,
   InterventionResult,
+  ModelInfo,
+  ProviderSetting,
   SweepOptions,
   SweepResult,
   ThoughtNodeValues,
+  ThoughtTrace,
 } from '../shared/types';
 import { extractAnswer, scoreText } from './answer';
 import { runAttribution } from './analysis/attribution';
@@ -27,15 +34,6 @@ import { validateGraph } from './analysis/validate-graph';
 import { applyIntervention, divergence, interventionRecord, plainInterventions, resolveInterventions, type Applied } from './analysis/interventions';
 import { nodeValuesAt, nodeValuesFromThought, planNodeValues } from './analysis/node-values';
 import { runSweep, thoughtsRangeError } from './analysis/sweep';
-import type {
-  AnswerToken,
-  InspectProgress,
-  InspectRequest,
-  InspectResult,
-  ModelInfo,
-  ProviderSetting,
-  ThoughtTrace,
-} from '../shared/types';
 
 export interface LoadOptions {
   provider?: ProviderSetting;

@@ -1,8 +1,7 @@
 // The trace export formats (docs/trace-schema.md): JSON with a schema tag, and CSV of the thought
 // distributions. Pure functions of a result; writing files is the caller's job (CLI, extension).
-import type { AttributionEntry, InterventionResult, ProsQAGraph, SweepResult } from '../shared/types';
+import type { AttributionEntry, InspectResult, InterventionResult, ProsQAGraph, SweepResult } from '../shared/types';
 import { LensError } from './errors';
-import type { InspectResult } from '../shared/types';
 
 export const TRACE_SCHEMA = 'coconut-lens/trace@1';
 

@@ -7,12 +7,16 @@ import type {
   DatasetResult,
   EvalOptions,
   EvalRecord,
+  InspectProgress,
+  InspectRequest,
+  InspectResult,
   InterventionResult,
+  ModelInfo,
+  ProviderSetting,
   SweepOptions,
   SweepResult,
 } from '../shared/types';
 import type { LensErrorData } from './errors';
-import type { InspectProgress, InspectRequest, InspectResult, ModelInfo, ProviderSetting } from '../shared/types';
 
 export interface LoadParams {
   modelDir: string;

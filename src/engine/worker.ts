@@ -3,8 +3,7 @@
 import { parentPort } from 'node:worker_threads';
 import { CoconutEngine } from './engine';
 import { LensError, toLensError } from './errors';
-import type { AnalysisProgress } from '../shared/types';
-import type { InspectProgress } from '../shared/types';
+import type { AnalysisProgress, InspectProgress } from '../shared/types';
 import type { HostToWorker, RunMessage, RunValue, WorkerToHost } from './worker-protocol';
 import { BUSY_MESSAGE } from './worker-protocol';
 

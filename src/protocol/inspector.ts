@@ -4,17 +4,22 @@
 // functions), so the webview never pulls in engine code; eslint.config.mjs enforces that.
 
 import type {
+  AnswerToken,
   AttributionEntry,
   DatasetRecordResult,
   DatasetResult,
+  InspectResult,
   Intervention,
   InterventionResult,
+  LensErrorCode,
   ProsQAGraph,
+  ProviderName,
+  ProviderSetting,
   SweepPoint,
   SweepResult,
   ThoughtNodeValues,
+  ThoughtTrace,
 } from '../shared/types';
-import type { AnswerToken, InspectResult, LensErrorCode, ProviderName, ProviderSetting, ThoughtTrace } from '../shared/types';
 import { findInterventionProblem } from '../shared/interventions';
 
 export type { AttributionEntry, DatasetResult, Intervention, InterventionResult, ProsQAGraph, SweepResult, ThoughtNodeValues };

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { AnalysisProgress, EvalRecord, ProsQAGraph } from '../../src/shared/types';
+import type { AnalysisProgress, EvalRecord, InspectResult, ProsQAGraph } from '../../src/shared/types';
 import { frontierAt } from '../../src/shared/graph';
 import { scoreText } from '../../src/engine/answer';
 import { Decoder } from '../../src/engine/coconut';
@@ -14,7 +14,6 @@ import { softmax } from '../../src/engine/decode';
 import { CoconutEngine } from '../../src/engine/engine';
 import { loadModelDir, type ModelDir } from '../../src/engine/model-dir';
 import { createSession } from '../../src/engine/session';
-import type { InspectResult } from '../../src/shared/types';
 import { FIXTURE, rejectsCode, ROOT } from './helpers';
 
 const SAMPLE = JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'prosqa_sample.json'), 'utf-8'));

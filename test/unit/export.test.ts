@@ -3,11 +3,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { InterventionResult, ProsQAGraph } from '../../src/shared/types';
+import type { InspectResult, InterventionResult, ProsQAGraph } from '../../src/shared/types';
 import { CoconutEngine } from '../../src/engine/engine';
 import { LensError } from '../../src/engine/errors';
 import { buildTrace, CSV_COLUMNS, csvField, parseTrace, TRACE_SCHEMA, traceToCsv, traceToJson } from '../../src/engine/export';
-import type { InspectResult } from '../../src/shared/types';
 import { checkExportTarget, writeExport, type ExportFs } from '../../src/cli/export-file';
 import { FIXTURE, ROOT, rm, tmpDir } from './helpers';
 

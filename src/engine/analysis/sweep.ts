@@ -2,11 +2,10 @@
 // is the same for every larger k, so instead of rerunning it per k the loop branches off the
 // cache after each thought: feed eot, decode greedily, return to the snapshot, feed the next
 // thought. Passes drop from Σ(1 + k + answer) to 1 + to + Σ answer.
-import type { SweepOptions, SweepPoint, SweepResult } from '../../shared/types';
+import type { SweepOptions, SweepPoint, SweepResult, TokenProb } from '../../shared/types';
 import { greedyFrom, type PassOutput } from '../coconut';
 import { LensError, throwIfAborted } from '../errors';
 import { scoreText, extractAnswer } from '../answer';
-import type { TokenProb } from '../../shared/types';
 import { feedWith, type RunContext, type RunOptions } from './context';
 import { logProbAt, resolveInterventions } from './interventions';
 

@@ -6,8 +6,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { AttributionEntry, DatasetResult, InterventionResult, SweepResult } from '../../../src/shared/types';
-import type { InspectResult } from '../../../src/shared/types';
+import type { AttributionEntry, DatasetResult, InspectResult, InterventionResult, SweepResult } from '../../../src/shared/types';
 import type { InspectorState } from '../../../src/protocol/inspector';
 import {
   activateExtension,
