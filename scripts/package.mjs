@@ -45,7 +45,12 @@ function ortDir(target) {
   return join(ORT_BIN, os, arch);
 }
 
-const requested = opts.target ? opts.target.split(',').map((s) => s.trim()).filter(Boolean) : ALL_TARGETS;
+const requested = opts.target
+  ? opts.target
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+  : ALL_TARGETS;
 const unknown = requested.filter((t) => !ALL_TARGETS.includes(t));
 if (unknown.length) {
   console.error(`Unknown target(s) ${unknown.join(', ')}; known: ${ALL_TARGETS.join(', ')}.`);
@@ -119,7 +124,10 @@ try {
 console.log('\nVSIX files:');
 for (const r of results) console.log(`  ${relative(root, r.vsix)}  ${(r.bytes / 1024 / 1024).toFixed(1)} MiB (${r.bytes} bytes)`);
 if (!hasModel) console.log(`  (no default model: ${DEFAULT_MODEL}/ is missing)`);
-writeFileSync(join(outDir, 'sizes.json'), JSON.stringify({ defaultModel: hasModel, vsix: results.map((r) => ({ target: r.target, file: relative(root, r.vsix), bytes: r.bytes })) }, null, 2) + '\n');
+writeFileSync(
+  join(outDir, 'sizes.json'),
+  JSON.stringify({ defaultModel: hasModel, vsix: results.map((r) => ({ target: r.target, file: relative(root, r.vsix), bytes: r.bytes })) }, null, 2) + '\n',
+);
 process.exit(failed ? 1 : 0);
 
 /** Copies what the extension needs for `target` into `stage`. */

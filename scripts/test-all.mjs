@@ -24,14 +24,21 @@ const vscodeDir = join(repoRoot, 'test/vscode');
 const STEPS = [
   { name: 'build', title: 'build (npm run build)', cmd: () => ['npm', ['run', 'build']] },
   { name: 'typecheck', title: 'typecheck (tsc, one program per layer)', cmd: () => [process.execPath, ['scripts/typecheck.mjs']] },
-  { name: 'lint', title: 'lint (ESLint: the layer walls and the code rules)', cmd: () => [process.execPath, [join(repoRoot, 'node_modules/eslint/bin/eslint.js'), '.']] },
+  { name: 'lint', title: 'lint (ESLint: the layer walls and the code rules; Prettier)', cmd: () => ['npm', ['run', 'lint']] },
   {
     name: 'unit',
     title: 'unit tests (node:test + tsx)',
     cmd: () => {
-      const files = existsSync(unitDir) ? readdirSync(unitDir).filter((f) => f.endsWith('.test.ts')).sort() : [];
+      const files = existsSync(unitDir)
+        ? readdirSync(unitDir)
+            .filter((f) => f.endsWith('.test.ts'))
+            .sort()
+        : [];
       if (files.length === 0) return { error: 'no unit test files (test/unit/*.test.ts)' };
-      return nodeTest(files.map((f) => join('test/unit', f)), ['--import', 'tsx']);
+      return nodeTest(
+        files.map((f) => join('test/unit', f)),
+        ['--import', 'tsx'],
+      );
     },
   },
   {
@@ -55,10 +62,16 @@ const STEPS = [
     name: 'ui',
     title: 'UI tests (Playwright: test/vscode/*.test.mjs)',
     cmd: () => {
-      const files = readdirSync(vscodeDir).filter((f) => f.endsWith('.test.mjs')).sort();
+      const files = readdirSync(vscodeDir)
+        .filter((f) => f.endsWith('.test.mjs'))
+        .sort();
       if (files.length === 0) return { error: 'no UI test files (test/vscode/*.test.mjs)' };
       // One at a time: each starts its own VS Code server and browser on 2 cores.
-      return nodeTest(files.map((f) => join('test/vscode', f)), [], ['--test-concurrency=1']);
+      return nodeTest(
+        files.map((f) => join('test/vscode', f)),
+        [],
+        ['--test-concurrency=1'],
+      );
     },
   },
   {
@@ -76,17 +89,16 @@ const STEPS = [
 
 /** A node:test run of `files`, with the counts read from its spec reporter's summary. */
 function nodeTest(files, nodeArgs = [], testArgs = []) {
-  return [
-    process.execPath,
-    [...nodeArgs, '--test', '--test-reporter=spec', ...testArgs, ...files],
-    (output) => nodeTestCounts(output, files),
-  ];
+  return [process.execPath, [...nodeArgs, '--test', '--test-reporter=spec', ...testArgs, ...files], (output) => nodeTestCounts(output, files)];
 }
 
 const { values: opts } = parseArgs({ options: { only: { type: 'string' } } });
 let selected = STEPS;
 if (opts.only) {
-  const names = opts.only.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = opts.only
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = names.filter((n) => !STEPS.some((s) => s.name === n));
   if (unknown.length) {
     console.error(`Unknown step(s) for --only: ${unknown.join(', ')}. Steps: ${STEPS.map((s) => s.name).join(', ')}`);
@@ -125,9 +137,7 @@ for (const r of rows) {
   // still counts once, so the total never reads "0 failed" for a broken run.
   failed += r.ok ? 0 : Math.max(r.failed, 1);
   const counts = r.counted ? `${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''}` : '';
-  console.log(
-    `${r.ok ? 'ok  ' : 'FAIL'}  ${r.step.name.padEnd(9)} ${r.seconds.toFixed(1).padStart(6)} s  ${counts}${r.why ? `  (${r.why})` : ''}`,
-  );
+  console.log(`${r.ok ? 'ok  ' : 'FAIL'}  ${r.step.name.padEnd(9)} ${r.seconds.toFixed(1).padStart(6)} s  ${counts}${r.why ? `  (${r.why})` : ''}`);
 }
 console.log(`total ${((Date.now() - started) / 1000).toFixed(1)} s`);
 console.log(`tests: ${passed} passed, ${failed} failed`);

@@ -74,13 +74,21 @@ try {
 
   const suites = run(process.execPath, ['scripts/test-all.mjs', '--only', 'build,typecheck,unit,python,pipeline']);
   const m = /^tests: (\d+) passed, (\d+) failed$/m.exec(suites.out);
-  check('offline suites (build, typecheck, unit, python, pipeline)', suites.code === 0 && !!m && Number(m[2]) === 0, m ? `${m[1]} passed, ${m[2]} failed` : 'no summary line');
+  check(
+    'offline suites (build, typecheck, unit, python, pipeline)',
+    suites.code === 0 && !!m && Number(m[2]) === 0,
+    m ? `${m[1]} passed, ${m[2]} failed` : 'no summary line',
+  );
 
   const cache = join(repoRoot, '.vscode-test');
   if (existsSync(cache)) symlinkSync(cache, join(clone, '.vscode-test'));
   const started = await startAndStop(180_000);
   check('npm start: terminal inspect of an official record', /Thought 1\b/.test(started.out) && /Question \(record 0\)/.test(started.out));
-  check('npm start: VS Code server with the examples folder', started.ok, existsSync(cache) ? '' : 'no .vscode-test cache: run scripts/setup-test-env.sh first');
+  check(
+    'npm start: VS Code server with the examples folder',
+    started.ok,
+    existsSync(cache) ? '' : 'no .vscode-test cache: run scripts/setup-test-env.sh first',
+  );
   if (!started.ok) console.log(started.out.slice(-4000));
 } catch (e) {
   check('clone run', false, String(e?.message ?? e));

@@ -12,10 +12,7 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const serverCache = join(repoRoot, '.vscode-test', 'server');
 export const node24 = join(serverCache, 'node', 'bin', 'node');
-export const serverMain = join(
-  serverCache,
-  'code-server/node_modules/code-server/lib/vscode/out/server-main.js',
-);
+export const serverMain = join(serverCache, 'code-server/node_modules/code-server/lib/vscode/out/server-main.js');
 
 const LISTENING = /Extension host agent listening on (\d+)/;
 
@@ -49,28 +46,36 @@ function isolatedEnv(home) {
  */
 export async function startServer({ timeoutMs = 60_000, keep = false, env: extraEnv = {} } = {}) {
   if (!existsSync(node24) || !existsSync(serverMain)) {
-    throw new Error(
-      `VS Code's server is not installed (${serverMain}). Run: bash scripts/setup-test-env.sh`,
-    );
+    throw new Error(`VS Code's server is not installed (${serverMain}). Run: bash scripts/setup-test-env.sh`);
   }
   const root = mkdtempSync(join(tmpdir(), 'coconut-vscode-'));
   const env = { ...isolatedEnv(join(root, 'home')), ...extraEnv };
   const args = [
     serverMain,
-    '--host', '127.0.0.1',
-    '--port', '0',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
     '--without-connection-token',
     '--accept-server-license-terms',
-    '--telemetry-level', 'off',
+    '--telemetry-level',
+    'off',
     '--enable-smoke-test-driver',
-    '--user-data-dir', join(root, 'user-data'),
-    '--server-data-dir', join(root, 'server-data'),
-    '--extensions-dir', join(root, 'extensions'),
+    '--user-data-dir',
+    join(root, 'user-data'),
+    '--server-data-dir',
+    join(root, 'server-data'),
+    '--extensions-dir',
+    join(root, 'extensions'),
   ];
   // Own process group, so stop() reaches the extension host and pty host it forks, by our PID.
   const child = spawn(node24, args, { env, cwd: root, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const forget = cleanupOnExit(() => {
-    try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
     if (!keep) rmSync(root, { recursive: true, force: true });
   });
   let output = '';
@@ -86,10 +91,7 @@ export async function startServer({ timeoutMs = 60_000, keep = false, env: extra
   };
 
   const port = await new Promise((res, rej) => {
-    const timer = setTimeout(
-      () => rej(new Error(`VS Code's server printed no "listening on" within ${timeoutMs} ms.\n${output}`)),
-      timeoutMs,
-    );
+    const timer = setTimeout(() => rej(new Error(`VS Code's server printed no "listening on" within ${timeoutMs} ms.\n${output}`)), timeoutMs);
     const onData = (chunk) => {
       const text = chunk.toString();
       output += text;
@@ -101,7 +103,10 @@ export async function startServer({ timeoutMs = 60_000, keep = false, env: extra
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
-    child.on('error', (e) => { clearTimeout(timer); rej(e); });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      rej(e);
+    });
     exitPromise.then(({ code, signal }) => {
       clearTimeout(timer);
       rej(new Error(`VS Code's server exited (code ${code}, signal ${signal}) before listening.\n${output}`));
@@ -129,7 +134,11 @@ export function cleanupOnExit(fn) {
     const runAll = () => {
       for (const f of [...cleanups]) {
         cleanups.delete(f);
-        try { f(); } catch { /* best effort while exiting */ }
+        try {
+          f();
+        } catch {
+          /* best effort while exiting */
+        }
       }
     };
     process.on('exit', runAll);
@@ -147,7 +156,11 @@ export function cleanupOnExit(fn) {
 /** SIGTERM to the server's process group (its PID), SIGKILL if it has not exited within 5 s. */
 async function killGroup(pid, exitPromise, hasExited) {
   const signal = (sig) => {
-    try { process.kill(-pid, sig); } catch { /* already gone */ }
+    try {
+      process.kill(-pid, sig);
+    } catch {
+      /* already gone */
+    }
   };
   if (!hasExited()) {
     signal('SIGTERM');

@@ -56,11 +56,14 @@ export function barChart(chart: ChartId, bars: Bar[], o: BarOptions): SVGSVGElem
         { class: 'bar-group', 'data-index': i, tabindex: -1 },
         title(b.tooltip),
         s('rect', { class: `chart-bar ${b.cls ?? ''}`.trim(), x, y: top, width: w, height, rx: 2 }),
-        b.note !== undefined &&
-          s('text', { class: 'chart-note', x: x + w / 2, y: v >= 0 ? top - 4 : top + height + 11, 'text-anchor': 'middle' }, b.note),
+        b.note !== undefined && s('text', { class: 'chart-note', x: x + w / 2, y: v >= 0 ? top - 4 : top + height + 11, 'text-anchor': 'middle' }, b.note),
         s('text', { class: 'chart-tick', x: x + w / 2, y: H - sub - PAD.bottom + 14, 'text-anchor': 'middle' }, clip(b.label, Math.floor(slot / 6))),
         b.sublabel !== undefined &&
-          s('text', { class: 'chart-tick chart-sublabel', x: x + w / 2, y: H - sub - PAD.bottom + 28, 'text-anchor': 'middle' }, clip(b.sublabel, Math.floor(slot / 7.5))),
+          s(
+            'text',
+            { class: 'chart-tick chart-sublabel', x: x + w / 2, y: H - sub - PAD.bottom + 28, 'text-anchor': 'middle' },
+            clip(b.sublabel, Math.floor(slot / 7.5)),
+          ),
       ),
     );
   });
@@ -74,12 +77,7 @@ export interface Stack {
 }
 
 /** Stacked bars of counts per category; `keys` fixes the order and the legend. */
-export function stackedBarChart(
-  chart: ChartId,
-  stacks: Stack[],
-  keys: { key: string; name: string }[],
-  o: Omit<BarOptions, 'min' | 'max'>,
-): SVGSVGElement {
+export function stackedBarChart(chart: ChartId, stacks: Stack[], keys: { key: string; name: string }[], o: Omit<BarOptions, 'min' | 'max'>): SVGSVGElement {
   const slot = Math.max(32, Math.min(72, 560 / Math.max(1, stacks.length)));
   const legendW = 150;
   const W = PAD.left + PAD.right + slot * stacks.length + legendW;
@@ -141,7 +139,13 @@ function axes(
     s('text', { class: 'chart-label', x: (PAD.left + W - PAD.right) / 2, y: H - 8, 'text-anchor': 'middle' }, o.xLabel),
     s(
       'text',
-      { class: 'chart-label', x: 12, y: (PAD.top + H - sub - PAD.bottom) / 2, 'text-anchor': 'middle', transform: `rotate(-90 12 ${(PAD.top + H - sub - PAD.bottom) / 2})` },
+      {
+        class: 'chart-label',
+        x: 12,
+        y: (PAD.top + H - sub - PAD.bottom) / 2,
+        'text-anchor': 'middle',
+        transform: `rotate(-90 12 ${(PAD.top + H - sub - PAD.bottom) / 2})`,
+      },
       o.yLabel,
     ),
   );

@@ -16,7 +16,11 @@ export function renderCompareTab(view: View): void {
     b.toggleAttribute('disabled', !result);
     b.addEventListener('click', () => view.post({ type: 'pin' }));
     panel.append(
-      h('p', { class: 'muted' }, 'Pin a run, then run another k, an intervention, another prompt or another model: both are shown side by side with the divergence per thought.'),
+      h(
+        'p',
+        { class: 'muted' },
+        'Pin a run, then run another k, an intervention, another prompt or another model: both are shown side by side with the divergence per thought.',
+      ),
       b,
     );
     return;

@@ -29,11 +29,7 @@ export function compareThoughts(a: TraceResult, b: TraceResult): ComparedThought
 
 function tokens(t: TraceResult['thoughts'][number] | undefined): HTMLElement {
   if (!t) return h('span', { class: 'muted' }, 'no thought');
-  return h(
-    'ol',
-    { class: 'compare-tokens' },
-    ...t.topk.slice(0, 3).map((x) => h('li', {}, h('code', { class: 'tok' }, showToken(x.token)), ` ${fmtP(x.p)}`)),
-  );
+  return h('ol', { class: 'compare-tokens' }, ...t.topk.slice(0, 3).map((x) => h('li', {}, h('code', { class: 'tok' }, showToken(x.token)), ` ${fmtP(x.p)}`)));
 }
 
 export function renderCompare(pinned: PinnedRun, current: TraceResult, currentLabel: string): HTMLElement {

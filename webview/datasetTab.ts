@@ -35,13 +35,17 @@ export function renderDatasetTab(view: View): void {
   if (err) panel.append(err);
   const ds = state.dataset;
   if (!ds) {
-    panel.append(h('p', { class: 'muted' }, 'Open a JSON or JSONL file of records with answers (e.g. the ProsQA validation set) and evaluate it: accuracy per k, the paper’s path categories, and every record one click from the inspector.'));
+    panel.append(
+      h(
+        'p',
+        { class: 'muted' },
+        'Open a JSON or JSONL file of records with answers (e.g. the ProsQA validation set) and evaluate it: accuracy per k, the paper’s path categories, and every record one click from the inspector.',
+      ),
+    );
     return;
   }
   const perK = ds.result?.perK ?? summarise(ds.records, ds.info.ks);
-  panel.append(
-    h('p', { class: 'small', 'data-testid': 'dataset-headline' }, datasetHeadline(ds.info, ds.result, ds.records.length)),
-  );
+  panel.append(h('p', { class: 'small', 'data-testid': 'dataset-headline' }, datasetHeadline(ds.info, ds.result, ds.records.length)));
   if (ds.records.length) {
     const charts = renderDatasetCharts(perK);
     for (const fig of Array.from(charts.querySelectorAll('figure'))) {
@@ -49,6 +53,11 @@ export function renderDatasetTab(view: View): void {
       const caption = fig.querySelector('figcaption')?.textContent ?? '';
       if (svg) fig.replaceWith(figure(view, caption, svg));
     }
-    panel.append(charts, renderDatasetTable(ds.info, ds.result?.records ?? ds.records, (index, k) => view.post(k === undefined ? { type: 'openRecord', uri: ds.info.uri, index } : { type: 'openRecord', uri: ds.info.uri, index, k })));
+    panel.append(
+      charts,
+      renderDatasetTable(ds.info, ds.result?.records ?? ds.records, (index, k) =>
+        view.post(k === undefined ? { type: 'openRecord', uri: ds.info.uri, index } : { type: 'openRecord', uri: ds.info.uri, index, k }),
+      ),
+    );
   }
 }

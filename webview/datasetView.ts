@@ -82,11 +82,7 @@ export function renderDatasetCharts(perK: DatasetKSummary[]): HTMLElement {
 }
 
 /** One row per record, one cell per k; each row opens its record in the inspector. */
-export function renderDatasetTable(
-  info: DatasetInfo,
-  records: DatasetRecordResult[],
-  onOpen: (index: number, k?: number) => void,
-): HTMLElement {
+export function renderDatasetTable(info: DatasetInfo, records: DatasetRecordResult[], onOpen: (index: number, k?: number) => void): HTMLElement {
   const byIndex = new Map<number, Map<number, DatasetRecordResult>>();
   for (const r of records) {
     if (!byIndex.has(r.index)) byIndex.set(r.index, new Map());
@@ -128,7 +124,13 @@ export function renderDatasetTable(
     h(
       'thead',
       {},
-      h('tr', {}, h('th', { scope: 'col' }, 'Record'), ...info.ks.map((k) => h('th', { scope: 'col' }, `k=${k}`)), h('th', { scope: 'col' }, 'Reference answer')),
+      h(
+        'tr',
+        {},
+        h('th', { scope: 'col' }, 'Record'),
+        ...info.ks.map((k) => h('th', { scope: 'col' }, `k=${k}`)),
+        h('th', { scope: 'col' }, 'Reference answer'),
+      ),
     ),
     body,
   );

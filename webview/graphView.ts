@@ -121,7 +121,11 @@ export function renderGraphSvg(g: ProsQAGraph, values: ThoughtNodeValues | undef
         s('rect', { class: 'node-bg', x, y, width: n.w, height: n.h, rx: 6 }),
         p !== undefined && s('rect', { class: 'node-fill', x, y, width: n.w, height: n.h, rx: 6, 'fill-opacity': (0.08 + 0.8 * Math.sqrt(p)).toFixed(3) }),
         s('rect', { class: 'node-border', x, y, width: n.w, height: n.h, rx: 6 }),
-        s('text', { class: 'node-name', x: n.x, y: n.y - 3, 'text-anchor': 'middle' }, (role === 'root' ? '● ' : role === 'target' ? '✓ ' : role === 'neg' ? '✗ ' : '') + name(n.id)),
+        s(
+          'text',
+          { class: 'node-name', x: n.x, y: n.y - 3, 'text-anchor': 'middle' },
+          (role === 'root' ? '● ' : role === 'target' ? '✓ ' : role === 'neg' ? '✗ ' : '') + name(n.id),
+        ),
         s('text', { class: 'node-value', x: n.x, y: n.y + 12, 'text-anchor': 'middle' }, p !== undefined ? fmtP(p) : ''),
       ),
     );

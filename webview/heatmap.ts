@@ -43,7 +43,15 @@ export function renderHeatmap(thoughts: ThoughtTrace[], selected: number): SVGSV
           title(`Thought ${t.index}, layer ${cell.layer}: ${top ? `${showToken(top.token)} ${fmtP(top.p)}` : 'no token'}${alts ? `; then ${alts}` : ''}`),
           s('rect', { class: 'heat-bg', x: x + 1, y: y + 1, width: CELL_W - 2, height: CELL_H - 2, rx: 2 }),
           // Shade: probability on a square-root scale, so 0.05 and 0.3 still look different.
-          s('rect', { class: 'heat-fill', x: x + 1, y: y + 1, width: CELL_W - 2, height: CELL_H - 2, rx: 2, 'fill-opacity': (0.07 + 0.6 * Math.sqrt(p)).toFixed(3) }),
+          s('rect', {
+            class: 'heat-fill',
+            x: x + 1,
+            y: y + 1,
+            width: CELL_W - 2,
+            height: CELL_H - 2,
+            rx: 2,
+            'fill-opacity': (0.07 + 0.6 * Math.sqrt(p)).toFixed(3),
+          }),
           s('text', { class: 'heat-token', x: x + CELL_W / 2, y: y + 15, 'text-anchor': 'middle' }, clip(top ? showToken(top.token) : '–', 12)),
           s('text', { class: 'heat-p', x: x + CELL_W / 2, y: y + 28, 'text-anchor': 'middle' }, top ? fmtP(p) : ''),
         ),

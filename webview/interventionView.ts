@@ -45,7 +45,12 @@ export function renderInterventionEditor(
   const body = h('tbody');
   for (const t of thoughts) {
     const d = drafts[t.index] ?? { kind: 'keep' };
-    const select = h('select', { class: 'field', 'data-testid': 'intervention-kind', 'data-thought': t.index, 'aria-label': `Intervention on thought ${t.index}` });
+    const select = h('select', {
+      class: 'field',
+      'data-testid': 'intervention-kind',
+      'data-thought': t.index,
+      'aria-label': `Intervention on thought ${t.index}`,
+    });
     for (const kind of Object.keys(KIND_TEXT) as DraftKind[]) {
       if (kind === 'previous' && !prevUsable) continue;
       const opt = h('option', { value: kind }, KIND_TEXT[kind]);
@@ -77,7 +82,11 @@ export function renderInterventionEditor(
       input.addEventListener('change', () => handlers.onChange(t.index, { ...d, token: input.value }));
       param = input;
     } else if (d.kind === 'previous' && prevUsable) {
-      const sel = h('select', { class: 'field', 'data-testid': 'intervention-previous', 'aria-label': `Thought of the previous run that replaces thought ${t.index}` });
+      const sel = h('select', {
+        class: 'field',
+        'data-testid': 'intervention-previous',
+        'aria-label': `Thought of the previous run that replaces thought ${t.index}`,
+      });
       for (const pt of prevUsable.result.thoughts) {
         const opt = h('option', { value: pt.index }, `Thought ${pt.index} (${showToken(pt.topk[0]?.token ?? '')})`);
         if (pt.index === (d.previous ?? t.index)) opt.selected = true;
@@ -130,10 +139,7 @@ export function renderInterventionEditor(
 }
 
 /** The drafts as engine interventions, or the first problem with them (shown next to the button). */
-export function buildInterventions(
-  drafts: Record<number, Draft>,
-  previous: PinnedRun | undefined,
-): { interventions: Intervention[]; problem?: string } {
+export function buildInterventions(drafts: Record<number, Draft>, previous: PinnedRun | undefined): { interventions: Intervention[]; problem?: string } {
   const out: Intervention[] = [];
   for (const [key, d] of Object.entries(drafts).sort((a, b) => Number(a[0]) - Number(b[0]))) {
     const thought = Number(key);
@@ -263,6 +269,8 @@ export function attributionSummary(entries: AttributionEntry[]): string {
   const changed = entries.filter((e) => e.answerChanged).map((e) => e.thought);
   return (
     `Zeroing thought ${worst.thought} costs the most (Δ log p ${fmtNum(worst.delta)}, p ×${fmtP(Math.exp(worst.delta))}). ` +
-    (changed.length ? `The answer changes when thought${changed.length > 1 ? 's' : ''} ${changed.join(', ')} ${changed.length > 1 ? 'are' : 'is'} zeroed.` : 'The answer never changes.')
+    (changed.length
+      ? `The answer changes when thought${changed.length > 1 ? 's' : ''} ${changed.join(', ')} ${changed.length > 1 ? 'are' : 'is'} zeroed.`
+      : 'The answer never changes.')
   );
 }

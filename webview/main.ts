@@ -159,7 +159,9 @@ function perform(effect: Effect): void {
     case 'highlight':
       applyLinked(view);
       if (effect.indices.length && currentTab(state) === 'thoughts') {
-        thoughtColumns(view).find((c) => Number(c.dataset.index) === effect.indices[0])?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+        thoughtColumns(view)
+          .find((c) => Number(c.dataset.index) === effect.indices[0])
+          ?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
       }
       return;
     case 'answerChart':

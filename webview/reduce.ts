@@ -35,7 +35,12 @@ export function reduce(state: ViewState, msg: HostToWebview): Reduced {
       return keep({
         ...state,
         error: undefined,
-        busy: { text: `Loading model ${msg.model} (provider: ${msg.provider})…`, analysis: state.busy?.analysis, done: state.busy?.done, total: state.busy?.total },
+        busy: {
+          text: `Loading model ${msg.model} (provider: ${msg.provider})…`,
+          analysis: state.busy?.analysis,
+          done: state.busy?.done,
+          total: state.busy?.total,
+        },
       });
     case 'runStarted': {
       let next = { ...state };
@@ -70,7 +75,11 @@ export function reduce(state: ViewState, msg: HostToWebview): Reduced {
       let next = { ...state };
       if (state.pendingPrevious && state.pendingPrevious.result !== msg.result) {
         const p = state.pendingPrevious;
-        next.previous = { label: `${p.result.model} · k=${p.result.thoughtsRequested}${p.run?.source ? ` · ${p.run.source}` : ''}`, run: p.run, result: p.result };
+        next.previous = {
+          label: `${p.result.model} · k=${p.result.thoughtsRequested}${p.run?.source ? ` · ${p.run.source}` : ''}`,
+          run: p.run,
+          result: p.result,
+        };
       }
       next = { ...next, result: msg.result, error: undefined, busy: undefined, partial: undefined, notice: undefined, pendingPrevious: undefined };
       if (next.searchThought === undefined || next.searchThought > msg.result.thoughts.length) next.searchThought = msg.result.thoughts.length;
@@ -80,7 +89,17 @@ export function reduce(state: ViewState, msg: HostToWebview): Reduced {
       if (msg.runId !== undefined && msg.runId !== state.run?.runId) return { state, effects: [] };
       return keep(withError(state, msg.error));
     case 'cleared':
-      return keep({ ...state, result: undefined, error: undefined, busy: undefined, partial: undefined, notice: msg.reason, intervention: undefined, attribution: undefined, sweep: undefined });
+      return keep({
+        ...state,
+        result: undefined,
+        error: undefined,
+        busy: undefined,
+        partial: undefined,
+        notice: msg.reason,
+        intervention: undefined,
+        attribution: undefined,
+        sweep: undefined,
+      });
     case 'analysisStarted': {
       const next: ViewState = { ...state, busy: { text: msg.text, analysis: msg.analysis, done: 0, total: msg.total }, analysisError: undefined };
       if (msg.analysis === 'sweep') next.sweepPartial = [];

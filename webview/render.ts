@@ -206,7 +206,9 @@ function renderDiffBadge(d: ThoughtDiff): HTMLElement {
     'div',
     { class: `diff-badge ${d.status}`, 'data-testid': 'diff-badge', 'aria-hidden': 'true' },
     h('span', { class: 'diff-kind' }, d.status === 'edited' ? `✎ ${d.edit ?? 'edited'}` : '↳ downstream'),
-    d.js !== undefined ? h('span', { class: 'diff-div', 'data-testid': 'divergence', title: `KL ${fmtNum(d.kl ?? NaN, 3)} nats` }, `JS ${fmtNum(d.js, 3)}`) : undefined,
+    d.js !== undefined
+      ? h('span', { class: 'diff-div', 'data-testid': 'divergence', title: `KL ${fmtNum(d.kl ?? NaN, 3)} nats` }, `JS ${fmtNum(d.js, 3)}`)
+      : undefined,
     d.was ? h('span', { class: 'diff-was' }, 'was ', h('code', { class: 'tok' }, showToken(d.was.token)), ` ${fmtP(d.was.p)}`) : undefined,
   );
 }

@@ -13,7 +13,15 @@ export function renderSweepTab(view: View): void {
     panel.append(h('p', { class: 'muted' }, 'Inspect a question first; the sweep reruns it with every number of thoughts.'));
     return;
   }
-  const to = h('input', { class: 'field k-to', type: 'number', min: 0, max: run.maxK, value: run.maxK, 'data-testid': 'sweep-to', 'aria-label': 'Largest k of the sweep' });
+  const to = h('input', {
+    class: 'field k-to',
+    type: 'number',
+    min: 0,
+    max: run.maxK,
+    value: run.maxK,
+    'data-testid': 'sweep-to',
+    'aria-label': 'Largest k of the sweep',
+  });
   const go = h('vscode-button', { 'data-testid': 'run-sweep' }, `Run k sweep`);
   go.toggleAttribute('disabled', Boolean(state.busy));
   go.addEventListener('click', () => {

@@ -43,11 +43,22 @@ export function createTabs(view: View): Tabs {
   };
 
   for (const id of TAB_IDS) {
-    const tab = h('button', { class: 'tab', role: 'tab', id: `tab-${id}`, 'aria-controls': `panel-${id}`, 'data-testid': `tab-${id}`, type: 'button' }, TAB_TEXT[id]);
+    const tab = h(
+      'button',
+      { class: 'tab', role: 'tab', id: `tab-${id}`, 'aria-controls': `panel-${id}`, 'data-testid': `tab-${id}`, type: 'button' },
+      TAB_TEXT[id],
+    );
     tab.addEventListener('click', () => select(id));
     tabs[id] = tab;
     list.append(tab);
-    panels[id] = h('section', { class: 'tab-panel', role: 'tabpanel', id: `panel-${id}`, 'aria-labelledby': `tab-${id}`, 'data-testid': `panel-${id}`, tabindex: 0 });
+    panels[id] = h('section', {
+      class: 'tab-panel',
+      role: 'tabpanel',
+      id: `panel-${id}`,
+      'aria-labelledby': `tab-${id}`,
+      'data-testid': `panel-${id}`,
+      tabindex: 0,
+    });
   }
   list.addEventListener('keydown', (e) => {
     const i = TAB_IDS.indexOf(currentTab(view.state));

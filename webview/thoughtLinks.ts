@@ -35,9 +35,7 @@ export function focusedKey(kField: HTMLElement): string | undefined {
 export function restoreFocus(key: string): void {
   const [id, index, thought, chart] = key.split('|');
   const candidates = Array.from(document.querySelectorAll<HTMLElement>(`[data-testid="${id}"], #${CSS.escape(id!)}`));
-  const el = candidates.find(
-    (c) => (c.dataset.index ?? '') === index && (c.dataset.thought ?? '') === thought && (c.dataset.chart ?? '') === chart,
-  );
+  const el = candidates.find((c) => (c.dataset.index ?? '') === index && (c.dataset.thought ?? '') === thought && (c.dataset.chart ?? '') === chart);
   el?.focus();
 }
 

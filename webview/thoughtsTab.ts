@@ -42,7 +42,11 @@ export function renderThoughtsTab(view: View): void {
   if (heat) {
     panel.append(
       h('h2', {}, 'Logit lens per layer'),
-      h('p', { class: 'muted small' }, 'Each cell: the top token of ln_f(hidden state) · Wᵀ at that layer, shaded by its probability. Hover a row to see its reasoning step in the editor.'),
+      h(
+        'p',
+        { class: 'muted small' },
+        'Each cell: the top token of ln_f(hidden state) · Wᵀ at that layer, shaded by its probability. Hover a row to see its reasoning step in the editor.',
+      ),
       figure(view, 'Logit lens heatmap', heat),
     );
   }

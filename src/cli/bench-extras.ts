@@ -7,7 +7,14 @@ import { createSession } from '../engine/session';
 import { parsePromptFile } from '../prompts';
 import { round } from './bench-report';
 
-export async function benchGrowth(dir: string, provider: string, threads: number, runs: number, kvOnGpu: boolean, log: (s: string) => void): Promise<Record<string, unknown>> {
+export async function benchGrowth(
+  dir: string,
+  provider: string,
+  threads: number,
+  runs: number,
+  kvOnGpu: boolean,
+  log: (s: string) => void,
+): Promise<Record<string, unknown>> {
   const engine = await CoconutEngine.load(dir, { provider: provider as never, threads });
   const kvOnGpuLayers = kvOnGpu && engine.info.provider === 'webgpu' ? engine.model.manifest.architecture.n_layer : undefined;
   const { session } = await createSession(engine.model.decoderPath, { provider: engine.info.provider, threads, kvOnGpuLayers });
@@ -16,7 +23,11 @@ export async function benchGrowth(dir: string, provider: string, threads: number
   try {
     for (const P of [64, 128, 256, 512, 1024]) {
       const g = await timeGrowth(session, engine.model.manifest, engine.model.probe, P, ks, runs);
-      rows.push({ promptTokens: P, thoughtStepMs: round(g.thoughtStepMs), cumulativeMs: Object.fromEntries(Object.entries(g.cumulativeMs).map(([k, v]) => [k, round(v)])) });
+      rows.push({
+        promptTokens: P,
+        thoughtStepMs: round(g.thoughtStepMs),
+        cumulativeMs: Object.fromEntries(Object.entries(g.cumulativeMs).map(([k, v]) => [k, round(v)])),
+      });
       log(`  growth P=${P}: prefill ${g.cumulativeMs[0].toFixed(2)} ms, +16 thoughts ${g.cumulativeMs[16].toFixed(2)} ms`);
     }
   } finally {
@@ -36,7 +47,14 @@ export async function benchGrowth(dir: string, provider: string, threads: number
 }
 
 export /** The eval loop (inspect each record, top-1, no lens) over the first `limit` records. */
-async function benchDataset(dir: string, file: string, limit: number, provider: string, threads: number, log: (s: string) => void): Promise<Record<string, unknown>> {
+async function benchDataset(
+  dir: string,
+  file: string,
+  limit: number,
+  provider: string,
+  threads: number,
+  log: (s: string) => void,
+): Promise<Record<string, unknown>> {
   const recs = parsePromptFile(fs.readFileSync(file, 'utf-8'), file).records.slice(0, limit);
   const engine = await CoconutEngine.load(dir, { provider: provider as never, threads });
   try {
@@ -49,7 +67,15 @@ async function benchDataset(dir: string, file: string, limit: number, provider: 
     }
     const seconds = (performance.now() - t0) / 1000;
     log(`  dataset: ${recs.length} records in ${seconds.toFixed(1)} s`);
-    return { file, records: recs.length, thoughts: k, seconds: round(seconds), msPerRecord: round((seconds * 1000) / recs.length), answerTokens, maxNewTokens: engine.info.maxNewTokens };
+    return {
+      file,
+      records: recs.length,
+      thoughts: k,
+      seconds: round(seconds),
+      msPerRecord: round((seconds * 1000) / recs.length),
+      answerTokens,
+      maxNewTokens: engine.info.maxNewTokens,
+    };
   } finally {
     await engine.dispose();
   }

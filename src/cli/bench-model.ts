@@ -98,7 +98,12 @@ export async function benchModel(t: BenchTarget, o: ModelOpts): Promise<Record<s
             theirs.token.push(...r.token_ms);
             o.log(`  block ${b + 1}/${blocks}: ours ${median(ours.thoughtMs).toFixed(3)} ms/thought, pytorch ${median(theirs.thought).toFixed(3)} ms/thought`);
           }
-          Object.assign(res.pytorch as object, { prefillMs: stat(theirs.prefill), thoughtStepMs: stat(theirs.thought), tokenStepMs: stat(theirs.token), interleavedBlocks: blocks });
+          Object.assign(res.pytorch as object, {
+            prefillMs: stat(theirs.prefill),
+            thoughtStepMs: stat(theirs.thought),
+            tokenStepMs: stat(theirs.token),
+            interleavedBlocks: blocks,
+          });
           res.prefillMs = stat(ours.prefillMs);
           res.thoughtStepMs = stat(ours.thoughtMs);
           res.tokenStepMs = stat(ours.tokenMs);
@@ -148,7 +153,13 @@ export async function benchModel(t: BenchTarget, o: ModelOpts): Promise<Record<s
 }
 
 /** Same inputs into both loops: the largest difference of the LM-head logits, prefill + thoughts. */
-async function checkParity(session: import('onnxruntime-node').InferenceSession, engine: CoconutEngine, ref: PytorchReference, prompt: number[], thoughts: number) {
+async function checkParity(
+  session: import('onnxruntime-node').InferenceSession,
+  engine: CoconutEngine,
+  ref: PytorchReference,
+  prompt: number[],
+  thoughts: number,
+) {
   const theirs = await ref.check(prompt, thoughts);
   const dec = new Decoder(session, engine.model.manifest, engine.model.probe);
   dec.reset();
@@ -162,7 +173,11 @@ async function checkParity(session: import('onnxruntime-node').InferenceSession,
   ours.forEach((l, i) => l.forEach((v, j) => (maxAbs = Math.max(maxAbs, Math.abs(v - theirs[i][j])))));
   const ok = maxAbs < 1e-3;
   if (!ok) {
-    throw new LensError('INTERNAL', `the PyTorch reference and the engine disagree on the same inputs: max |Δlogit| = ${maxAbs}`, 'the timings would compare different models; check training/bench_reference.py against the export');
+    throw new LensError(
+      'INTERNAL',
+      `the PyTorch reference and the engine disagree on the same inputs: max |Δlogit| = ${maxAbs}`,
+      'the timings would compare different models; check training/bench_reference.py against the export',
+    );
   }
   return { passes: ours.length, maxAbsLogitDiff: maxAbs, ok };
 }

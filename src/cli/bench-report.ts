@@ -49,25 +49,41 @@ export function formatReport(r: Record<string, any>): string {
   const s = (x: Stat | undefined) => (x ? `${x.median.toFixed(3)} (p90 ${x.p90.toFixed(3)})` : '—');
   for (const m of r.models) {
     lines.push('');
-    lines.push(`${m.label} [${m.architecture.n_layer}×${m.architecture.n_embd}, V ${m.architecture.vocab_size}] on ${m.provider}, ${m.threads} threads — ${m.note}`);
+    lines.push(
+      `${m.label} [${m.architecture.n_layer}×${m.architecture.n_embd}, V ${m.architecture.vocab_size}] on ${m.provider}, ${m.threads} threads — ${m.note}`,
+    );
     if (m.providerNotice) lines.push(`  note: ${m.providerNotice}`);
     lines.push(`  session creation ms   ${s(m.sessionCreateMs)}`);
     lines.push(`  prefill ms (${m.plan.promptTokens + 1} tok)   ${s(m.prefillMs)}${m.pytorch ? `   pytorch ${s(m.pytorch.prefillMs)}` : ''}`);
-    lines.push(`  thought step ms       ${s(m.thoughtStepMs)}${m.pytorch ? `   pytorch ${s(m.pytorch.thoughtStepMs)}   speed-up ×${m.thought_step_speedup_vs_pytorch}` : ''}`);
-    lines.push(`  token step ms         ${s(m.tokenStepMs)}${m.pytorch ? `   pytorch ${s(m.pytorch.tokenStepMs)}   speed-up ×${m.token_step_speedup_vs_pytorch}` : ''}`);
+    lines.push(
+      `  thought step ms       ${s(m.thoughtStepMs)}${m.pytorch ? `   pytorch ${s(m.pytorch.thoughtStepMs)}   speed-up ×${m.thought_step_speedup_vs_pytorch}` : ''}`,
+    );
+    lines.push(
+      `  token step ms         ${s(m.tokenStepMs)}${m.pytorch ? `   pytorch ${s(m.pytorch.tokenStepMs)}   speed-up ×${m.token_step_speedup_vs_pytorch}` : ''}`,
+    );
     const w = m.warmInspectMs;
     lines.push(`  warm inspect ms (k=${w.thoughts}) ${s(w)}: ${w.promptTokens} prompt tokens, ${w.answerTokens} answer tokens`);
-    lines.push(`    medians: tokenize ${w.medians.tokenizeMs}, prefill ${w.medians.prefillMs}, thoughts ${w.medians.thoughtsMs}, answer ${w.medians.answerMs}, decoding ${w.medians.decodeMs}`);
+    lines.push(
+      `    medians: tokenize ${w.medians.tokenizeMs}, prefill ${w.medians.prefillMs}, thoughts ${w.medians.thoughtsMs}, answer ${w.medians.answerMs}, decoding ${w.medians.decodeMs}`,
+    );
     if (m.coldInspectMs) lines.push(`  cold inspect ms       ${m.coldInspectMs.skipped ?? s(m.coldInspectMs)}`);
-    if (m.hostMemoryMB) lines.push(`  host memory MB        ${m.hostMemoryMB.skipped ?? `${m.hostMemoryMB.before} → ${m.hostMemoryMB.afterLoad} loaded → ${m.hostMemoryMB.after20Inspects} after 20 inspects (growth ${m.hostMemoryMB.growth})`}`);
-    if (m.pytorch) lines.push(`  pytorch ${m.pytorch.torch} on ${m.pytorch.device}, ${m.pytorch.threads} threads; max |Δlogit| ${m.pytorch.parity.maxAbsLogitDiff.toExponential(2)}`);
+    if (m.hostMemoryMB)
+      lines.push(
+        `  host memory MB        ${m.hostMemoryMB.skipped ?? `${m.hostMemoryMB.before} → ${m.hostMemoryMB.afterLoad} loaded → ${m.hostMemoryMB.after20Inspects} after 20 inspects (growth ${m.hostMemoryMB.growth})`}`,
+      );
+    if (m.pytorch)
+      lines.push(
+        `  pytorch ${m.pytorch.torch} on ${m.pytorch.device}, ${m.pytorch.threads} threads; max |Δlogit| ${m.pytorch.parity.maxAbsLogitDiff.toExponential(2)}`,
+      );
   }
   if (r.growth) {
     lines.push('');
     lines.push(`prefill + k thoughts, ms (${r.growth.model})`);
     lines.push(`  prompt  ${r.growth.ks.map((k: number) => `k=${k}`.padStart(9)).join('')}   ms/thought`);
     for (const row of r.growth.rows) {
-      lines.push(`  ${String(row.promptTokens).padStart(6)}  ${r.growth.ks.map((k: number) => row.cumulativeMs[k].toFixed(2).padStart(9)).join('')}   ${row.thoughtStepMs.toFixed(3)}`);
+      lines.push(
+        `  ${String(row.promptTokens).padStart(6)}  ${r.growth.ks.map((k: number) => row.cumulativeMs[k].toFixed(2).padStart(9)).join('')}   ${row.thoughtStepMs.toFixed(3)}`,
+      );
     }
   }
   if (r.dataset) lines.push('', `dataset: ${r.dataset.records} records in ${r.dataset.seconds} s (${r.dataset.msPerRecord} ms/record)`);

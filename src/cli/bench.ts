@@ -72,7 +72,8 @@ export async function benchCommand(argv: string[], io: Io, root: string): Promis
   const threads = intOption(p, 'threads', 1) ?? 2;
   const runs = intOption(p, 'runs', 1) ?? 10;
   const torchDevice = strOption(p, 'torch-device') ?? 'cpu';
-  if (!['cpu', 'cuda'].includes(torchDevice)) throw usageError(`--torch-device must be cpu or cuda, got ${torchDevice}`, 'pass --torch-device cpu or --torch-device cuda');
+  if (!['cpu', 'cuda'].includes(torchDevice))
+    throw usageError(`--torch-device must be cpu or cuda, got ${torchDevice}`, 'pass --torch-device cpu or --torch-device cuda');
   const python = pythonPath(strOption(p, 'python'));
   const vsPytorch = p.options.has('vs-pytorch');
   const datasetFile = strOption(p, 'dataset');
@@ -86,7 +87,11 @@ export async function benchCommand(argv: string[], io: Io, root: string): Promis
   } else if (fs.existsSync(path.join(root, DEFAULT_MODEL_RELATIVE, 'coconut.json'))) {
     targets.push({ label: 'prosqa-coconut', dir: path.join(root, DEFAULT_MODEL_RELATIVE), note: 'the shipped default model' });
   } else {
-    targets.push({ label: 'tiny-fixture', dir: path.join(root, 'test', 'fixtures', 'tiny-model'), note: 'test fixture (2 layers, d 32): too small to say much' });
+    targets.push({
+      label: 'tiny-fixture',
+      dir: path.join(root, 'test', 'fixtures', 'tiny-model'),
+      note: 'test fixture (2 layers, d 32): too small to say much',
+    });
     const planned = await randomModel(root, python, { n_layer: 5, n_head: 8, n_embd: 256, n_positions: 512 }, log);
     targets.push({
       label: 'planned-default-shape',
@@ -99,7 +104,21 @@ export async function benchCommand(argv: string[], io: Io, root: string): Promis
   const results: Record<string, unknown>[] = [];
   for (const t of targets) {
     log(`── ${t.label}: ${t.dir}`);
-    results.push(await benchModel(t, { provider, threads, runs, vsPytorch, torchDevice, python, root, question, cold: !p.options.has('no-cold'), kvOnGpu: p.options.has('kv-on-gpu'), log }));
+    results.push(
+      await benchModel(t, {
+        provider,
+        threads,
+        runs,
+        vsPytorch,
+        torchDevice,
+        python,
+        root,
+        question,
+        cold: !p.options.has('no-cold'),
+        kvOnGpu: p.options.has('kv-on-gpu'),
+        log,
+      }),
+    );
   }
 
   let growth: Record<string, unknown> | undefined;
@@ -110,7 +129,8 @@ export async function benchCommand(argv: string[], io: Io, root: string): Promis
   }
 
   let dataset: Record<string, unknown> | undefined;
-  if (datasetFile) dataset = await benchDataset(targets[targets.length - 1].dir, datasetFile, limit, results[results.length - 1].provider as string, threads, log);
+  if (datasetFile)
+    dataset = await benchDataset(targets[targets.length - 1].dir, datasetFile, limit, results[results.length - 1].provider as string, threads, log);
 
   const primary = results[results.length - 1];
   const report: Record<string, unknown> = {

@@ -24,7 +24,11 @@ export function exportFormat(file: string): ExportFormat {
 }
 
 function existsError(file: string): LensError {
-  return new LensError('EXPORT_EXISTS', `${file} already exists; an export never overwrites a file unless told to`, 'choose another file name, or pass --force to overwrite it');
+  return new LensError(
+    'EXPORT_EXISTS',
+    `${file} already exists; an export never overwrites a file unless told to`,
+    'choose another file name, or pass --force to overwrite it',
+  );
 }
 
 /** Checks before any work is done: the format, an existing file, the folder. */
@@ -59,7 +63,8 @@ export function writeExport(file: string, content: string, force: boolean, fsi: 
         { details: { code } },
       );
     }
-    if (code === 'ENOENT') throw new LensError('EXPORT_FAILED', `cannot write ${file}: the folder ${dir} does not exist`, 'create the folder first, or export to an existing one');
+    if (code === 'ENOENT')
+      throw new LensError('EXPORT_FAILED', `cannot write ${file}: the folder ${dir} does not exist`, 'create the folder first, or export to an existing one');
     if (code === 'EISDIR') throw new LensError('EXPORT_FAILED', `cannot write ${file}: it is a folder`, 'give a file name, e.g. trace.json');
     throw new LensError('EXPORT_FAILED', `cannot write ${file}: ${(e as Error).message}`, 'check the path and the free disk space, then export again');
   }

@@ -22,9 +22,17 @@ export function formatThought(t: ThoughtTrace): string {
   if (t.intervened) {
     const iv = t.intervened;
     const what =
-      iv.kind === 'scale' ? `scaled by ${iv.factor}` : iv.kind === 'token' ? `replaced by the embedding of "${iv.token}"` : iv.kind === 'vector' ? `replaced by ${iv.label ?? 'a given vector'}` : 'zeroed';
+      iv.kind === 'scale'
+        ? `scaled by ${iv.factor}`
+        : iv.kind === 'token'
+          ? `replaced by the embedding of "${iv.token}"`
+          : iv.kind === 'vector'
+            ? `replaced by ${iv.label ?? 'a given vector'}`
+            : 'zeroed';
     const top = iv.originalTopk[0];
-    lines.push(`  intervened: ${what} (the model's thought had norm ${iv.originalNorm.toFixed(3)}${top ? `, top ${showToken(top.token)} ${top.p.toFixed(4)}` : ''}); below, the vector fed back`);
+    lines.push(
+      `  intervened: ${what} (the model's thought had norm ${iv.originalNorm.toFixed(3)}${top ? `, top ${showToken(top.token)} ${top.p.toFixed(4)}` : ''}); below, the vector fed back`,
+    );
   }
   lines.push(`  ${pad('#', 3)} ${pad('LM head (softmax)', 20)} ${padLeft('p', 8)}   ${pad('nearest embedding', 20)} ${padLeft('cosine', 7)}`);
   const rows = Math.max(t.topk.length, t.nearest.length);
@@ -74,10 +82,7 @@ export function formatInspect(r: InspectResult, extra: { record?: number; expect
 
 /** Per number of thoughts: the concept nodes with the highest value; frontier nodes marked *. */
 export function formatNodeValues(values: ThoughtNodeValues[], top = 6): string {
-  const how =
-    values[0]?.source === 'thought'
-      ? "thought t's own decoded distribution, p(concept)"
-      : 'eot, "Every", then p(concept)';
+  const how = values[0]?.source === 'thought' ? "thought t's own decoded distribution, p(concept)" : 'eot, "Every", then p(concept)';
   const lines = [`Node values after t thoughts (${how}; * = frontier, BFS depth t):`];
   for (const tv of values) {
     const best = [...tv.values].sort((a, b) => b.p - a.p).slice(0, top);
@@ -93,7 +98,9 @@ export function formatIntervention(r: InterventionResult, describe: string[]): s
   const out: string[] = [];
   out.push(`Interventions: ${describe.join('; ')}`);
   out.push(`Original answer:   ${JSON.stringify(r.original.answer.text)}`);
-  out.push(`Intervened answer: ${JSON.stringify(r.intervened.answer.text)}${r.original.answer.text === r.intervened.answer.text ? '  (unchanged)' : '  (changed)'}`);
+  out.push(
+    `Intervened answer: ${JSON.stringify(r.intervened.answer.text)}${r.original.answer.text === r.intervened.answer.text ? '  (unchanged)' : '  (changed)'}`,
+  );
   out.push('Divergence of each thought from the original (nats):');
   out.push(`  ${pad('thought', 8)} ${padLeft('KL', 10)} ${padLeft('JS', 10)}`);
   for (const d of r.divergence) out.push(`  ${pad(String(d.thought), 8)} ${padLeft(d.kl.toFixed(5), 10)} ${padLeft(d.js.toFixed(5), 10)}`);
@@ -102,7 +109,9 @@ export function formatIntervention(r: InterventionResult, describe: string[]): s
 
 export function formatSweep(r: SweepResult, expected?: string): string {
   const out: string[] = [];
-  out.push(`k sweep: ${r.points.length} value${r.points.length === 1 ? '' : 's'} of k${expected !== undefined ? `, expected ${JSON.stringify(expected)}` : ''}`);
+  out.push(
+    `k sweep: ${r.points.length} value${r.points.length === 1 ? '' : 's'} of k${expected !== undefined ? `, expected ${JSON.stringify(expected)}` : ''}`,
+  );
   out.push(`  ${padLeft('k', 3)}  ${pad('answer', 40)} ${expected !== undefined ? 'ok ' : ''}${padLeft('log p', 10)} ${padLeft('p', 8)}`);
   for (const p of r.points) {
     const ans = p.extracted.length > 40 ? p.extracted.slice(0, 39) + '…' : p.extracted;
@@ -110,7 +119,9 @@ export function formatSweep(r: SweepResult, expected?: string): string {
     out.push(`  ${padLeft(String(p.k), 3)}  ${pad(ans, 40)} ${ok}${padLeft(p.answerLogProb.toFixed(4), 10)} ${padLeft(p.answerProb.toFixed(4), 8)}`);
   }
   if (r.passes !== undefined && r.naivePasses !== undefined) {
-    out.push(`${r.passes} forward passes with the shared prefix (${r.naivePasses} as separate runs)${r.totalMs !== undefined ? `, ${r.totalMs.toFixed(1)} ms` : ''}`);
+    out.push(
+      `${r.passes} forward passes with the shared prefix (${r.naivePasses} as separate runs)${r.totalMs !== undefined ? `, ${r.totalMs.toFixed(1)} ms` : ''}`,
+    );
   }
   return out.join('\n');
 }
@@ -139,6 +150,6 @@ export function formatDataset(r: DatasetResult): string {
     row.push(padLeft(String(s.failed ?? 0), 7));
     out.push('  ' + row.join(' '));
   }
-  if (withCats) out.push('Path categories judge the language part of each output against the record\'s graph (Hao et al. 2024, ProsQA).');
+  if (withCats) out.push("Path categories judge the language part of each output against the record's graph (Hao et al. 2024, ProsQA).");
   return out.join('\n');
 }

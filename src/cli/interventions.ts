@@ -43,7 +43,11 @@ export function parseInterventionSpec(spec: string, readFile: (file: string) => 
         text = readFile(file);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        throw new LensError('BAD_OPTION', `--intervene ${JSON.stringify(spec)}: cannot read ${file} (${code ?? (e as Error).message})`, 'give the path of a JSON list of numbers or of an exported trace');
+        throw new LensError(
+          'BAD_OPTION',
+          `--intervene ${JSON.stringify(spec)}: cannot read ${file} (${code ?? (e as Error).message})`,
+          'give the path of a JSON list of numbers or of an exported trace',
+        );
       }
       const label = path.basename(file) + (pick !== undefined ? `#${pick}` : '');
       if (pick === undefined) {

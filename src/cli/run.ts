@@ -34,7 +34,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
         io.out(USAGE);
         return command === undefined ? 2 : 0;
       default:
-        throw usageError(`unknown command ${JSON.stringify(command)}`, 'use "coconut-lens inspect FILE", "coconut-lens sweep FILE" or "coconut-lens eval DATASET"');
+        throw usageError(
+          `unknown command ${JSON.stringify(command)}`,
+          'use "coconut-lens inspect FILE", "coconut-lens sweep FILE" or "coconut-lens eval DATASET"',
+        );
     }
   } catch (e) {
     const le = toLensError(e);

@@ -177,11 +177,7 @@ export class EngineClient {
         this.worker?.ref();
       } catch (e) {
         this.pending.delete(msg.id);
-        reject(
-          e instanceof LensError
-            ? e
-            : new LensError('INTERNAL', `could not reach the engine worker: ${(e as Error).message}`, 'reload the model'),
-        );
+        reject(e instanceof LensError ? e : new LensError('INTERNAL', `could not reach the engine worker: ${(e as Error).message}`, 'reload the model'));
       }
     });
   }

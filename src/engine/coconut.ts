@@ -179,14 +179,7 @@ export interface LoopResult {
  * Runs one Coconut inference. `promptIds` are the tokens of question + question_suffix (without
  * bot). Between passes the signal is checked, so a cancel takes effect within one pass.
  */
-export async function runCoconut(
-  dec: Decoder,
-  m: Manifest,
-  promptIds: number[],
-  k: number,
-  maxNewTokens: number,
-  hooks: LoopHooks = {},
-): Promise<LoopResult> {
+export async function runCoconut(dec: Decoder, m: Manifest, promptIds: number[], k: number, maxNewTokens: number, hooks: LoopHooks = {}): Promise<LoopResult> {
   const { bot, eot, eos } = m.special_tokens;
   const now = () => performance.now();
   dec.reset();

@@ -130,14 +130,7 @@ export function nearestTokens(h: ArrayLike<number>, probe: Probe, D: number, k: 
 }
 
 /** hiddenStates[l] for l = 0..L at one position; layer 0 (the embeddings) is left out. */
-export function logitLens(
-  hiddenStates: ArrayLike<number>[],
-  probe: Probe,
-  D: number,
-  eps: number,
-  k: number,
-  vocab: Vocab,
-): LensCell[] {
+export function logitLens(hiddenStates: ArrayLike<number>[], probe: Probe, D: number, eps: number, k: number, vocab: Vocab): LensCell[] {
   const cells: LensCell[] = [];
   for (let l = 1; l < hiddenStates.length; l++) {
     const dist = softmax(project(layerNorm(hiddenStates[l], probe, eps), probe, D));

@@ -46,29 +46,22 @@ export function expectedIO(m: Manifest): { inputs: Expected[]; outputs: Expected
   return { inputs, outputs };
 }
 
-type SessionIO = Pick<InferenceSession, 'inputNames' | 'outputNames'> &
-  Partial<Pick<InferenceSession, 'inputMetadata' | 'outputMetadata'>>;
+type SessionIO = Pick<InferenceSession, 'inputNames' | 'outputNames'> & Partial<Pick<InferenceSession, 'inputMetadata' | 'outputMetadata'>>;
 
 export function checkDecoderIO(session: SessionIO, m: Manifest, file: string): void {
   const exp = expectedIO(m);
   const fix =
     `re-export the decoder so its inputs and outputs follow models/README.md for n_layer=${m.architecture.n_layer} ` +
     '(training/export.py does), or correct architecture in coconut.json if it describes another model';
-  const problems = [
-    ...compareNames('input', exp.inputs, session.inputNames),
-    ...compareNames('output', exp.outputs, session.outputNames),
-  ];
+  const problems = [...compareNames('input', exp.inputs, session.inputNames), ...compareNames('output', exp.outputs, session.outputNames)];
   if (problems.length === 0) {
     problems.push(...compareMetadata('input', exp.inputs, session.inputMetadata));
     problems.push(...compareMetadata('output', exp.outputs, session.outputMetadata));
   }
   if (problems.length > 0) {
-    throw new LensError(
-      'MODEL_ONNX_IO',
-      `${file} does not match the decoder contract: ${problems.join('; ')}`,
-      fix,
-      { details: { problems, inputNames: [...session.inputNames], outputNames: [...session.outputNames] } },
-    );
+    throw new LensError('MODEL_ONNX_IO', `${file} does not match the decoder contract: ${problems.join('; ')}`, fix, {
+      details: { problems, inputNames: [...session.inputNames], outputNames: [...session.outputNames] },
+    });
   }
 }
 
@@ -83,11 +76,7 @@ function compareNames(kind: string, expected: Expected[], actual: readonly strin
   return out;
 }
 
-function compareMetadata(
-  kind: string,
-  expected: Expected[],
-  meta: readonly InferenceSession.ValueMetadata[] | undefined,
-): string[] {
+function compareMetadata(kind: string, expected: Expected[], meta: readonly InferenceSession.ValueMetadata[] | undefined): string[] {
   if (!meta || meta.length === 0) return []; // older runtimes: names were all we could check
   const byName = new Map(meta.map((m) => [m.name, m]));
   const out: string[] = [];

@@ -265,12 +265,7 @@ export class CoconutEngine {
     }
   }
 
-  private async inspectNow(
-    req: InspectRequest,
-    signal: AbortSignal | undefined,
-    opts: InspectOptions,
-    capture?: InspectCapture,
-  ): Promise<InspectResult> {
+  private async inspectNow(req: InspectRequest, signal: AbortSignal | undefined, opts: InspectOptions, capture?: InspectCapture): Promise<InspectResult> {
     const m = this.model.manifest;
     const tok = this.model.tokenizer;
     const V = m.architecture.vocab_size;
@@ -376,7 +371,11 @@ const MAX_WATCH = 256;
 function watchList(v: unknown): string[] {
   if (v === undefined) return [];
   if (!Array.isArray(v) || v.length > MAX_WATCH || v.some((w) => typeof w !== 'string' || w.trim() === '' || w.length > 64)) {
-    throw new LensError('BAD_OPTION', `watch must be a list of at most ${MAX_WATCH} words (non-empty, at most 64 characters each)`, 'pass the words whose probability each thought should report');
+    throw new LensError(
+      'BAD_OPTION',
+      `watch must be a list of at most ${MAX_WATCH} words (non-empty, at most 64 characters each)`,
+      'pass the words whose probability each thought should report',
+    );
   }
   return [...new Set(v.map((w: string) => w.trim()))];
 }

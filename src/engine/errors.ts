@@ -16,12 +16,7 @@ export class LensError extends Error {
   readonly fix: string;
   readonly details?: Record<string, unknown>;
 
-  constructor(
-    code: LensErrorCode,
-    message: string,
-    fix: string,
-    options?: { cause?: unknown; details?: Record<string, unknown> },
-  ) {
+  constructor(code: LensErrorCode, message: string, fix: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'LensError';
     this.code = code;

@@ -79,11 +79,7 @@ export function traceToCsv(result: TraceSource): string {
     for (let r = 0; r < rows; r++) {
       const a = t.topk[r];
       const b = t.nearest[r];
-      lines.push(
-        [t.index, r + 1, a?.token, a?.id, a?.p, b?.token, b?.id, b?.cosine, t.norm, t.entropy, t.intervened?.kind ?? '']
-          .map(csvField)
-          .join(','),
-      );
+      lines.push([t.index, r + 1, a?.token, a?.id, a?.p, b?.token, b?.id, b?.cosine, t.norm, t.entropy, t.intervened?.kind ?? ''].map(csvField).join(','));
     }
   }
   return lines.join('\n') + '\n';
@@ -95,14 +91,18 @@ export function parseTrace(text: string, name = 'the trace'): Record<string, unk
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw new LensError('PROMPT_MALFORMED', `${name} is not valid JSON: ${(e as Error).message}`, 'export the trace again with coconut-lens inspect --export FILE.json');
+    throw new LensError(
+      'PROMPT_MALFORMED',
+      `${name} is not valid JSON: ${(e as Error).message}`,
+      'export the trace again with coconut-lens inspect --export FILE.json',
+    );
   }
   const d = doc as Record<string, unknown> | null;
   if (!d || typeof d !== 'object' || d.schema !== TRACE_SCHEMA) {
     throw new LensError(
       'PROMPT_MALFORMED',
       `${name} is not a Coconut Lens trace (its "schema" is ${JSON.stringify(d && typeof d === 'object' ? d.schema : undefined)}, expected "${TRACE_SCHEMA}")`,
-      'use a file written by coconut-lens inspect --export FILE.json or the panel\'s JSON export',
+      "use a file written by coconut-lens inspect --export FILE.json or the panel's JSON export",
     );
   }
   if (!Array.isArray(d.thoughts)) {

@@ -190,10 +190,7 @@ export function validateManifest(raw: unknown, file = 'coconut.json'): Manifest 
     architecture.positions = p;
   }
   if (architecture.n_embd % architecture.n_head !== 0) {
-    throw bad(
-      `${file} architecture.n_embd`,
-      `n_embd (${architecture.n_embd}) must be divisible by n_head (${architecture.n_head})`,
-    );
+    throw bad(`${file} architecture.n_embd`, `n_embd (${architecture.n_embd}) must be divisible by n_head (${architecture.n_head})`);
   }
   if (!architecture.tie_word_embeddings) {
     throw bad(`${file} architecture.tie_word_embeddings`, 'format version 1 (gpt2) needs a tied LM head (true)');

@@ -39,8 +39,7 @@ export function missingDefaultModelError(dir: string): LensError {
     'MODEL_NOT_FOUND',
     'the default model models/prosqa-coconut is not there yet (it is not shipped with this build); ' +
       `pass --model DIR or set coconutLens.modelPath (looked in ${dir})`,
-    'point to a model folder that holds coconut.json (see models/README.md), e.g. ' +
-      '--model test/fixtures/tiny-model for the tiny random test model',
+    'point to a model folder that holds coconut.json (see models/README.md), e.g. ' + '--model test/fixtures/tiny-model for the tiny random test model',
   );
 }
 
@@ -100,21 +99,15 @@ async function checkFile(dir: string, f: ManifestFile): Promise<void> {
   }
   const fix = `the file is damaged or from another export: copy the matching ${f.path}, or re-export the model (which rewrites coconut.json)`;
   if (f.bytes !== undefined && stat.size !== f.bytes) {
-    throw new LensError(
-      'MODEL_CHECKSUM',
-      `${f.path} has ${stat.size} bytes but ${MANIFEST_FILE} lists ${f.bytes}`,
-      fix,
-      { details: { file: f.path, expectedBytes: f.bytes, actualBytes: stat.size } },
-    );
+    throw new LensError('MODEL_CHECKSUM', `${f.path} has ${stat.size} bytes but ${MANIFEST_FILE} lists ${f.bytes}`, fix, {
+      details: { file: f.path, expectedBytes: f.bytes, actualBytes: stat.size },
+    });
   }
   const actual = await sha256File(full);
   if (actual !== f.sha256) {
-    throw new LensError(
-      'MODEL_CHECKSUM',
-      `${f.path} does not match its checksum: expected sha256 ${f.sha256}, actual ${actual}`,
-      fix,
-      { details: { file: f.path, expected: f.sha256, actual } },
-    );
+    throw new LensError('MODEL_CHECKSUM', `${f.path} does not match its checksum: expected sha256 ${f.sha256}, actual ${actual}`, fix, {
+      details: { file: f.path, expected: f.sha256, actual },
+    });
   }
 }
 
@@ -206,8 +199,7 @@ export function loadProbe(buf: Uint8Array, rel: string, m: Manifest): Probe {
     }
     if (e.shape.length !== shape.length || e.shape.some((d, i) => d !== shape[i])) {
       throw fail(
-        `the tensor "${name}" has shape [${e.shape.join(', ')}], expected [${shape.join(', ')}] ` +
-          `(from vocab_size=${V}, n_embd=${D} in ${MANIFEST_FILE})`,
+        `the tensor "${name}" has shape [${e.shape.join(', ')}], expected [${shape.join(', ')}] ` + `(from vocab_size=${V}, n_embd=${D} in ${MANIFEST_FILE})`,
       );
     }
   }

@@ -73,8 +73,13 @@ export function checkCuda(dir = bindingDir()): CudaCheck {
 export function vulkanLoaderPresent(env: NodeJS.ProcessEnv = process.env, exists: (p: string) => boolean = fs.existsSync): boolean {
   const dirs = [
     ...(env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
-    '/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/lib/x86_64-linux-gnu', '/lib/aarch64-linux-gnu',
-    '/usr/lib64', '/usr/lib', '/usr/local/lib',
+    '/usr/lib/x86_64-linux-gnu',
+    '/usr/lib/aarch64-linux-gnu',
+    '/lib/x86_64-linux-gnu',
+    '/lib/aarch64-linux-gnu',
+    '/usr/lib64',
+    '/usr/lib',
+    '/usr/local/lib',
   ];
   return dirs.some((d) => exists(path.join(d, 'libvulkan.so.1')));
 }
@@ -106,7 +111,15 @@ function ortVersion(): string {
  */
 export function machineKey(threads: number): string {
   const cpus = os.cpus();
-  const parts = [process.platform, process.arch, cpus[0]?.model ?? '?', cpus.length, `threads=${threads}`, `ort=${ortVersion()}`, `cuda=${checkCuda().present}`];
+  const parts = [
+    process.platform,
+    process.arch,
+    cpus[0]?.model ?? '?',
+    cpus.length,
+    `threads=${threads}`,
+    `ort=${ortVersion()}`,
+    `cuda=${checkCuda().present}`,
+  ];
   return createHash('sha256').update(parts.join('|')).digest('hex').slice(0, 16);
 }
 

@@ -18,8 +18,21 @@ export interface SafetensorsFile {
 }
 
 const DTYPE_BYTES: Record<string, number> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1, U16: 2, U32: 4, U64: 8,
-  F8_E4M3: 1, F8_E5M2: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
+  U16: 2,
+  U32: 4,
+  U64: 8,
+  F8_E4M3: 1,
+  F8_E5M2: 1,
 };
 
 // A header this large means the file is not safetensors (or is corrupted), not a big model.
@@ -34,9 +47,7 @@ export function parseSafetensors(buf: Uint8Array): SafetensorsFile {
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const headerLen64 = view.getBigUint64(0, true);
   if (headerLen64 > BigInt(Math.min(MAX_HEADER_BYTES, buf.byteLength - 8))) {
-    throw new SafetensorsFormatError(
-      `the header length field says ${headerLen64} bytes but the file has only ${buf.byteLength - 8} bytes after it`,
-    );
+    throw new SafetensorsFormatError(`the header length field says ${headerLen64} bytes but the file has only ${buf.byteLength - 8} bytes after it`);
   }
   const headerLen = Number(headerLen64);
   const headerText = new TextDecoder('utf-8', { fatal: false }).decode(buf.subarray(8, 8 + headerLen));
@@ -88,24 +99,17 @@ function checkEntry(name: string, raw: unknown, dataLen: number): SafetensorsEnt
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
     throw new SafetensorsFormatError(`tensor "${name}" has an invalid shape ${JSON.stringify(shape)}`);
   }
-  if (
-    !Array.isArray(offsets) || offsets.length !== 2 ||
-    !offsets.every((o) => Number.isInteger(o) && o >= 0) || offsets[1] < offsets[0]
-  ) {
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isInteger(o) && o >= 0) || offsets[1] < offsets[0]) {
     throw new SafetensorsFormatError(`tensor "${name}" has invalid data_offsets ${JSON.stringify(offsets)}`);
   }
   const [begin, end] = offsets as [number, number];
   if (end > dataLen) {
-    throw new SafetensorsFormatError(
-      `tensor "${name}" ends at byte ${end} of the data section, but the file has only ${dataLen} data bytes (truncated?)`,
-    );
+    throw new SafetensorsFormatError(`tensor "${name}" ends at byte ${end} of the data section, but the file has only ${dataLen} data bytes (truncated?)`);
   }
   const count = (shape as number[]).reduce((a, b) => a * b, 1);
   const expected = count * DTYPE_BYTES[dtype];
   if (end - begin !== expected) {
-    throw new SafetensorsFormatError(
-      `tensor "${name}" has ${end - begin} bytes but shape ${JSON.stringify(shape)} of ${dtype} needs ${expected}`,
-    );
+    throw new SafetensorsFormatError(`tensor "${name}" has ${end - begin} bytes but shape ${JSON.stringify(shape)} of ${dtype} needs ${expected}`);
   }
   return { dtype, shape: shape as number[], begin, end };
 }
@@ -118,10 +122,7 @@ function byteSwap32(a: Float32Array): void {
 }
 
 /** Serializes F32 tensors; used by tests to build probes, and handy for exporting thoughts. */
-export function writeSafetensors(
-  tensors: Record<string, { shape: number[]; data: Float32Array }>,
-  metadata?: Record<string, string>,
-): Uint8Array {
+export function writeSafetensors(tensors: Record<string, { shape: number[]; data: Float32Array }>, metadata?: Record<string, string>): Uint8Array {
   const header: Record<string, unknown> = {};
   if (metadata) header.__metadata__ = metadata;
   let offset = 0;

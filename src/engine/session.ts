@@ -69,11 +69,7 @@ export function resolveProvider(setting: ProviderSetting): ProviderName {
 
 export function checkProviderSetting(p: unknown): ProviderSetting {
   if (typeof p === 'string' && (PROVIDERS as readonly string[]).includes(p)) return p as ProviderSetting;
-  throw new LensError(
-    'PROVIDER_FAILED',
-    `unknown execution provider ${JSON.stringify(p)}`,
-    `choose one of ${PROVIDERS.join(', ')}`,
-  );
+  throw new LensError('PROVIDER_FAILED', `unknown execution provider ${JSON.stringify(p)}`, `choose one of ${PROVIDERS.join(', ')}`);
 }
 
 export function sessionOptions(threads: number): OrtSession.SessionOptions {

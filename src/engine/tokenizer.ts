@@ -125,11 +125,7 @@ export class LensTokenizer {
       'rephrase the question with words from the model vocabulary (the model was trained on a fixed ' +
       `vocabulary of ${this.vocabSize} tokens; words outside it cannot be represented)`;
     if (words.length === 0) {
-      return new LensError(
-        'PROMPT_OOV',
-        `the prompt has ${count} token(s) the model's tokenizer does not know (they would become ${this.unkToken})`,
-        fix,
-      );
+      return new LensError('PROMPT_OOV', `the prompt has ${count} token(s) the model's tokenizer does not know (they would become ${this.unkToken})`, fix);
     }
     const list = words
       .map((w) => {

@@ -22,12 +22,7 @@ function fail(id: number, e: unknown): void {
   send({ kind: 'error', id, error: toLensError(e).toJSON() });
 }
 
-function run(
-  e: CoconutEngine,
-  msg: RunMessage,
-  signal: AbortSignal,
-  onProgress: (p: InspectProgress | AnalysisProgress) => void,
-): Promise<RunValue> {
+function run(e: CoconutEngine, msg: RunMessage, signal: AbortSignal, onProgress: (p: InspectProgress | AnalysisProgress) => void): Promise<RunValue> {
   switch (msg.kind) {
     case 'inspect':
       return e.inspect(msg.request, signal, { onProgress });

@@ -60,7 +60,11 @@ export class Analyses {
       const max = info.thoughts.max;
       const last = to ?? max;
       if (!Number.isInteger(last) || last < 0 || last > max) {
-        throw new HostError('THOUGHTS_RANGE', `A sweep to k = ${last} is out of range: ${info.name} allows 0 to ${max} thoughts.`, `Choose a largest k from 0 to ${max}.`);
+        throw new HostError(
+          'THOUGHTS_RANGE',
+          `A sweep to k = ${last} is out of range: ${info.name} allows 0 to ${max} thoughts.`,
+          `Choose a largest k from 0 to ${max}.`,
+        );
       }
       this.panel.post({ type: 'analysisStarted', analysis: 'sweep', runId: job.id, text: `k sweep 0…${last}`, total: last + 1 });
       this.log.info(`Run ${job.id}: k sweep 0..${last} of "${clip(cur.question.text)}".`);
@@ -99,7 +103,8 @@ export class Analyses {
         { ...this.request(cur, cur.run.k), interventions },
         {
           signal: job.abort.signal,
-          onProgress: (p) => this.panel.post({ type: 'analysisProgress', analysis: 'intervention', runId: job.id, done: p.done, total: p.total, text: 'Intervention' }),
+          onProgress: (p) =>
+            this.panel.post({ type: 'analysisProgress', analysis: 'intervention', runId: job.id, done: p.done, total: p.total, text: 'Intervention' }),
         },
       );
       this.lastIntervention = result;
@@ -118,7 +123,14 @@ export class Analyses {
     const cur = this.requireRun('attribute');
     if (!cur) return Promise.resolve(undefined);
     if (cur.run.k === 0) {
-      this.report('attribution', new HostError('INTERVENTION_INVALID', 'The current run has no thoughts to ablate (k = 0).', 'Rerun with at least one thought, then run the attribution pass.'));
+      this.report(
+        'attribution',
+        new HostError(
+          'INTERVENTION_INVALID',
+          'The current run has no thoughts to ablate (k = 0).',
+          'Rerun with at least one thought, then run the attribution pass.',
+        ),
+      );
       return Promise.resolve(undefined);
     }
     return this.run('attribution', 'Coconut Lens: attribution', async (job) => {
@@ -126,7 +138,8 @@ export class Analyses {
       this.panel.post({ type: 'analysisStarted', analysis: 'attribution', runId: job.id, text: 'Ablating each thought', total: cur.run.k });
       const entries = await client.attribution(this.request(cur, cur.run.k), {
         signal: job.abort.signal,
-        onProgress: (p) => this.panel.post({ type: 'analysisProgress', analysis: 'attribution', runId: job.id, done: p.done, total: p.total, text: 'Ablating thoughts' }),
+        onProgress: (p) =>
+          this.panel.post({ type: 'analysisProgress', analysis: 'attribution', runId: job.id, done: p.done, total: p.total, text: 'Ablating thoughts' }),
       });
       this.lastAttribution = { question: cur.question.text, k: cur.run.k, entries };
       this.panel.post({ type: 'attributionResult', runId: job.id, question: cur.question.text, k: cur.run.k, entries });
@@ -160,7 +173,11 @@ export class Analyses {
       const max = info.thoughts.max;
       const last = to ?? max;
       if (!Number.isInteger(last) || last < 0 || last > max) {
-        throw new HostError('THOUGHTS_RANGE', `Evaluating up to k = ${last} is out of range: ${info.name} allows 0 to ${max} thoughts.`, `Choose a largest k from 0 to ${max}.`);
+        throw new HostError(
+          'THOUGHTS_RANGE',
+          `Evaluating up to k = ${last} is out of range: ${info.name} allows 0 to ${max} thoughts.`,
+          `Choose a largest k from 0 to ${max}.`,
+        );
       }
       const ks = Array.from({ length: last + 1 }, (_, i) => i);
       const records: EvalRecord[] = loaded.records.map((r) => {
@@ -227,7 +244,11 @@ export class Analyses {
     const name = docLabel(doc);
     const parsed = this.documents.parse(doc);
     if (parsed.format === 'text') {
-      throw new HostError('DATASET_INVALID', `${name} is not a dataset: it is plain text, one question without an answer.`, 'Evaluate a JSON or JSONL file of records with "question" and "answer" fields.');
+      throw new HostError(
+        'DATASET_INVALID',
+        `${name} is not a dataset: it is plain text, one question without an answer.`,
+        'Evaluate a JSON or JSONL file of records with "question" and "answer" fields.',
+      );
     }
     const missing = parsed.records.filter((r) => r.answer === undefined);
     if (missing.length === parsed.records.length) {
@@ -277,7 +298,11 @@ export class Analyses {
 /** Throws INTERVENTION_INVALID naming the first intervention that cannot apply to a run of k thoughts. */
 export function checkInterventions(list: Intervention[], k: number, nEmbd: number | undefined): void {
   if (list.length === 0) {
-    throw new HostError('INTERVENTION_INVALID', 'No intervention was given.', 'Choose an edit (zero, scale, token or a previous thought) for at least one thought.');
+    throw new HostError(
+      'INTERVENTION_INVALID',
+      'No intervention was given.',
+      'Choose an edit (zero, scale, token or a previous thought) for at least one thought.',
+    );
   }
   const p = findInterventionProblem(list, { k, nEmbd });
   if (!p) return;

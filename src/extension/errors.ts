@@ -60,12 +60,10 @@ function actionsFor(code: ErrorCode): { title: string; command: string }[] {
 /** Not awaited by callers: a notification nobody clicks must not keep a command pending. */
 export function showError(info: ErrorInfo, log: vscode.LogOutputChannel): void {
   const actions = actionsFor(info.code);
-  void vscode.window.showErrorMessage(`${asSentence(info.message)} ${asSentence(info.fix)}`, ...actions.map((a) => a.title)).then(
-    (picked) => {
-      const action = actions.find((a) => a.title === picked);
-      if (!action) return;
-      if (action.command === 'coconutLens.showLog') log.show(true);
-      else void vscode.commands.executeCommand(action.command);
-    },
-  );
+  void vscode.window.showErrorMessage(`${asSentence(info.message)} ${asSentence(info.fix)}`, ...actions.map((a) => a.title)).then((picked) => {
+    const action = actions.find((a) => a.title === picked);
+    if (!action) return;
+    if (action.command === 'coconutLens.showLog') log.show(true);
+    else void vscode.commands.executeCommand(action.command);
+  });
 }

@@ -50,7 +50,12 @@ export class ExportCommands {
     if (cur.run.graph) extras.graph = cur.run.graph;
     if (cur.run.record) extras.record = cur.run.record.index;
     const text = format === 'json' ? traceToJson(source, extras) : traceToCsv(source);
-    const stem = [slug(result.model), cur.run.record ? `record${cur.run.record.index}` : undefined, `k${result.thoughtsRequested}`, iv ? 'intervened' : undefined]
+    const stem = [
+      slug(result.model),
+      cur.run.record ? `record${cur.run.record.index}` : undefined,
+      `k${result.thoughtsRequested}`,
+      iv ? 'intervened' : undefined,
+    ]
       .filter(Boolean)
       .join('-');
     const what = format === 'json' ? 'trace JSON' : 'trace CSV';
@@ -82,10 +87,18 @@ export class ExportCommands {
     }
     const bytes = format === 'png' ? Buffer.from(payload, 'base64') : Buffer.from(payload, 'utf8');
     if (format === 'png' && !PNG_SIGNATURE.every((b, i) => bytes[i] === b)) {
-      throw new HostError('EXPORT_FAILED', `The panel did not produce a PNG image of the ${CHART_NAMES[id]}.`, 'Export it as SVG instead, and report the problem with the log.');
+      throw new HostError(
+        'EXPORT_FAILED',
+        `The panel did not produce a PNG image of the ${CHART_NAMES[id]}.`,
+        'Export it as SVG instead, and report the problem with the log.',
+      );
     }
     if (format === 'svg' && !/^\s*(<\?xml[^>]*>\s*)?<svg[\s>]/.test(payload)) {
-      throw new HostError('EXPORT_FAILED', `The panel did not produce an SVG image of the ${CHART_NAMES[id]}.`, 'Export it again, and report the problem with the log if it persists.');
+      throw new HostError(
+        'EXPORT_FAILED',
+        `The panel did not produce an SVG image of the ${CHART_NAMES[id]}.`,
+        'Export it again, and report the problem with the log if it persists.',
+      );
     }
     const what = `${CHART_NAMES[id]} (${format.toUpperCase()})`;
     const cur = this.runner.currentRun();

@@ -178,7 +178,11 @@ interface RecordPick extends vscode.QuickPickItem {
 async function pickRecord(documents: PromptDocuments): Promise<Question | undefined> {
   const editor = vscode.window.activeTextEditor;
   if (!editor) {
-    throw new HostError('NO_EDITOR', 'No editor is active, so there is no prompt file to pick a record from.', 'Open a JSON, JSONL or .coconut prompt file and run the command again.');
+    throw new HostError(
+      'NO_EDITOR',
+      'No editor is active, so there is no prompt file to pick a record from.',
+      'Open a JSON, JSONL or .coconut prompt file and run the command again.',
+    );
   }
   const file = documents.parse(editor.document);
   if (file.format === 'text') return questionFromRecord(editor);

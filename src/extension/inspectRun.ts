@@ -18,7 +18,13 @@ export interface InspectDeps {
   loadEngine(job: Job, report: Report): Promise<LoadedEngine>;
 }
 
-export async function runInspect(deps: InspectDeps, job: Job, question: Question, k: number | undefined, report: Report): Promise<{ run: RunInfo; result: TraceResult }> {
+export async function runInspect(
+  deps: InspectDeps,
+  job: Job,
+  question: Question,
+  k: number | undefined,
+  report: Report,
+): Promise<{ run: RunInfo; result: TraceResult }> {
   const { panel, log, history } = deps;
   const settings = readSettings();
   const { client, info } = await deps.loadEngine(job, report);

@@ -82,20 +82,17 @@ export class JobQueue {
     this.setBusy(true);
     this.hooks.onStart();
     try {
-      return await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title, cancellable: true },
-        (progress, token) => {
-          token.onCancellationRequested(() => this.cancel());
-          let lastPct = 0;
-          return body(job, (p) => {
-            // Notifications take increments; report the fraction done as one.
-            const pct = p.total > 0 ? Math.min(100, (100 * p.done) / p.total) : 0;
-            const increment = kind === 'inspect' ? undefined : Math.max(0, pct - lastPct);
-            lastPct = Math.max(lastPct, pct);
-            progress.report({ message: describe(p), increment });
-          });
-        },
-      );
+      return await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (progress, token) => {
+        token.onCancellationRequested(() => this.cancel());
+        let lastPct = 0;
+        return body(job, (p) => {
+          // Notifications take increments; report the fraction done as one.
+          const pct = p.total > 0 ? Math.min(100, (100 * p.done) / p.total) : 0;
+          const increment = kind === 'inspect' ? undefined : Math.max(0, pct - lastPct);
+          lastPct = Math.max(lastPct, pct);
+          progress.report({ message: describe(p), increment });
+        });
+      });
     } catch (err) {
       const info = job.abort.signal.aborted && isCancelledOrUnknown(err) ? CANCELLED : toErrorInfo(err);
       post(info, job);
@@ -120,11 +117,9 @@ export class JobQueue {
   /** Tells the user a run is going on and offers to cancel it (not awaited: it is a notification). */
   offerCancel(): void {
     this.log.info('A run was requested while another is in progress; offered to cancel it.');
-    void vscode.window
-      .showWarningMessage('A Coconut Lens run is already in progress.', 'Cancel Current Run')
-      .then((picked) => {
-        if (picked === 'Cancel Current Run') this.cancel();
-      });
+    void vscode.window.showWarningMessage('A Coconut Lens run is already in progress.', 'Cancel Current Run').then((picked) => {
+      if (picked === 'Cancel Current Run') this.cancel();
+    });
   }
 
   private setBusy(busy: boolean): void {

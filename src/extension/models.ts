@@ -80,7 +80,13 @@ export function modelOptions(extensionPath: string): ModelOption[] {
   if (!choices.some((c) => c.current)) {
     const current = resolveModelPath(readSettings().modelPath, extensionPath);
     if (!current.isDefault) {
-      choices.push({ dir: current.dir, label: manifestName(current.dir) ?? path.basename(current.dir), shipped: false, present: hasManifest(current.dir), current: true });
+      choices.push({
+        dir: current.dir,
+        label: manifestName(current.dir) ?? path.basename(current.dir),
+        shipped: false,
+        present: hasManifest(current.dir),
+        current: true,
+      });
     }
   }
   return choices.map((c) => ({ ...c, selectable: c.present && (trusted || c.shipped) }));
@@ -190,9 +196,7 @@ export async function addModel(extensionPath: string, opts: AddModelOptions = {}
   opts.log?.info(`Added model ${info.name} (${dir}): ${a.family}, ${a.n_layer} layers, d ${a.n_embd}, vocab ${a.vocab_size}.`);
   await rememberModel(dir);
   await chooseModel(dir, extensionPath);
-  void vscode.window.showInformationMessage(
-    `Added model ${info.name} (${a.n_layer} layers, vocabulary ${a.vocab_size}); inspect commands now run it.`,
-  );
+  void vscode.window.showInformationMessage(`Added model ${info.name} (${a.n_layer} layers, vocabulary ${a.vocab_size}); inspect commands now run it.`);
   return dir;
 }
 

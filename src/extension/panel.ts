@@ -44,10 +44,7 @@ export class InspectorPanel implements vscode.Disposable {
   /** Messages from the webview, already validated. */
   readonly onDidReceiveMessage = this.messages.event;
   private nextChartRequest = 1;
-  private readonly chartRequests = new Map<
-    number,
-    { resolve(image: { chart: ChartId; data: string }): void; reject(e: Error): void; timer: NodeJS.Timeout }
-  >();
+  private readonly chartRequests = new Map<number, { resolve(image: { chart: ChartId; data: string }): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
   /** Restores the panel after a reload; kept as a field so tests can call it on a panel they made. */
   readonly serializer: vscode.WebviewPanelSerializer = {
     deserializeWebviewPanel: async (panel, state) => {
@@ -111,7 +108,11 @@ export class InspectorPanel implements vscode.Disposable {
    */
   async requestChart(chart: ChartId | 'visible', format: ImageFormat): Promise<{ chart: ChartId; data: string }> {
     if (!this.panel) {
-      throw new HostError('EXPORT_NOTHING', 'The Coconut Lens panel is not open, so there is no chart to export.', 'Inspect a prompt first, then export its charts.');
+      throw new HostError(
+        'EXPORT_NOTHING',
+        'The Coconut Lens panel is not open, so there is no chart to export.',
+        'Inspect a prompt first, then export its charts.',
+      );
     }
     if (!this.panel.visible || !this.ready) {
       this.panel.reveal(undefined, true);
@@ -258,10 +259,7 @@ export class InspectorPanel implements vscode.Disposable {
   private webviewOptions(): vscode.WebviewOptions {
     return {
       enableScripts: true,
-      localResourceRoots: [
-        vscode.Uri.joinPath(this.extensionUri, 'dist'),
-        vscode.Uri.joinPath(this.extensionUri, 'media'),
-      ],
+      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist'), vscode.Uri.joinPath(this.extensionUri, 'media')],
     };
   }
 

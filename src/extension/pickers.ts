@@ -30,7 +30,13 @@ export async function selectModel(extensionPath: string): Promise<string | undef
   // Models added with "Add Model…" (setting coconutLens.models; see models.ts).
   for (const m of modelChoices(extensionPath)) {
     if (m.shipped) continue;
-    items.push({ action: 'path', dir: m.dir, label: `$(library) ${m.label}`, description: m.current ? 'current' : 'added', detail: m.present ? m.dir : `Missing: ${m.dir}` });
+    items.push({
+      action: 'path',
+      dir: m.dir,
+      label: `$(library) ${m.label}`,
+      description: m.current ? 'current' : 'added',
+      detail: m.present ? m.dir : `Missing: ${m.dir}`,
+    });
   }
   for (const dir of await workspaceModels()) {
     if (dir === shipped || items.some((i) => i.dir === dir)) continue;

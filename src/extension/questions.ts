@@ -70,8 +70,7 @@ export async function questionFromRecordIndex(uri: string, index: number): Promi
 }
 
 export function fromRecord(file: PromptFile, record: PromptRecord, doc: vscode.TextDocument): Question {
-  const source =
-    file.format === 'text' ? label(doc) : `${label(doc)}, record ${record.index} (line ${record.line})`;
+  const source = file.format === 'text' ? label(doc) : `${label(doc)}, record ${record.index} (line ${record.line})`;
   const q: Question = { text: record.question, source, expectedAnswer: record.answer, record: { uri: doc.uri.toString(), index: record.index } };
   if (record.steps) q.steps = record.steps;
   if (record.graph) q.graph = record.graph;

@@ -146,7 +146,12 @@ export class InspectRunner implements vscode.Disposable {
    * Runs `body` as the one active job (jobQueue.ts): resolves with undefined when it failed, was
    * cancelled or another job was running.
    */
-  exclusive<T>(kind: JobKind, body: (job: Job, report: Report) => Promise<T>, post: (info: ErrorInfo, job: Job) => void, title?: string): Promise<T | undefined> {
+  exclusive<T>(
+    kind: JobKind,
+    body: (job: Job, report: Report) => Promise<T>,
+    post: (info: ErrorInfo, job: Job) => void,
+    title?: string,
+  ): Promise<T | undefined> {
     return this.jobs.exclusive(kind, body, post, title);
   }
 
@@ -218,9 +223,5 @@ export class InspectRunner implements vscode.Disposable {
 
 /** The error for actions that need a run first. */
 export function nothingYet(what = 'rerun'): HostError {
-  return new HostError(
-    'NOTHING_TO_RERUN',
-    `There is no inspected question to ${what} yet.`,
-    'Run "Coconut Lens: Inspect Latent Thoughts" on a prompt first.',
-  );
+  return new HostError('NOTHING_TO_RERUN', `There is no inspected question to ${what} yet.`, 'Run "Coconut Lens: Inspect Latent Thoughts" on a prompt first.');
 }

@@ -32,11 +32,7 @@ export class StatusBar implements vscode.Disposable {
 
     // A plain string keeps the line breaks and needs no Markdown escaping of paths.
     const lines = ['Coconut Lens', `Model: ${name}`, `Folder: ${info?.dir ?? view.modelDir}`];
-    lines.push(
-      info
-        ? `Provider: ${info.provider} (setting: ${view.requested})`
-        : `Provider setting: ${view.requested} (the model loads on the first inspect)`,
-    );
+    lines.push(info ? `Provider: ${info.provider} (setting: ${view.requested})` : `Provider setting: ${view.requested} (the model loads on the first inspect)`);
     if (info?.providerNotice) lines.push(`⚠ ${info.providerNotice}`);
     if (view.busy) lines.push('A run is in progress.');
     lines.push('', 'Click to select another model.');

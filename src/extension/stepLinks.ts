@@ -27,9 +27,7 @@ export class StepLinks implements vscode.Disposable {
     private readonly panel: InspectorPanel,
     private readonly documents: PromptDocuments,
   ) {
-    this.subscriptions.push(
-      vscode.window.onDidChangeTextEditorSelection((e) => this.fromEditor(e.textEditor.document, e.selections[0]?.active)),
-    );
+    this.subscriptions.push(vscode.window.onDidChangeTextEditorSelection((e) => this.fromEditor(e.textEditor.document, e.selections[0]?.active)));
   }
 
   get highlightedStep(): { uri: string; record: number; step: number; text: string } | undefined {

@@ -97,12 +97,9 @@ export function parseCoconutFormat(text: string, name: string): PromptRecord[] {
 function toRecord(d: Draft, index: number, text: string, name: string): PromptRecord {
   const parts = d.question?.parts ?? [];
   if (parts.length === 0) {
-    throw new LensError(
-      'PROMPT_EMPTY',
-      `${name} record ${index} (line ${d.startLine.no}) has an empty question`,
-      'write the question after "Q:"',
-      { details: { record: index, line: d.startLine.no } },
-    );
+    throw new LensError('PROMPT_EMPTY', `${name} record ${index} (line ${d.startLine.no}) has an empty question`, 'write the question after "Q:"', {
+      details: { record: index, line: d.startLine.no },
+    });
   }
   const questionRange = { start: parts[0]!.start, end: parts[parts.length - 1]!.end };
   const rec: PromptRecord = {

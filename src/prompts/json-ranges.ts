@@ -156,7 +156,7 @@ export class JsonRangeParser {
     for (;;) {
       this.skipWs();
       if (this.text[this.pos] === ']') {
-        throw new JsonSyntaxError('unexpected \']\' (a trailing comma is not allowed in JSON)', this.pos);
+        throw new JsonSyntaxError("unexpected ']' (a trailing comma is not allowed in JSON)", this.pos);
       }
       if (this.pos >= this.end) throw new JsonSyntaxError('expected a value, found the end of input', this.pos);
       items.push(this.parseValue());
@@ -205,14 +205,22 @@ export class JsonRangeParser {
     const c = this.text[this.pos + 1];
     this.pos += 2;
     switch (c) {
-      case '"': return '"';
-      case '\\': return '\\';
-      case '/': return '/';
-      case 'b': return '\b';
-      case 'f': return '\f';
-      case 'n': return '\n';
-      case 'r': return '\r';
-      case 't': return '\t';
+      case '"':
+        return '"';
+      case '\\':
+        return '\\';
+      case '/':
+        return '/';
+      case 'b':
+        return '\b';
+      case 'f':
+        return '\f';
+      case 'n':
+        return '\n';
+      case 'r':
+        return '\r';
+      case 't':
+        return '\t';
       case 'u': {
         const hex = this.text.slice(this.pos, this.pos + 4);
         if (!/^[0-9a-fA-F]{4}$/.test(hex) || this.pos + 4 > this.end) {

@@ -47,8 +47,7 @@ export interface PromptFile {
   records: PromptRecord[];
 }
 
-const SCHEMA_HINT =
-  'each record is an object like {"question": "...", "steps": ["..."], "answer": "..."} (steps and answer optional)';
+const SCHEMA_HINT = 'each record is an object like {"question": "...", "steps": ["..."], "answer": "..."} (steps and answer optional)';
 
 export function detectFormat(text: string, fileName: string): PromptFormat {
   const lower = fileName.toLowerCase();
@@ -136,9 +135,10 @@ function parseJson(text: string, name: string): PromptRecord[] {
   } catch (e) {
     if (!(e instanceof JsonSyntaxError)) throw e;
     // Several objects one after another are JSON Lines saved under a .json name.
-    const hint = /after the end of the JSON value/.test(e.message) && text[e.offset] === '{'
-      ? ' (one record per line is JSON Lines: name the file .jsonl, or wrap the records in [ ... ])'
-      : '';
+    const hint =
+      /after the end of the JSON value/.test(e.message) && text[e.offset] === '{'
+        ? ' (one record per line is JSON Lines: name the file .jsonl, or wrap the records in [ ... ])'
+        : '';
     throw syntaxError(text, name, e, hint);
   }
   if (root.type === 'object') return [toRecord(root, 0, text, name)];
@@ -148,11 +148,7 @@ function parseJson(text: string, name: string): PromptRecord[] {
     }
     return root.items.map((item, i) => toRecord(item, i, text, name));
   }
-  throw new LensError(
-    'PROMPT_MALFORMED',
-    `${name} holds a JSON ${root.type}; expected a record (object) or an array of records`,
-    SCHEMA_HINT,
-  );
+  throw new LensError('PROMPT_MALFORMED', `${name} holds a JSON ${root.type}; expected a record (object) or an array of records`, SCHEMA_HINT);
 }
 
 function parseJsonl(text: string, name: string): PromptRecord[] {

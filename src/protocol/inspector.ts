@@ -120,25 +120,8 @@ export interface DatasetInfo {
 }
 
 /** The charts the panel can export as SVG or PNG. */
-export type ChartId =
-  | 'heatmap'
-  | 'graph'
-  | 'sweep'
-  | 'intervention'
-  | 'attribution'
-  | 'compare'
-  | 'dataset-accuracy'
-  | 'dataset-categories';
-export const CHART_IDS: readonly ChartId[] = [
-  'heatmap',
-  'graph',
-  'sweep',
-  'intervention',
-  'attribution',
-  'compare',
-  'dataset-accuracy',
-  'dataset-categories',
-];
+export type ChartId = 'heatmap' | 'graph' | 'sweep' | 'intervention' | 'attribution' | 'compare' | 'dataset-accuracy' | 'dataset-categories';
+export const CHART_IDS: readonly ChartId[] = ['heatmap', 'graph', 'sweep', 'intervention', 'attribution', 'compare', 'dataset-accuracy', 'dataset-categories'];
 export type ImageFormat = 'svg' | 'png';
 
 /** One entry of the panel's model picker (the host's modelChoices(), plus whether it may be chosen). */

@@ -259,13 +259,7 @@ export interface AttributionEntry {
   ablatedExtracted?: string; // the ablated answer after the answer marker
 }
 
-export type PathCategory =
-  | 'correct_path'
-  | 'longer_path'
-  | 'hallucination'
-  | 'wrong_target'
-  | 'correct_label'
-  | 'incorrect_label';
+export type PathCategory = 'correct_path' | 'longer_path' | 'hallucination' | 'wrong_target' | 'correct_label' | 'incorrect_label';
 
 export interface DatasetRecordResult {
   index: number;

@@ -33,7 +33,6 @@ let model: ModelDir;
 let naive: Decoder;
 let releaseNaive: () => Promise<void>;
 
-
 /** One pass over a whole sequence from an empty cache, on a session of its own. */
 async function forward(embeds: Float32Array) {
   naive.reset();
@@ -88,8 +87,14 @@ describe('interventions', () => {
       onThought: (_j, out, fed) => fedByHand.push(fed),
       onAnswerToken: (_n, id) => byHand.push(id),
     });
-    assert.deepEqual(r.thoughts.map((t) => t.vector), fedByHand.map((v) => Array.from(v)));
-    assert.deepEqual(r.answer.tokens.map((t) => t.id), raw.answerIds);
+    assert.deepEqual(
+      r.thoughts.map((t) => t.vector),
+      fedByHand.map((v) => Array.from(v)),
+    );
+    assert.deepEqual(
+      r.answer.tokens.map((t) => t.id),
+      raw.answerIds,
+    );
 
     // Thought 3 against a full forward over [prompt, bot, thought 1, 0]: the zero really went in.
     const full = await forward(concat(prefix(r), r.thoughts[0].vector, new Float32Array(D)));
@@ -98,9 +103,23 @@ describe('interventions', () => {
 
   it('scale 1.0 is exactly no intervention', async () => {
     const plain = await engine.inspect({ question: Q, thoughts: 4, topK: 5 });
-    const scaled = await engine.inspect({ question: Q, thoughts: 4, topK: 5, interventions: [{ thought: 1, kind: 'scale', factor: 1 }, { thought: 3, kind: 'scale', factor: 1 }] });
-    assert.deepEqual(scaled.thoughts.map((t) => t.vector), plain.thoughts.map((t) => t.vector));
-    assert.deepEqual(scaled.thoughts.map((t) => t.topk), plain.thoughts.map((t) => t.topk));
+    const scaled = await engine.inspect({
+      question: Q,
+      thoughts: 4,
+      topK: 5,
+      interventions: [
+        { thought: 1, kind: 'scale', factor: 1 },
+        { thought: 3, kind: 'scale', factor: 1 },
+      ],
+    });
+    assert.deepEqual(
+      scaled.thoughts.map((t) => t.vector),
+      plain.thoughts.map((t) => t.vector),
+    );
+    assert.deepEqual(
+      scaled.thoughts.map((t) => t.topk),
+      plain.thoughts.map((t) => t.topk),
+    );
     assert.deepEqual(scaled.answer.tokens, plain.answer.tokens);
     assert.equal(scaled.thoughts[2].intervened?.factor, 1);
     const half = await engine.inspect({ question: Q, thoughts: 4, interventions: [{ thought: 2, kind: 'scale', factor: 0.5 }] });
@@ -108,7 +127,7 @@ describe('interventions', () => {
     assert.ok(Math.abs(half.thoughts[1].norm - plain.thoughts[1].norm / 2) < 1e-5);
   });
 
-  it('token: the thought becomes that token\'s input embedding', async () => {
+  it("token: the thought becomes that token's input embedding", async () => {
     const id = model.tokenizer.idOf('lempus')!;
     const row = Array.from(model.probe.wte.subarray(id * D, (id + 1) * D));
     const r = await engine.inspect({ question: Q, thoughts: 3, topK: 5, interventions: [{ thought: 3, kind: 'token', token: 'lempus' }] });
@@ -116,27 +135,47 @@ describe('interventions', () => {
     assert.deepEqual(t3.vector, row);
     assert.equal(t3.nearest[0].token, 'lempus');
     assert.ok(Math.abs(t3.nearest[0].cosine - 1) < 1e-9);
-    assert.deepEqual({ kind: t3.intervened?.kind, token: t3.intervened?.token, tokenId: t3.intervened?.tokenId }, { kind: 'token', token: 'lempus', tokenId: id });
+    assert.deepEqual(
+      { kind: t3.intervened?.kind, token: t3.intervened?.token, tokenId: t3.intervened?.tokenId },
+      { kind: 'token', token: 'lempus', tokenId: id },
+    );
     const byHand: number[] = [];
     await engine.runRaw(Q, 3, 8, {
       feed: (j, out) => (j === 3 ? Float32Array.from(row) : out.lastHidden),
       onAnswerToken: (_n, tok) => byHand.push(tok),
     });
-    assert.deepEqual(r.answer.tokens.map((t) => t.id), byHand.filter((x) => x !== 0));
+    assert.deepEqual(
+      r.answer.tokens.map((t) => t.id),
+      byHand.filter((x) => x !== 0),
+    );
   });
 
   it('vector: a thought of another run fed in, of length n_embd only', async () => {
     const other = await engine.inspect({ question: SAMPLE[1].question, thoughts: 2 });
-    const r = await engine.inspect({ question: Q, thoughts: 2, interventions: [{ thought: 1, kind: 'vector', vector: other.thoughts[1].vector, label: 'other#2' }] });
+    const r = await engine.inspect({
+      question: Q,
+      thoughts: 2,
+      interventions: [{ thought: 1, kind: 'vector', vector: other.thoughts[1].vector, label: 'other#2' }],
+    });
     assert.deepEqual(r.thoughts[0].vector, other.thoughts[1].vector);
     assert.equal(r.thoughts[0].intervened?.label, 'other#2');
     // A typed array is accepted, and the result records it as plain numbers (JSON-safe).
-    const typed = await engine.inspect({ question: Q, thoughts: 2, interventions: [{ thought: 1, kind: 'vector', vector: Float32Array.from(other.thoughts[1].vector) as unknown as number[] }] });
-    assert.deepEqual(typed.thoughts.map((t) => t.vector), r.thoughts.map((t) => t.vector));
+    const typed = await engine.inspect({
+      question: Q,
+      thoughts: 2,
+      interventions: [{ thought: 1, kind: 'vector', vector: Float32Array.from(other.thoughts[1].vector) as unknown as number[] }],
+    });
+    assert.deepEqual(
+      typed.thoughts.map((t) => t.vector),
+      r.thoughts.map((t) => t.vector),
+    );
     assert.ok(Array.isArray((typed.interventions![0] as { vector: number[] }).vector));
     const e = await rejectsCode(engine.inspect({ question: Q, thoughts: 2, interventions: [{ thought: 1, kind: 'vector', vector: [1, 2, 3] }] }), 'BAD_OPTION');
     assert.match(e.message, /the vector has 3 entries, but the model's thoughts have n_embd = 32/);
-    await rejectsCode(engine.inspect({ question: Q, thoughts: 2, interventions: [{ thought: 1, kind: 'vector', vector: new Array(32).fill(NaN) }] }), 'BAD_OPTION');
+    await rejectsCode(
+      engine.inspect({ question: Q, thoughts: 2, interventions: [{ thought: 1, kind: 'vector', vector: new Array(32).fill(NaN) }] }),
+      'BAD_OPTION',
+    );
   });
 
   it('refuses thoughts that do not exist, unknown tokens, duplicates and bad factors', async () => {
@@ -148,7 +187,17 @@ describe('interventions', () => {
     assert.match(none.message, /this run has no thoughts/);
     const oov = await rejectsCode(engine.inspect({ question: Q, thoughts: 2, interventions: [{ thought: 1, kind: 'token', token: 'lempuss' }] }), 'PROMPT_OOV');
     assert.match(oov.message, /"lempuss" is not a token of the model's vocabulary \(did you mean "lempus"\?\)/);
-    await rejectsCode(engine.inspect({ question: Q, thoughts: 2, interventions: [{ thought: 1, kind: 'zero' }, { thought: 1, kind: 'zero' }] }), 'BAD_OPTION');
+    await rejectsCode(
+      engine.inspect({
+        question: Q,
+        thoughts: 2,
+        interventions: [
+          { thought: 1, kind: 'zero' },
+          { thought: 1, kind: 'zero' },
+        ],
+      }),
+      'BAD_OPTION',
+    );
     await rejectsCode(engine.inspect({ question: Q, thoughts: 2, interventions: [{ thought: 1, kind: 'scale', factor: Infinity }] }), 'BAD_OPTION');
     await rejectsCode(engine.inspect({ question: Q, thoughts: 2, interventions: [{ thought: 1, kind: 'blur' } as any] }), 'BAD_OPTION');
   });
@@ -157,18 +206,30 @@ describe('interventions', () => {
     const progress: AnalysisProgress[] = [];
     const r = await engine.intervene({ question: Q, thoughts: 4, interventions: [{ thought: 2, kind: 'zero' }] }, { onProgress: (p) => progress.push(p) });
     const plain = await engine.inspect({ question: Q, thoughts: 4 });
-    assert.deepEqual(r.original.thoughts.map((t) => t.vector), plain.thoughts.map((t) => t.vector));
+    assert.deepEqual(
+      r.original.thoughts.map((t) => t.vector),
+      plain.thoughts.map((t) => t.vector),
+    );
     assert.equal(r.original.answer.text, plain.answer.text);
     assert.equal(r.original.thoughts[1].intervened, undefined);
     assert.equal(r.intervened.thoughts[1].intervened?.kind, 'zero');
-    assert.deepEqual(r.divergence.map((d) => d.thought), [1, 2, 3, 4]);
+    assert.deepEqual(
+      r.divergence.map((d) => d.thought),
+      [1, 2, 3, 4],
+    );
     assert.deepEqual([r.divergence[0].kl, r.divergence[0].js], [0, 0], 'thought 1 comes before the intervention');
     for (const d of r.divergence.slice(1)) {
       assert.ok(d.kl > 0 && d.js > 0 && d.js <= Math.log(2) + 1e-12, JSON.stringify(d));
     }
     // KL(P || uniform) = log V - H(P) for the zeroed thought.
     assert.ok(Math.abs(r.divergence[1].kl - (Math.log(69) - plain.thoughts[1].entropy)) < 1e-9);
-    assert.deepEqual(progress.map((p) => [p.task, p.done, p.total]), [['intervene', 1, 2], ['intervene', 2, 2]]);
+    assert.deepEqual(
+      progress.map((p) => [p.task, p.done, p.total]),
+      [
+        ['intervene', 1, 2],
+        ['intervene', 2, 2],
+      ],
+    );
     await rejectsCode(engine.intervene({ question: Q, thoughts: 4, interventions: [] }), 'BAD_OPTION');
   });
 });
@@ -177,12 +238,18 @@ describe('k sweep', () => {
   it('equals separate inspects at each k, with fewer forward passes', async () => {
     const progress: AnalysisProgress[] = [];
     const s = await engine.sweep({ question: Q }, { from: 0, to: 5, expected: REC.answer, onProgress: (p) => progress.push(p) });
-    assert.deepEqual(s.points.map((p) => p.k), [0, 1, 2, 3, 4, 5]);
+    assert.deepEqual(
+      s.points.map((p) => p.k),
+      [0, 1, 2, 3, 4, 5],
+    );
     for (const p of s.points) {
       const r = await engine.inspect({ question: Q, thoughts: p.k });
       assert.equal(p.answerText, r.answer.text, `k=${p.k}`);
       assert.equal(p.extracted, r.answer.extracted);
-      assert.deepEqual(p.tokens.map((t) => t.id), r.answer.tokens.map((t) => t.id));
+      assert.deepEqual(
+        p.tokens.map((t) => t.id),
+        r.answer.tokens.map((t) => t.id),
+      );
       assert.equal(p.stoppedBy, r.answer.stoppedBy);
       assert.ok(Math.abs(p.answerLogProb - sumLog(r)) < 1e-5, `k=${p.k}: ${p.answerLogProb} vs ${sumLog(r)}`);
       assert.ok(Math.abs(p.answerProb - Math.exp(p.answerLogProb)) < 1e-15);
@@ -191,13 +258,19 @@ describe('k sweep', () => {
     assert.ok(s.passes! < s.naivePasses!, `${s.passes} < ${s.naivePasses}`);
     // 1 prefill + 5 thoughts + each branch's answer passes; naive adds a prefill and k thoughts per k.
     assert.equal(s.naivePasses! - s.passes!, 5 + [0, 1, 2, 3, 4, 5].reduce((a, k) => a + k, 0) - 5);
-    assert.deepEqual(progress.map((p) => p.done), [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(
+      progress.map((p) => p.done),
+      [1, 2, 3, 4, 5, 6],
+    );
     assert.ok(progress.every((p) => p.task === 'sweep' && p.total === 6 && p.point));
   });
 
   it('defaults to 0..thoughts.max, takes a sub-range, and applies interventions from their thought on', async () => {
     const all = await engine.sweep({ question: Q, maxNewTokens: 2 });
-    assert.deepEqual(all.points.map((p) => p.k), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    assert.deepEqual(
+      all.points.map((p) => p.k),
+      [0, 1, 2, 3, 4, 5, 6, 7, 8],
+    );
     assert.ok(all.points.every((p) => p.correct === undefined && p.tokens.length <= 2));
     const part = await engine.sweep({ question: Q, maxNewTokens: 2 }, { from: 3, to: 4 });
     assert.deepEqual(part.points, all.points.slice(3, 5));
@@ -214,10 +287,7 @@ describe('k sweep', () => {
     await rejectsCode(engine.sweep({ question: Q, interventions: [{ thought: 5, kind: 'zero' }] }, { to: 4 }), 'THOUGHTS_RANGE');
     const ac = new AbortController();
     let seen = 0;
-    await rejectsCode(
-      engine.sweep({ question: Q }, { signal: ac.signal, onProgress: () => (++seen === 2 ? ac.abort() : undefined) }),
-      'CANCELLED',
-    );
+    await rejectsCode(engine.sweep({ question: Q }, { signal: ac.signal, onProgress: () => (++seen === 2 ? ac.abort() : undefined) }), 'CANCELLED');
     assert.equal(seen, 2);
     assert.equal((await engine.sweep({ question: Q }, { from: 1, to: 1 })).points.length, 1);
   });
@@ -230,8 +300,14 @@ describe('attribution', () => {
     const progress: AnalysisProgress[] = [];
     const entries = await engine.attribution({ question: Q, thoughts: k }, { onProgress: (p) => progress.push(p) });
     assert.equal(entries.length, k);
-    assert.deepEqual(entries.map((e) => e.thought), [1, 2, 3, 4]);
-    assert.deepEqual(progress.map((p) => p.done), [1, 2, 3, 4]);
+    assert.deepEqual(
+      entries.map((e) => e.thought),
+      [1, 2, 3, 4],
+    );
+    assert.deepEqual(
+      progress.map((p) => p.done),
+      [1, 2, 3, 4],
+    );
     for (const e of entries) {
       assert.equal(e.ablated, 'zero');
       assert.ok(Math.abs(e.baseLogProb - sumLog(base)) < 1e-9);
@@ -260,7 +336,10 @@ describe('attribution', () => {
     await rejectsCode(engine.attribution({ question: Q, thoughts: 99 }), 'THOUGHTS_RANGE');
     const ac = new AbortController();
     let entries = 0;
-    await rejectsCode(engine.attribution({ question: Q, thoughts: 6 }, { signal: ac.signal, onProgress: () => (++entries === 2 ? ac.abort() : undefined) }), 'CANCELLED');
+    await rejectsCode(
+      engine.attribution({ question: Q, thoughts: 6 }, { signal: ac.signal, onProgress: () => (++entries === 2 ? ac.abort() : undefined) }),
+      'CANCELLED',
+    );
     assert.equal(entries, 2);
     const pre = new AbortController();
     pre.abort();
@@ -273,11 +352,17 @@ describe('latent-search node values', () => {
     const k = 3;
     const r = await engine.inspect({ question: Q, thoughts: k, graph: GRAPH });
     const nv = r.nodeValues!;
-    assert.deepEqual(nv.map((x) => x.thought), [0, 1, 2, 3]);
+    assert.deepEqual(
+      nv.map((x) => x.thought),
+      [0, 1, 2, 3],
+    );
     const concepts = GRAPH.idx_to_symbol.map((_, i) => i).filter((i) => GRAPH.edges.some(([, b]) => b === i));
     const every = model.tokenizer.idOf('Every')!;
     for (const tv of nv) {
-      assert.deepEqual(tv.values.map((v) => v.node), concepts);
+      assert.deepEqual(
+        tv.values.map((v) => v.node),
+        concepts,
+      );
       const seq = concat(prefix(r), ...r.thoughts.slice(0, tv.thought).map((t) => t.vector), naive.embed([model.manifest.special_tokens.eot.id, every]));
       const probs = softmax((await forward(seq)).logits).probs;
       for (const v of tv.values) {
@@ -285,18 +370,33 @@ describe('latent-search node values', () => {
         assert.equal(v.symbol, GRAPH.idx_to_symbol[v.node]);
         assert.ok(Math.abs(v.p - probs[model.tokenizer.idOf(v.symbol)!]) < 1e-5, `t=${tv.thought} ${v.symbol}`);
       }
-      assert.deepEqual(tv.values.filter((v) => v.frontier).map((v) => v.node), frontierAt(GRAPH, tv.thought).filter((n) => concepts.includes(n)));
+      assert.deepEqual(
+        tv.values.filter((v) => v.frontier).map((v) => v.node),
+        frontierAt(GRAPH, tv.thought).filter((n) => concepts.includes(n)),
+      );
     }
     // The branches leave the main line alone: thoughts and answer as without a graph.
     const plain = await engine.inspect({ question: Q, thoughts: k });
-    assert.deepEqual(r.thoughts.map((t) => t.vector), plain.thoughts.map((t) => t.vector));
+    assert.deepEqual(
+      r.thoughts.map((t) => t.vector),
+      plain.thoughts.map((t) => t.vector),
+    );
     assert.equal(r.answer.text, plain.answer.text);
     assert.equal(plain.nodeValues, undefined);
   });
 
   it('multiplies the conditional probabilities of a name of several tokens', async () => {
     // "is a" is two tokens of the fixture vocabulary: p(is | Every) · p(a | Every is).
-    const g: ProsQAGraph = { idx_to_symbol: ['Tom', 'is a', 'lempus'], edges: [[0, 1], [1, 2]], root: 0, target: 2, neg_target: 1 };
+    const g: ProsQAGraph = {
+      idx_to_symbol: ['Tom', 'is a', 'lempus'],
+      edges: [
+        [0, 1],
+        [1, 2],
+      ],
+      root: 0,
+      target: 2,
+      neg_target: 1,
+    };
     const r = await engine.inspect({ question: Q, thoughts: 1, graph: g });
     const { eot } = model.manifest.special_tokens;
     const [every, is, a] = ['Every', 'is', 'a'].map((w) => model.tokenizer.idOf(w)!);
@@ -313,7 +413,10 @@ describe('latent-search node values', () => {
   it('says what is wrong with a malformed graph or one with unknown names', async () => {
     const e = await rejectsCode(engine.inspect({ question: Q, thoughts: 1, graph: { ...GRAPH, root: 99 } }), 'PROMPT_MALFORMED');
     assert.match(e.message, /"root" must be a node index/);
-    const oov = await rejectsCode(engine.inspect({ question: Q, thoughts: 1, graph: { ...GRAPH, idx_to_symbol: GRAPH.idx_to_symbol.map((s, i) => (i === 3 ? 'blorpus' : s)) } }), 'PROMPT_OOV');
+    const oov = await rejectsCode(
+      engine.inspect({ question: Q, thoughts: 1, graph: { ...GRAPH, idx_to_symbol: GRAPH.idx_to_symbol.map((s, i) => (i === 3 ? 'blorpus' : s)) } }),
+      'PROMPT_OOV',
+    );
     assert.match(oov.message, /graph node 3 \(blorpus\)/);
   });
 });
@@ -328,7 +431,10 @@ describe('dataset evaluation', () => {
     assert.equal(r.model, 'tiny-random');
     assert.equal(r.provider, 'cpu');
     assert.equal(r.records.length, 15);
-    assert.deepEqual(progress.map((p) => [p.done, p.total, p.records?.length]), [1, 2, 3, 4, 5].map((d) => [d, 5, 3]));
+    assert.deepEqual(
+      progress.map((p) => [p.done, p.total, p.records?.length]),
+      [1, 2, 3, 4, 5].map((d) => [d, 5, 3]),
+    );
     for (const s of r.perK) {
       assert.equal(s.n, 5);
       const rows = r.records.filter((x) => x.k === s.k);

@@ -39,7 +39,10 @@ describe('coconut-lens sweep', () => {
     assert.equal(j.model, 'tiny-random');
     assert.equal(j.record, 0);
     assert.equal(j.expected, SAMPLE[0].answer);
-    assert.deepEqual(j.points.map((p: any) => p.k), [1, 2, 3, 4]);
+    assert.deepEqual(
+      j.points.map((p: any) => p.k),
+      [1, 2, 3, 4],
+    );
     for (const p of j.points) {
       assert.equal(typeof p.answerText, 'string');
       assert.equal(typeof p.correct, 'boolean');
@@ -66,7 +69,10 @@ describe('coconut-lens eval --sweep', () => {
     const r = await cli(['eval', SAMPLE_FILE, '--sweep', '0..2', '--json', ...M]);
     assert.equal(r.code, 0, r.err);
     const j = JSON.parse(r.out);
-    assert.deepEqual(j.perK.map((s: any) => s.k), [0, 1, 2]);
+    assert.deepEqual(
+      j.perK.map((s: any) => s.k),
+      [0, 1, 2],
+    );
     for (const s of j.perK) {
       assert.equal(s.n, 5);
       assert.deepEqual(Object.keys(s.categories).sort(), ['correct_label', 'correct_path', 'hallucination', 'incorrect_label', 'longer_path', 'wrong_target']);
@@ -94,11 +100,30 @@ describe('coconut-lens eval --sweep', () => {
 
 describe('coconut-lens inspect --intervene / --export', () => {
   it('applies repeated interventions and reports the divergence', async () => {
-    const r = await cli(['inspect', path.join(dir, 'one.json'), '--thoughts', '3', '--intervene', '2:zero', '--intervene', '3:scale=0.5', '--intervene', '1:token=lempus', '--json', ...M]);
+    const r = await cli([
+      'inspect',
+      path.join(dir, 'one.json'),
+      '--thoughts',
+      '3',
+      '--intervene',
+      '2:zero',
+      '--intervene',
+      '3:scale=0.5',
+      '--intervene',
+      '1:token=lempus',
+      '--json',
+      ...M,
+    ]);
     assert.equal(r.code, 0, r.err);
     const j = JSON.parse(r.out);
-    assert.deepEqual(j.thoughts.map((t: any) => t.intervened?.kind), ['token', 'zero', 'scale']);
-    assert.deepEqual(j.interventions.map((i: any) => i.thought), [2, 3, 1]);
+    assert.deepEqual(
+      j.thoughts.map((t: any) => t.intervened?.kind),
+      ['token', 'zero', 'scale'],
+    );
+    assert.deepEqual(
+      j.interventions.map((i: any) => i.thought),
+      [2, 3, 1],
+    );
     assert.equal(j.divergence.length, 3);
     assert.equal(typeof j.original.answer.text, 'string');
     assert.equal(j.nodeValues.length, 4, 'the record has a graph: node values for t = 0..3');
@@ -189,10 +214,22 @@ describe('coconut-lens inspect --intervene / --export', () => {
     assert.deepEqual(parseInterventionSpec(' 3 : scale=0.5'), { thought: 3, kind: 'scale', factor: 0.5 });
     assert.deepEqual(parseInterventionSpec('3:scale=-1e-2'), { thought: 3, kind: 'scale', factor: -0.01 });
     assert.deepEqual(parseInterventionSpec('1:token=lempus'), { thought: 1, kind: 'token', token: 'lempus' });
-    assert.deepEqual(parseInterventionSpec('1:vector=v.json', () => '[1, 2]'), { thought: 1, kind: 'vector', vector: [1, 2], label: 'v.json' });
-    assert.throws(() => parseInterventionSpec('1:zero=3'), (e: LensError) => e.code === 'BAD_OPTION' && /zero takes no value/.test(e.message));
+    assert.deepEqual(
+      parseInterventionSpec('1:vector=v.json', () => '[1, 2]'),
+      { thought: 1, kind: 'vector', vector: [1, 2], label: 'v.json' },
+    );
+    assert.throws(
+      () => parseInterventionSpec('1:zero=3'),
+      (e: LensError) => e.code === 'BAD_OPTION' && /zero takes no value/.test(e.message),
+    );
     assert.throws(() => parseInterventionSpec('1:token='), /token needs a token/);
-    assert.throws(() => parseInterventionSpec('1:vector=nope.json', () => { throw Object.assign(new Error('x'), { code: 'ENOENT' }); }), /cannot read nope\.json \(ENOENT\)/);
+    assert.throws(
+      () =>
+        parseInterventionSpec('1:vector=nope.json', () => {
+          throw Object.assign(new Error('x'), { code: 'ENOENT' });
+        }),
+      /cannot read nope\.json \(ENOENT\)/,
+    );
   });
 });
 

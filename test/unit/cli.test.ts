@@ -20,7 +20,13 @@ before(async () => {
   const valid = JSON.parse(fs.readFileSync(VALID_SET, 'utf-8'));
   fs.writeFileSync(path.join(dir, 'q.json'), JSON.stringify({ question: g.cases[1].question, answer: 'Tom is a lempus.' }, null, 2));
   fs.writeFileSync(path.join(dir, 'q.txt'), g.cases[1].question + '\n');
-  fs.writeFileSync(path.join(dir, 'three.jsonl'), valid.slice(0, 3).map((r: unknown) => JSON.stringify(r)).join('\n') + '\n');
+  fs.writeFileSync(
+    path.join(dir, 'three.jsonl'),
+    valid
+      .slice(0, 3)
+      .map((r: unknown) => JSON.stringify(r))
+      .join('\n') + '\n',
+  );
   fs.writeFileSync(path.join(dir, 'bad.json'), '[\n {"question": "a",}\n]');
   fs.writeFileSync(path.join(dir, 'oov.txt'), 'Is Zed a lempus?');
 });
@@ -44,8 +50,14 @@ describe('coconut-lens CLI', () => {
       assert.equal(typeof t.entropy, 'number');
       assert.deepEqual(Object.keys(t.topk[0]).sort(), ['id', 'p', 'token']);
       assert.ok(t.nearest.every((n: any) => typeof n.token === 'string' && typeof n.cosine === 'number'));
-      assert.deepEqual(t.topk.map((x: any) => x.id), c.thoughts[i].topk.map((x: any) => x.id));
-      assert.deepEqual(t.nearest.map((x: any) => x.id), c.thoughts[i].nearest.map((x: any) => x.id));
+      assert.deepEqual(
+        t.topk.map((x: any) => x.id),
+        c.thoughts[i].topk.map((x: any) => x.id),
+      );
+      assert.deepEqual(
+        t.nearest.map((x: any) => x.id),
+        c.thoughts[i].nearest.map((x: any) => x.id),
+      );
       assert.ok(Math.abs(t.norm - c.thoughts[i].norm) < 1e-4);
     });
     assert.equal(j.answer.text, c.answer_text);
@@ -72,12 +84,20 @@ describe('coconut-lens CLI', () => {
     const r = cli(['eval', 'three.jsonl', '--model', FIXTURE, '--thoughts', '2', '--json', '--threads', '1']);
     assert.equal(r.code, 0, r.err);
     const j = JSON.parse(r.out);
-    assert.deepEqual(Object.keys(j).filter((k) => k !== 'failed').sort(), ['accuracy', 'correct', 'model', 'n', 'provider', 'records', 'seconds', 'thoughts']);
+    assert.deepEqual(
+      Object.keys(j)
+        .filter((k) => k !== 'failed')
+        .sort(),
+      ['accuracy', 'correct', 'model', 'n', 'provider', 'records', 'seconds', 'thoughts'],
+    );
     assert.equal(j.n, 3);
     assert.equal(j.thoughts, 2);
     assert.equal(j.model, 'tiny-random');
     assert.equal(j.accuracy, j.correct / 3);
-    assert.deepEqual(j.records.map((x: any) => x.index), [0, 1, 2]);
+    assert.deepEqual(
+      j.records.map((x: any) => x.index),
+      [0, 1, 2],
+    );
     for (const rec of j.records.slice(0, 2)) {
       assert.deepEqual(Object.keys(rec).sort(), ['answer', 'correct', 'index', 'predicted']);
       assert.equal(typeof rec.predicted, 'string');

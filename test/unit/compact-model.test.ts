@@ -40,7 +40,11 @@ describe('a compact, frontier-trained model', () => {
     const k = 4;
     const r = await engine.inspect({ question: REC.question, thoughts: k, graph: GRAPH, topK: 69 });
     const nv = r.nodeValues!;
-    assert.deepEqual(nv.map((x) => x.thought), [1, 2, 3, 4], 'one set per thought, no t = 0 (nothing decoded yet)');
+    assert.deepEqual(
+      nv.map((x) => x.thought),
+      [1, 2, 3, 4],
+      'one set per thought, no t = 0 (nothing decoded yet)',
+    );
     assert.ok(nv.every((x) => x.source === 'thought'));
     const tok = engine.tokenizer;
     for (const tv of nv) {
@@ -58,16 +62,22 @@ describe('a compact, frontier-trained model', () => {
     }
     // no branch passes: the main line is exactly the run without a graph
     const plain = await engine.inspect({ question: REC.question, thoughts: k });
-    assert.deepEqual(r.thoughts.map((t) => t.vector), plain.thoughts.map((t) => t.vector));
+    assert.deepEqual(
+      r.thoughts.map((t) => t.vector),
+      plain.thoughts.map((t) => t.vector),
+    );
   });
 
-  it('the default (no node_values field) is the paper\'s cue analysis', async () => {
+  it("the default (no node_values field) is the paper's cue analysis", async () => {
     const cueEngine = await CoconutEngine.load(RSC, { provider: 'cpu', threads: 1 });
     try {
       assert.deepEqual(cueEngine.model.manifest.node_values, { source: 'cue', cue: 'Every' });
       // the compact tokenizer normalizes the lone cue word "Every" to itself (only "Every " is dropped)
       const r = await cueEngine.inspect({ question: REC.question, thoughts: 2, graph: GRAPH });
-      assert.deepEqual(r.nodeValues!.map((x) => x.thought), [0, 1, 2]);
+      assert.deepEqual(
+        r.nodeValues!.map((x) => x.thought),
+        [0, 1, 2],
+      );
       assert.ok(r.nodeValues!.every((x) => x.source === 'cue'));
     } finally {
       await cueEngine.dispose();

@@ -25,8 +25,10 @@ describe('decoding math', () => {
     assert.deepEqual(topKIndices([0.1, 0.5, 0.3, 0.5, 0.9, 0.3], 4), [4, 1, 3, 2]);
     assert.deepEqual(topKIndices([1, 2], 5), [1, 0]);
     assert.deepEqual(topKIndices([1, 2], 0), []);
-    const big = Float64Array.from({ length: 10000 }, (_, i) => Math.sin(i * 12.9898) * 43758.5453 % 1);
-    const ref = Array.from(big.keys()).sort((a, b) => big[b] - big[a] || a - b).slice(0, 25);
+    const big = Float64Array.from({ length: 10000 }, (_, i) => (Math.sin(i * 12.9898) * 43758.5453) % 1);
+    const ref = Array.from(big.keys())
+      .sort((a, b) => big[b] - big[a] || a - b)
+      .slice(0, 25);
     assert.deepEqual(topKIndices(big, 25), ref);
     assert.equal(argmax([3, 7, 7, 1]), 1);
   });
@@ -46,7 +48,10 @@ describe('decoding math', () => {
     assert.ok(Math.abs(y[1] - (2 * (2 - mean)) / sd) < 1e-12);
     assert.ok(Math.abs(y[3] - ((4 - mean) / sd + 1)) < 1e-12);
     const c = cosines([2, 0, 0, 0], probe, D);
-    assert.deepEqual(Array.from(c).map((v) => Math.round(v * 1e12) / 1e12), [1, 0, Math.round(Math.SQRT1_2 * 1e12) / 1e12]);
+    assert.deepEqual(
+      Array.from(c).map((v) => Math.round(v * 1e12) / 1e12),
+      [1, 0, Math.round(Math.SQRT1_2 * 1e12) / 1e12],
+    );
     assert.deepEqual(Array.from(cosines([0, 0, 0, 0], probe, D)), [0, 0, 0]);
   });
 });

@@ -9,7 +9,6 @@ let engine: CoconutEngine;
 const g = golden();
 const Q = g.cases[1].question as string;
 
-
 before(async () => {
   engine = await CoconutEngine.load(FIXTURE, { provider: 'cpu', threads: 1 });
 });
@@ -30,7 +29,10 @@ describe('CoconutEngine', () => {
     const c = g.cases.find((x: any) => x.k === 3);
     const r = await engine.inspect({ question: c.question, thoughts: 3, topK: 5 });
     assert.equal(r.thoughts.length, 3);
-    assert.deepEqual(r.promptTokens.map((t) => t.id), c.input_ids.slice(0, -1));
+    assert.deepEqual(
+      r.promptTokens.map((t) => t.id),
+      c.input_ids.slice(0, -1),
+    );
     assert.equal(r.thoughtsRequested, 3);
     for (const t of r.thoughts) {
       assert.equal(t.topk.length, 5);
@@ -43,11 +45,17 @@ describe('CoconutEngine', () => {
       // The logit lens at the last layer is ln_f(h_L) · wteᵀ, i.e. the LM head itself.
       const last = t.lens[t.lens.length - 1];
       assert.equal(t.lens.length, 2);
-      assert.deepEqual(last.top.map((x) => x.id), t.topk.map((x) => x.id));
+      assert.deepEqual(
+        last.top.map((x) => x.id),
+        t.topk.map((x) => x.id),
+      );
       last.top.forEach((x, i) => assert.ok(Math.abs(x.p - t.topk[i].p) < 1e-5));
     }
     const want = c.stopped_by === 'eos' ? c.answer_ids.slice(0, -1) : c.answer_ids;
-    assert.deepEqual(r.answer.tokens.map((t) => t.id), want);
+    assert.deepEqual(
+      r.answer.tokens.map((t) => t.id),
+      want,
+    );
     assert.equal(r.answer.text, c.answer_text);
     assert.equal(r.answer.stoppedBy, c.stopped_by);
     assert.ok(r.timings.totalMs > 0 && r.timings.prefillMs > 0);
@@ -61,7 +69,10 @@ describe('CoconutEngine', () => {
       const logits: number[] = c.thoughts[j].logits;
       const max = Math.max(...logits);
       const z = logits.reduce((s, x) => s + Math.exp(x - max), 0);
-      assert.deepEqual(t.watched!.map((w) => w.word), words);
+      assert.deepEqual(
+        t.watched!.map((w) => w.word),
+        words,
+      );
       for (const w of t.watched!) {
         if (w.word === 'Zed') {
           assert.deepEqual({ id: w.id, p: w.p, tokens: w.tokens }, { id: null, p: null, tokens: 0 }, 'an unknown word is reported, not dropped');
@@ -76,7 +87,10 @@ describe('CoconutEngine', () => {
 
   it('leaves the logit lens out on request', async () => {
     const r = await engine.inspect({ question: Q, thoughts: 2, lens: false });
-    assert.deepEqual(r.thoughts.map((t) => t.lens), [[], []]);
+    assert.deepEqual(
+      r.thoughts.map((t) => t.lens),
+      [[], []],
+    );
     const withLens = await engine.inspect({ question: Q, thoughts: 2, lensTopK: 3 });
     assert.ok(withLens.thoughts.every((t) => t.lens.length === 2 && t.lens.every((c) => c.top.length === 3)));
   });
@@ -124,8 +138,19 @@ describe('CoconutEngine', () => {
     const r = await engine.inspect({ question: Q, thoughts: 4, maxNewTokens: 3 }, undefined, { onProgress: (p) => seen.push(p) });
     assert.equal(seen[0].stage, 'prefill');
     const th = seen.filter((p) => p.stage === 'thoughts');
-    assert.deepEqual(th.map((p) => [p.done, p.total]), [[1, 4], [2, 4], [3, 4], [4, 4]]);
-    assert.deepEqual(th.map((p) => p.thought!.norm), r.thoughts.map((t) => t.norm));
+    assert.deepEqual(
+      th.map((p) => [p.done, p.total]),
+      [
+        [1, 4],
+        [2, 4],
+        [3, 4],
+        [4, 4],
+      ],
+    );
+    assert.deepEqual(
+      th.map((p) => p.thought!.norm),
+      r.thoughts.map((t) => t.norm),
+    );
     const ans = seen.filter((p) => p.stage === 'answer');
     assert.ok(ans.length >= 1 && ans.length <= 3);
     assert.ok(ans.every((p) => p.total === 3));
@@ -151,7 +176,10 @@ describe('CoconutEngine', () => {
     // The next run starts from a fresh cache and gives the same result as an undisturbed one.
     const a = await engine.inspect({ question: Q, thoughts: 6 });
     const b = await engine.inspect({ question: Q, thoughts: 6 });
-    assert.deepEqual(a.thoughts.map((t) => t.vector), b.thoughts.map((t) => t.vector));
+    assert.deepEqual(
+      a.thoughts.map((t) => t.vector),
+      b.thoughts.map((t) => t.vector),
+    );
     assert.equal(a.answer.text, b.answer.text);
   });
 
@@ -160,7 +188,10 @@ describe('CoconutEngine', () => {
     const together = await Promise.all(qs.map((q) => engine.inspect(q)));
     for (const [i, q] of qs.entries()) {
       const alone = await engine.inspect(q);
-      assert.deepEqual(together[i].thoughts.map((t) => t.vector), alone.thoughts.map((t) => t.vector));
+      assert.deepEqual(
+        together[i].thoughts.map((t) => t.vector),
+        alone.thoughts.map((t) => t.vector),
+      );
       assert.equal(together[i].answer.text, alone.answer.text);
     }
   });
@@ -178,7 +209,10 @@ describe('CoconutEngine', () => {
     } finally {
       await e2.dispose();
     }
-    await assert.rejects(CoconutEngine.load(FIXTURE, { provider: 'tpu' as any }), (e: LensError) => e.code === 'PROVIDER_FAILED' && /auto, cpu, webgpu, cuda/.test(e.fix));
+    await assert.rejects(
+      CoconutEngine.load(FIXTURE, { provider: 'tpu' as any }),
+      (e: LensError) => e.code === 'PROVIDER_FAILED' && /auto, cpu, webgpu, cuda/.test(e.fix),
+    );
   });
 
   it('scores answers as the reference code does', () => {

@@ -100,7 +100,10 @@ describe('trace JSON', () => {
   });
 
   it('refuses files that are not traces, naming the problem', () => {
-    assert.throws(() => parseTrace('{', 'x.json'), (e: LensError) => e.code === 'PROMPT_MALFORMED' && /x\.json is not valid JSON/.test(e.message));
+    assert.throws(
+      () => parseTrace('{', 'x.json'),
+      (e: LensError) => e.code === 'PROMPT_MALFORMED' && /x\.json is not valid JSON/.test(e.message),
+    );
     assert.throws(() => parseTrace('{"schema": "other"}', 'x.json'), /not a Coconut Lens trace \(its "schema" is "other"/);
     assert.throws(() => parseTrace(JSON.stringify({ schema: TRACE_SCHEMA }), 'x.json'), /no "thoughts" list/);
   });
@@ -126,7 +129,10 @@ describe('trace CSV', () => {
     });
     const iv = parseCsv(traceToCsv(intervened)).slice(1);
     assert.equal(iv.length, 3 * 5);
-    assert.deepEqual(iv.map((r) => r[10]), [...Array(5).fill(''), ...Array(5).fill('scale'), ...Array(5).fill('')]);
+    assert.deepEqual(
+      iv.map((r) => r[10]),
+      [...Array(5).fill(''), ...Array(5).fill('scale'), ...Array(5).fill('')],
+    );
   });
 
   it('quotes tokens with commas, quotes and line breaks (RFC 4180)', () => {
@@ -147,8 +153,14 @@ describe('writing an export file', () => {
     const file = path.join(dir, 'trace.json');
     assert.equal(checkExportTarget(file, false), 'json');
     writeExport(file, 'one', false);
-    assert.throws(() => checkExportTarget(file, false), (e: LensError) => e.code === 'EXPORT_EXISTS' && /already exists/.test(e.message) && /--force/.test(e.fix));
-    assert.throws(() => writeExport(file, 'two', false), (e: LensError) => e.code === 'EXPORT_EXISTS');
+    assert.throws(
+      () => checkExportTarget(file, false),
+      (e: LensError) => e.code === 'EXPORT_EXISTS' && /already exists/.test(e.message) && /--force/.test(e.fix),
+    );
+    assert.throws(
+      () => writeExport(file, 'two', false),
+      (e: LensError) => e.code === 'EXPORT_EXISTS',
+    );
     assert.equal(fs.readFileSync(file, 'utf-8'), 'one');
     assert.equal(checkExportTarget(file, true), 'json');
     writeExport(file, 'two', true);
@@ -157,10 +169,19 @@ describe('writing an export file', () => {
   });
 
   it('names the problem: unknown format, missing folder, a folder in the way, a read-only folder', () => {
-    assert.throws(() => checkExportTarget(path.join(dir, 'trace.txt'), false), (e: LensError) => e.code === 'BAD_OPTION' && /must end in \.json .* or \.csv/.test(e.message));
-    assert.throws(() => checkExportTarget(path.join(dir, 'nope', 't.json'), false), (e: LensError) => e.code === 'EXPORT_FAILED' && /the folder .*nope does not exist/.test(e.message));
+    assert.throws(
+      () => checkExportTarget(path.join(dir, 'trace.txt'), false),
+      (e: LensError) => e.code === 'BAD_OPTION' && /must end in \.json .* or \.csv/.test(e.message),
+    );
+    assert.throws(
+      () => checkExportTarget(path.join(dir, 'nope', 't.json'), false),
+      (e: LensError) => e.code === 'EXPORT_FAILED' && /the folder .*nope does not exist/.test(e.message),
+    );
     fs.mkdirSync(path.join(dir, 'sub.json'));
-    assert.throws(() => checkExportTarget(path.join(dir, 'sub.json'), true), (e: LensError) => e.code === 'EXPORT_FAILED' && /it is a folder/.test(e.message));
+    assert.throws(
+      () => checkExportTarget(path.join(dir, 'sub.json'), true),
+      (e: LensError) => e.code === 'EXPORT_FAILED' && /it is a folder/.test(e.message),
+    );
     for (const code of ['EACCES', 'EROFS', 'EPERM']) {
       const readOnly: ExportFs = {
         existsSync: () => false,
@@ -171,7 +192,10 @@ describe('writing an export file', () => {
       };
       assert.throws(
         () => writeExport('/data/out/trace.json', 'x', false, readOnly),
-        (e: LensError) => e.code === 'EXPORT_FAILED' && e.message === `cannot write /data/out/trace.json: the folder /data/out is read-only (${code})` && /folder you can write to/.test(e.fix),
+        (e: LensError) =>
+          e.code === 'EXPORT_FAILED' &&
+          e.message === `cannot write /data/out/trace.json: the folder /data/out is read-only (${code})` &&
+          /folder you can write to/.test(e.fix),
       );
     }
   });
@@ -188,7 +212,10 @@ describe('writing an export file', () => {
       fs.chmodSync(ro, 0o555);
       target = path.join(ro, 'trace.json');
     }
-    assert.throws(() => writeExport(target, 'x', false), (e: LensError) => e.code === 'EXPORT_FAILED' && /is read-only \(E(ACCES|ROFS|PERM)\)/.test(e.message));
+    assert.throws(
+      () => writeExport(target, 'x', false),
+      (e: LensError) => e.code === 'EXPORT_FAILED' && /is read-only \(E(ACCES|ROFS|PERM)\)/.test(e.message),
+    );
     assert.ok(!fs.existsSync(target));
   });
 });

@@ -28,7 +28,18 @@ export interface Crash {
 
 export type FuzzMessage =
   | { type: 'progress'; target: Target; index: number }
-  | { type: 'done'; target: Target; count: number; accepted: number; refused: Record<string, number>; crashes: Crash[]; slowestMs: number; slowestIndex: number; slowestWhat: string; slowCount: number };
+  | {
+      type: 'done';
+      target: Target;
+      count: number;
+      accepted: number;
+      refused: Record<string, number>;
+      crashes: Crash[];
+      slowestMs: number;
+      slowestIndex: number;
+      slowestWhat: string;
+      slowCount: number;
+    };
 
 /** mulberry32: small, fast, and the same stream everywhere. */
 function prng(seed: number): () => number {
@@ -72,17 +83,27 @@ class Gen {
   value(depth = 0): unknown {
     const k = this.int(depth > 4 ? 6 : 9);
     switch (k) {
-      case 0: return null;
-      case 1: return this.chance(0.5);
-      case 2: return this.pick([0, -1, 1, 1.5, -0.0, 1e308, -1e308, 2 ** 53, 2 ** 31, 4294967296, 5e-324, 69, 68]);
-      case 3: return this.int(1000) - 10;
-      case 4: return this.str(20);
-      case 5: return this.pick(['', 'gpt2', 'coconut-lens-model', '../x', '/etc/passwd', 'C:\\x', '0'.repeat(64), 'decoder.onnx', '__proto__']);
-      case 6: return Array.from({ length: this.int(5) }, () => this.value(depth + 1));
+      case 0:
+        return null;
+      case 1:
+        return this.chance(0.5);
+      case 2:
+        return this.pick([0, -1, 1, 1.5, -0.0, 1e308, -1e308, 2 ** 53, 2 ** 31, 4294967296, 5e-324, 69, 68]);
+      case 3:
+        return this.int(1000) - 10;
+      case 4:
+        return this.str(20);
+      case 5:
+        return this.pick(['', 'gpt2', 'coconut-lens-model', '../x', '/etc/passwd', 'C:\\x', '0'.repeat(64), 'decoder.onnx', '__proto__']);
+      case 6:
+        return Array.from({ length: this.int(5) }, () => this.value(depth + 1));
       default: {
         const o: Record<string, unknown> = {};
         const n = this.int(5);
-        for (let i = 0; i < n; i++) o[this.pick(['question', 'steps', 'answer', 'id', 'text', 'role', 'path', 'sha256', 'bytes', '__proto__', 'constructor', this.str(6)])] = this.value(depth + 1);
+        for (let i = 0; i < n; i++)
+          o[this.pick(['question', 'steps', 'answer', 'id', 'text', 'role', 'path', 'sha256', 'bytes', '__proto__', 'constructor', this.str(6)])] = this.value(
+            depth + 1,
+          );
         return o;
       }
     }
@@ -99,13 +120,31 @@ class Gen {
     for (let i = 0; i < n; i++) {
       const at = this.int(out.length + 1);
       switch (this.int(7)) {
-        case 0: out = out.slice(0, at); break; // truncate
-        case 1: out = out.slice(0, at) + this.char() + out.slice(at + 1); break; // flip
-        case 2: out = out.slice(0, at) + this.str(8) + out.slice(at); break; // insert
-        case 3: out = out.slice(0, at) + out.slice(at + this.int(40)); break; // delete
-        case 4: { const b = this.int(out.length + 1); out = out.slice(0, at) + out.slice(Math.min(at, b), Math.max(at, b)) + out.slice(at); break; } // duplicate
-        case 5: out = out.slice(0, at) + this.pick(['\n', '{', '}', ',', '"', '\\u12', '\\', ']']) + out.slice(at); break;
-        default: out = out.split('\n').sort(() => this.r() - 0.5).join('\n'); // shuffle lines
+        case 0:
+          out = out.slice(0, at);
+          break; // truncate
+        case 1:
+          out = out.slice(0, at) + this.char() + out.slice(at + 1);
+          break; // flip
+        case 2:
+          out = out.slice(0, at) + this.str(8) + out.slice(at);
+          break; // insert
+        case 3:
+          out = out.slice(0, at) + out.slice(at + this.int(40));
+          break; // delete
+        case 4: {
+          const b = this.int(out.length + 1);
+          out = out.slice(0, at) + out.slice(Math.min(at, b), Math.max(at, b)) + out.slice(at);
+          break;
+        } // duplicate
+        case 5:
+          out = out.slice(0, at) + this.pick(['\n', '{', '}', ',', '"', '\\u12', '\\', ']']) + out.slice(at);
+          break;
+        default:
+          out = out
+            .split('\n')
+            .sort(() => this.r() - 0.5)
+            .join('\n'); // shuffle lines
       }
     }
     return out;
@@ -123,13 +162,21 @@ function promptInput(g: Gen, seeds: string[]): { text: string; name: string; for
   let text: string;
   if (k < 45) text = g.mutate(base);
   else if (k < 60) text = JSON.stringify(g.value());
-  else if (k < 70) text = Array.from({ length: 1 + g.int(8) }, () => (g.chance(0.6) ? JSON.stringify(g.value()) : g.mutate(JSON.stringify({ question: g.str(30) })))).join('\n');
+  else if (k < 70)
+    text = Array.from({ length: 1 + g.int(8) }, () => (g.chance(0.6) ? JSON.stringify(g.value()) : g.mutate(JSON.stringify({ question: g.str(30) })))).join(
+      '\n',
+    );
   else if (k < 78) text = g.deep(g.pick([10, 255, 256, 257, 1000, 100_000]));
   else if (k < 84) text = g.str(300);
   else if (k < 87) {
     // huge: a long question, a long line, or many records
     const big = g.int(3);
-    text = big === 0 ? JSON.stringify({ question: 'Is Tom a lempus? '.repeat(60_000) }) : big === 1 ? 'x'.repeat(1_500_000) : Array.from({ length: 5000 }, (_, i) => JSON.stringify({ question: `q${i}` })).join('\n');
+    text =
+      big === 0
+        ? JSON.stringify({ question: 'Is Tom a lempus? '.repeat(60_000) })
+        : big === 1
+          ? 'x'.repeat(1_500_000)
+          : Array.from({ length: 5000 }, (_, i) => JSON.stringify({ question: `q${i}` })).join('\n');
   } else if (k < 92) {
     // invalid UTF-8 bytes as an editor would decode them
     const bytes = new Uint8Array(1 + g.int(200)).map(() => g.int(256));
@@ -179,7 +226,11 @@ function safetensorsInput(g: Gen, probe: Uint8Array): Uint8Array {
     const name = g.pick([...Object.keys(h), 'wte', '__metadata__', 'ln_f.weight']);
     const field = g.pick(['dtype', 'shape', 'data_offsets', '*']);
     if (field === '*') h[name] = g.value();
-    else h[name] = { ...(h[name] ?? {}), [field]: g.pick([g.value(), [-1, 4], [0, 2 ** 53], [2 ** 31, 2 ** 31], [1e300], [0.5, 1], 'F32', 'F64', 'Q4', [69, 32], [2 ** 40, 2 ** 40]]) };
+    else
+      h[name] = {
+        ...(h[name] ?? {}),
+        [field]: g.pick([g.value(), [-1, 4], [0, 2 ** 53], [2 ** 31, 2 ** 31], [1e300], [0.5, 1], 'F32', 'F64', 'Q4', [69, 32], [2 ** 40, 2 ** 40]]),
+      };
     headerText = JSON.stringify(h);
   } else if (k < 6) lenField = g.pick([0n, 1n, 7n, 2n ** 63n, 2n ** 64n - 1n, BigInt(headerLen + 1), BigInt(headerLen - 1), 100n * 1024n * 1024n + 1n]);
   else if (k < 7) body = data.subarray(0, g.int(data.length));
@@ -254,7 +305,18 @@ function run(job: FuzzJob): void {
       slowestWhat = what.slice(0, 200);
     }
   }
-  parentPort!.postMessage({ type: 'done', target: job.target, count: job.count, accepted, refused, crashes, slowestMs, slowestIndex, slowestWhat, slowCount } satisfies FuzzMessage);
+  parentPort!.postMessage({
+    type: 'done',
+    target: job.target,
+    count: job.count,
+    accepted,
+    refused,
+    crashes,
+    slowestMs,
+    slowestIndex,
+    slowestWhat,
+    slowCount,
+  } satisfies FuzzMessage);
 }
 
 if (parentPort && workerData) run(workerData as FuzzJob);

@@ -5,15 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import type { ProsQAGraph } from '../../src/shared/types';
-import {
-  bfsDistances,
-  bfsLayers,
-  conceptNodes,
-  frontierAt,
-  isCompleteGraph,
-  reachableFrom,
-  shortestPaths,
-} from '../../src/shared/graph';
+import { bfsDistances, bfsLayers, conceptNodes, frontierAt, isCompleteGraph, reachableFrom, shortestPaths } from '../../src/shared/graph';
 import { validateGraph } from '../../src/engine/analysis/validate-graph';
 import { classifyPath, parseOutput } from '../../src/engine/analysis/paths';
 import { LensError } from '../../src/engine/errors';
@@ -59,7 +51,10 @@ describe('graph helpers', () => {
     assert.deepEqual(shortestPaths(G, 0, 7), []);
     const twoWays: ProsQAGraph = { ...G, edges: [...G.edges, [2, 4], [0, 4]] };
     // Tom → zumpus → lempus and Tom → wumpus → lempus are both 2 edges.
-    assert.deepEqual(shortestPaths(twoWays, 0, 5).sort(), [[0, 2, 5], [0, 4, 5]]);
+    assert.deepEqual(shortestPaths(twoWays, 0, 5).sort(), [
+      [0, 2, 5],
+      [0, 4, 5],
+    ]);
   });
 
   it('picks the concept nodes (those with a parent), leaving names out', () => {
@@ -78,7 +73,10 @@ describe('graph helpers', () => {
       [{ ...G, target: undefined }, /"target"/],
     ];
     for (const [g, re] of bad) {
-      assert.throws(() => validateGraph(g), (e: LensError) => e.code === 'PROMPT_MALFORMED' && re.test(e.message) && e.fix.length > 10);
+      assert.throws(
+        () => validateGraph(g),
+        (e: LensError) => e.code === 'PROMPT_MALFORMED' && re.test(e.message) && e.fix.length > 10,
+      );
     }
   });
 });
@@ -86,7 +84,13 @@ describe('graph helpers', () => {
 describe('ProsQA path categories', () => {
   it('parses steps and the answer, in raw and in decoded (spaced) text', () => {
     const p = parseOutput('Tom is a wumpus. \n Every wumpus is a lempus. \n ### Tom is a lempus.');
-    assert.deepEqual(p.steps.map((s) => [s.subject, s.object]), [['Tom', 'wumpus'], ['wumpus', 'lempus']]);
+    assert.deepEqual(
+      p.steps.map((s) => [s.subject, s.object]),
+      [
+        ['Tom', 'wumpus'],
+        ['wumpus', 'lempus'],
+      ],
+    );
     assert.equal(p.answer, 'Tom is a lempus.');
     assert.equal(p.answerObject, 'lempus');
     assert.deepEqual(parseOutput('<|end-latent|> ### Tom is a rempus .').steps, []);

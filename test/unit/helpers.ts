@@ -89,7 +89,10 @@ export function buildBundles(): Promise<{ worker: string; cli: string }> {
     const { bundles } = await buildConfig();
     const worker = path.join(ROOT, 'dist', 'engine-worker.js');
     const cli = path.join(ROOT, 'dist', 'cli.js');
-    for (const [options, outfile] of [[bundles.worker, worker], [bundles.cli, cli]] as const) {
+    for (const [options, outfile] of [
+      [bundles.worker, worker],
+      [bundles.cli, cli],
+    ] as const) {
       const r = await esbuild.build({ ...options, sourcemap: true, outfile, write: false, absWorkingDir: ROOT });
       // Test files run in parallel processes: write to a unique name, then rename (atomic).
       for (const f of r.outputFiles) {

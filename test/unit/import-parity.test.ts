@@ -25,7 +25,6 @@ function python(script: string, args: string[]): string {
   });
 }
 
-
 describe('imported reference checkpoint: engine vs PyTorch', () => {
   let work: string;
   let modelDir: string;
@@ -38,20 +37,31 @@ describe('imported reference checkpoint: engine vs PyTorch', () => {
     modelDir = path.join(work, 'model');
     python('make_reference_fixture.py', ['--out', src, '--seed', '5']);
     importLog = python('import_coconut.py', [
-      '--checkpoint', path.join(src, 'checkpoint_6'),
-      '--tokenizer', path.join(src, 'tokenizer.json'),
-      '--out', modelDir,
-      '--name', 'reference-layout',
-      '--n-head', String(N_HEAD),
-      '--thoughts-default', '3',
-      '--max-new-tokens', '4',
+      '--checkpoint',
+      path.join(src, 'checkpoint_6'),
+      '--tokenizer',
+      path.join(src, 'tokenizer.json'),
+      '--out',
+      modelDir,
+      '--name',
+      'reference-layout',
+      '--n-head',
+      String(N_HEAD),
+      '--thoughts-default',
+      '3',
+      '--max-new-tokens',
+      '4',
     ]);
     const goldenPath = path.join(work, 'golden.json');
     python('reference.py', [
-      '--model-dir', modelDir,
-      '--checkpoint', path.join(src, 'checkpoint_6'),
-      '--out', goldenPath,
-      '--cases-file', path.join(src, 'cases.json'),
+      '--model-dir',
+      modelDir,
+      '--checkpoint',
+      path.join(src, 'checkpoint_6'),
+      '--out',
+      goldenPath,
+      '--cases-file',
+      path.join(src, 'cases.json'),
     ]);
     golden = JSON.parse(fs.readFileSync(goldenPath, 'utf-8'));
   });
@@ -67,10 +77,7 @@ describe('imported reference checkpoint: engine vs PyTorch', () => {
     try {
       const m = engine.model.manifest;
       assert.equal(m.architecture.vocab_size, 50260);
-      assert.deepEqual(
-        Object.fromEntries(Object.entries(m.special_tokens).map(([k, t]) => [k, t.id])),
-        { bot: 50257, eot: 50258, latent: 50259, eos: 50256 },
-      );
+      assert.deepEqual(Object.fromEntries(Object.entries(m.special_tokens).map(([k, t]) => [k, t.id])), { bot: 50257, eot: 50258, latent: 50259, eos: 50256 });
       let worst = 0;
       let positions = 0;
       assert.ok(golden.cases.length >= 3);
@@ -85,10 +92,22 @@ describe('imported reference checkpoint: engine vs PyTorch', () => {
           worst = Math.max(worst, d);
           positions++;
           assert.ok(d <= LOGIT_TOL, `${where} thought ${want.index}: max |Δ logit| ${d}`);
-          assert.deepEqual(got.topk.map((t) => t.id), want.topk.map((t: any) => t.id), `${where} thought ${want.index}: top-k`);
-          assert.deepEqual(got.nearest.map((t) => t.id), want.nearest.map((t: any) => t.id), `${where} thought ${want.index}: nearest`);
+          assert.deepEqual(
+            got.topk.map((t) => t.id),
+            want.topk.map((t: any) => t.id),
+            `${where} thought ${want.index}: top-k`,
+          );
+          assert.deepEqual(
+            got.nearest.map((t) => t.id),
+            want.nearest.map((t: any) => t.id),
+            `${where} thought ${want.index}: nearest`,
+          );
           for (const [l, cell] of want.lens.entries()) {
-            assert.deepEqual(got.lens[l].top.map((t) => t.id), cell.top.map((t: any) => t.id), `${where} thought ${want.index}: lens layer ${cell.layer}`);
+            assert.deepEqual(
+              got.lens[l].top.map((t) => t.id),
+              cell.top.map((t: any) => t.id),
+              `${where} thought ${want.index}: lens layer ${cell.layer}`,
+            );
           }
           assert.ok(maxAbsDiff(got.vector, want.vector) <= LOGIT_TOL, `${where} thought ${want.index}: vector`);
         }

@@ -27,7 +27,13 @@ describe('findInterventionProblem', () => {
       [[{ thought: 1.5, kind: 'zero' }], 'no-such-thought'],
       [[{ thought: 4, kind: 'zero' }], 'no-such-thought'],
       [[{ thought: 0, kind: 'zero' }], 'no-such-thought'],
-      [[{ thought: 2, kind: 'zero' }, { thought: 2, kind: 'scale', factor: 2 }], 'duplicate'],
+      [
+        [
+          { thought: 2, kind: 'zero' },
+          { thought: 2, kind: 'scale', factor: 2 },
+        ],
+        'duplicate',
+      ],
       [[{ thought: 1, kind: 'scale', factor: Infinity }], 'bad-factor'],
       [[{ thought: 1, kind: 'scale', factor: '2' }], 'bad-factor'],
       [[{ thought: 1, kind: 'token', token: '  ' }], 'no-token'],
@@ -41,7 +47,13 @@ describe('findInterventionProblem', () => {
   });
 
   it('without a run, checks the form only', () => {
-    assert.equal(findInterventionProblem([{ thought: 9, kind: 'zero' }, { thought: 9, kind: 'zero' }]), undefined);
+    assert.equal(
+      findInterventionProblem([
+        { thought: 9, kind: 'zero' },
+        { thought: 9, kind: 'zero' },
+      ]),
+      undefined,
+    );
     assert.equal(findInterventionProblem([{ thought: 1, kind: 'token', token: '' }]), undefined);
     assert.equal(findInterventionProblem([{ thought: 1, kind: 'vector', vector: [1, 2, 3] }]), undefined);
     assert.equal(findInterventionProblem([{ thought: 1, kind: 'token' }])?.problem, 'no-token');

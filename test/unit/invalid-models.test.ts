@@ -42,7 +42,9 @@ const CASES: Case[] = [
     },
     code: 'MODEL_CHECKSUM',
     message: (d) => [
-      new RegExp(`^probe\\.safetensors does not match its checksum: expected sha256 ${readManifest(d).files.find((f: any) => f.role === 'probe').sha256}, actual [0-9a-f]{64}$`),
+      new RegExp(
+        `^probe\\.safetensors does not match its checksum: expected sha256 ${readManifest(d).files.find((f: any) => f.role === 'probe').sha256}, actual [0-9a-f]{64}$`,
+      ),
     ],
   },
   {
@@ -67,13 +69,20 @@ const CASES: Case[] = [
     name: 'the ONNX graph inputs/outputs do not match the manifest',
     breakIt: (d) => replaceListedFile(d, 'decoder', fs.readFileSync(BAD_ONNX), 'decoder.onnx'),
     code: 'MODEL_ONNX_IO',
-    message: () => [/^decoder\.onnx does not match the decoder contract: /, /missing inputs inputs_embeds, position_ids/, /unexpected input input_ids/, /missing outputs last_hidden_state, hidden_states/],
+    message: () => [
+      /^decoder\.onnx does not match the decoder contract: /,
+      /missing inputs inputs_embeds, position_ids/,
+      /unexpected input input_ids/,
+      /missing outputs last_hidden_state, hidden_states/,
+    ],
   },
   {
     name: 'the ONNX graph has another layer count than the manifest',
     breakIt: (d) => editManifest(d, (m) => (m.architecture.n_layer = 3)),
     code: 'MODEL_ONNX_IO',
-    message: () => [/^decoder\.onnx does not match the decoder contract: missing inputs past_key_values\.2\.key, past_key_values\.2\.value; missing outputs present\.2\.key, present\.2\.value$/],
+    message: () => [
+      /^decoder\.onnx does not match the decoder contract: missing inputs past_key_values\.2\.key, past_key_values\.2\.value; missing outputs present\.2\.key, present\.2\.value$/,
+    ],
   },
   {
     name: 'vocab_size disagrees with the embedding matrix',

@@ -17,16 +17,19 @@ async function lintErrors(file: string, code: string): Promise<string[]> {
 
 /** Type-checks one in-memory file, placed at `file`, with the options of the tsconfig `config`. */
 function typeErrors(config: string, file: string, code: string): string[] {
-  const parsed = ts.getParsedCommandLineOfConfigFile(path.join(ROOT, config), {}, {
-    ...ts.sys,
-    onUnRecoverableConfigFileDiagnostic: (d) => assert.fail(ts.flattenDiagnosticMessageText(d.messageText, '\n')),
-  });
+  const parsed = ts.getParsedCommandLineOfConfigFile(
+    path.join(ROOT, config),
+    {},
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (d) => assert.fail(ts.flattenDiagnosticMessageText(d.messageText, '\n')),
+    },
+  );
   assert.ok(parsed);
   const abs = path.join(ROOT, file);
   const host = ts.createCompilerHost(parsed.options);
   const getSourceFile = host.getSourceFile.bind(host);
-  host.getSourceFile = (name, lang, ...rest) =>
-    path.resolve(name) === abs ? ts.createSourceFile(name, code, lang) : getSourceFile(name, lang, ...rest);
+  host.getSourceFile = (name, lang, ...rest) => (path.resolve(name) === abs ? ts.createSourceFile(name, code, lang) : getSourceFile(name, lang, ...rest));
   const fileExists = host.fileExists.bind(host);
   host.fileExists = (name) => path.resolve(name) === abs || fileExists(name);
   const program = ts.createProgram([abs], parsed.options, host);
@@ -69,23 +72,42 @@ describe('layer walls (ESLint)', () => {
 
 describe('layer walls (per-layer tsconfig)', () => {
   it('the webview cannot compile engine runtime code (Node is not in its libraries)', () => {
-    const errors = typeErrors('webview/tsconfig.json', 'webview/wrong.ts', "import { loadModelDir } from '../src/engine/model-dir';\nexport const f = loadModelDir;\n");
-    assert.ok(errors.some((e) => /Cannot find module 'node:fs'/.test(e)), errors.join('\n'));
+    const errors = typeErrors(
+      'webview/tsconfig.json',
+      'webview/wrong.ts',
+      "import { loadModelDir } from '../src/engine/model-dir';\nexport const f = loadModelDir;\n",
+    );
+    assert.ok(
+      errors.some((e) => /Cannot find module 'node:fs'/.test(e)),
+      errors.join('\n'),
+    );
   });
 
   it('the engine cannot use the DOM', () => {
     const errors = typeErrors('src/engine/tsconfig.json', 'src/engine/wrong.ts', 'export const title = document.title;\n');
-    assert.ok(errors.some((e) => /Cannot find name 'document'/.test(e)), errors.join('\n'));
+    assert.ok(
+      errors.some((e) => /Cannot find name 'document'/.test(e)),
+      errors.join('\n'),
+    );
   });
 
   it('shared code can use neither Node nor the DOM', () => {
     const errors = typeErrors('src/shared/tsconfig.json', 'src/shared/wrong.ts', 'export const a = Buffer.from("x");\nexport const b = window.name;\n');
-    assert.ok(errors.some((e) => /Cannot find name 'Buffer'/.test(e)), errors.join('\n'));
-    assert.ok(errors.some((e) => /Cannot find name 'window'/.test(e)), errors.join('\n'));
+    assert.ok(
+      errors.some((e) => /Cannot find name 'Buffer'/.test(e)),
+      errors.join('\n'),
+    );
+    assert.ok(
+      errors.some((e) => /Cannot find name 'window'/.test(e)),
+      errors.join('\n'),
+    );
   });
 
   it('the same code compiles where it belongs', () => {
-    assert.deepEqual(typeErrors('src/engine/tsconfig.json', 'src/engine/ok.ts', "import { loadModelDir } from './model-dir';\nexport const f = loadModelDir;\n"), []);
+    assert.deepEqual(
+      typeErrors('src/engine/tsconfig.json', 'src/engine/ok.ts', "import { loadModelDir } from './model-dir';\nexport const f = loadModelDir;\n"),
+      [],
+    );
     assert.deepEqual(typeErrors('webview/tsconfig.json', 'webview/ok.ts', 'export const title = document.title;\n'), []);
   });
 });
@@ -96,8 +118,16 @@ describe('layer walls (build)', () => {
     const esbuild = require('esbuild') as typeof import('esbuild');
     const { bundles } = await buildConfig();
     for (const { entryPoints: _e, outfile: _o, ...options } of [bundles.worker, bundles.cli]) {
-      const stdin = { contents: "import * as vscode from 'vscode';\nconsole.log(vscode);\n", resolveDir: path.join(ROOT, 'src/engine'), sourcefile: 'wrong.ts', loader: 'ts' as const };
-      await assert.rejects(esbuild.build({ ...options, stdin, write: false, logLevel: 'silent', absWorkingDir: ROOT }), /imports "vscode": the engine and the CLI run outside VS Code/);
+      const stdin = {
+        contents: "import * as vscode from 'vscode';\nconsole.log(vscode);\n",
+        resolveDir: path.join(ROOT, 'src/engine'),
+        sourcefile: 'wrong.ts',
+        loader: 'ts' as const,
+      };
+      await assert.rejects(
+        esbuild.build({ ...options, stdin, write: false, logLevel: 'silent', absWorkingDir: ROOT }),
+        /imports "vscode": the engine and the CLI run outside VS Code/,
+      );
     }
   });
 });

@@ -82,7 +82,10 @@ describe('coconut.json validation', () => {
     manifestError((m) => (m.files = m.files.slice(1)), /no file has role "decoder"/);
     manifestError((m) => (m.files[0].path = '../decoder.onnx'), /must be a path inside the model folder/);
     manifestError((m) => (m.files[0].path = '/etc/passwd'), /must be a path inside the model folder/);
-    assert.throws(() => validateManifest({ ...readManifest(FIXTURE), format_version: 2 }), (e: LensError) => /reads version 1, the model is version 2/.test(e.message) && /update Coconut Lens/.test(e.fix));
+    assert.throws(
+      () => validateManifest({ ...readManifest(FIXTURE), format_version: 2 }),
+      (e: LensError) => /reads version 1, the model is version 2/.test(e.message) && /update Coconut Lens/.test(e.fix),
+    );
   });
 
   it('rejects a manifest that is not JSON', async () => {
@@ -127,7 +130,12 @@ describe('model folder validation', () => {
     fs.writeFileSync(f, text.replace('"version": "1.0"', '"version": "1.1"')); // same size, other bytes
     assert.equal(fs.statSync(f).size, fs.statSync(path.join(FIXTURE, 'tokenizer.json')).size);
     const expected = readManifest(d).files.find((x: any) => x.role === 'tokenizer').sha256;
-    const e = await rejectsLens(loadModelDir(d), 'MODEL_CHECKSUM', /tokenizer\.json does not match its checksum/, new RegExp(`expected sha256 ${expected}, actual [0-9a-f]{64}`));
+    const e = await rejectsLens(
+      loadModelDir(d),
+      'MODEL_CHECKSUM',
+      /tokenizer\.json does not match its checksum/,
+      new RegExp(`expected sha256 ${expected}, actual [0-9a-f]{64}`),
+    );
     assert.equal((e.details as any).file, 'tokenizer.json');
   });
 
@@ -142,7 +150,11 @@ describe('model folder validation', () => {
     const d = copy();
     const latent = readManifest(d).special_tokens.latent.id;
     editManifest(d, (m) => (m.special_tokens.latent.id = 5));
-    await rejectsLens(loadModelDir(d), 'MODEL_TOKENIZER', new RegExp(`gives "<\\|latent\\|>" the id ${latent}, but special_tokens\\.latent\\.id in coconut\\.json is 5`));
+    await rejectsLens(
+      loadModelDir(d),
+      'MODEL_TOKENIZER',
+      new RegExp(`gives "<\\|latent\\|>" the id ${latent}, but special_tokens\\.latent\\.id in coconut\\.json is 5`),
+    );
     const d2 = copy();
     editManifest(d2, (m) => (m.special_tokens.bot.text = '<|bot|>'));
     await rejectsLens(loadModelDir(d2), 'MODEL_TOKENIZER', /has no token "<\|bot\|>" \(special_tokens\.bot/);
@@ -165,7 +177,11 @@ describe('model folder validation', () => {
         }),
       ),
     );
-    await rejectsLens(loadModelDir(d), 'MODEL_PROBE', new RegExp(`vocab_size in coconut\\.json is ${V}, but the embedding matrix "wte" in probe\\.safetensors has ${V - 1} rows`));
+    await rejectsLens(
+      loadModelDir(d),
+      'MODEL_PROBE',
+      new RegExp(`vocab_size in coconut\\.json is ${V}, but the embedding matrix "wte" in probe\\.safetensors has ${V - 1} rows`),
+    );
     const d2 = copy();
     replaceListedFile(d2, 'probe', Buffer.from(writeSafetensors({ wte: { shape: [V, D], data: new Float32Array(V * D) } })));
     await rejectsLens(loadModelDir(d2), 'MODEL_PROBE', /"ln_f\.weight" is missing \(found: wte\)/);
@@ -191,13 +207,26 @@ describe('model folder validation', () => {
   it('refuses a decoder whose layer count differs from the manifest', async () => {
     const d = copy();
     editManifest(d, (m) => (m.architecture.n_layer = 3));
-    await rejectsLens(CoconutEngine.load(d, { provider: 'cpu', threads: 1 }), 'MODEL_ONNX_IO', /missing inputs past_key_values\.2\.key, past_key_values\.2\.value/, /missing outputs present\.2\.key/);
+    await rejectsLens(
+      CoconutEngine.load(d, { provider: 'cpu', threads: 1 }),
+      'MODEL_ONNX_IO',
+      /missing inputs past_key_values\.2\.key, past_key_values\.2\.value/,
+      /missing outputs present\.2\.key/,
+    );
   });
 
   it('checks element types and fixed dimensions from the graph metadata', () => {
     const m = validateManifest(readManifest(FIXTURE));
     const names = {
-      inputNames: ['inputs_embeds', 'attention_mask', 'position_ids', 'past_key_values.0.key', 'past_key_values.0.value', 'past_key_values.1.key', 'past_key_values.1.value'],
+      inputNames: [
+        'inputs_embeds',
+        'attention_mask',
+        'position_ids',
+        'past_key_values.0.key',
+        'past_key_values.0.value',
+        'past_key_values.1.key',
+        'past_key_values.1.value',
+      ],
       outputNames: ['logits', 'last_hidden_state', 'hidden_states', 'present.0.key', 'present.0.value', 'present.1.key', 'present.1.value'],
     };
     const meta = (n: string, type: string, shape: (number | string)[]) => ({ name: n, isTensor: true as const, type: type as 'float32', shape });

@@ -16,7 +16,7 @@ function record(what, detail) {
 function blocker(what) {
   return function blocked(...args) {
     const a = args[0];
-    const detail = typeof a === 'object' && a !== null ? a.href ?? a.host ?? a.hostname ?? a.path ?? JSON.stringify(a) : a;
+    const detail = typeof a === 'object' && a !== null ? (a.href ?? a.host ?? a.hostname ?? a.path ?? JSON.stringify(a)) : a;
     record(what, detail);
     const err = new Error(`network access blocked by no-network-guard: ${what}(${detail})`);
     err.code = 'ENETBLOCKED';
@@ -40,7 +40,20 @@ patch(require('node:http'), 'http', ['request', 'get']);
 patch(require('node:https'), 'https', ['request', 'get']);
 patch(require('node:http2'), 'http2', ['connect']);
 const dns = require('node:dns');
-patch(dns, 'dns', ['lookup', 'lookupService', 'resolve', 'resolve4', 'resolve6', 'resolveAny', 'resolveCname', 'resolveMx', 'resolveNs', 'resolveTxt', 'resolveSrv', 'reverse']);
+patch(dns, 'dns', [
+  'lookup',
+  'lookupService',
+  'resolve',
+  'resolve4',
+  'resolve6',
+  'resolveAny',
+  'resolveCname',
+  'resolveMx',
+  'resolveNs',
+  'resolveTxt',
+  'resolveSrv',
+  'reverse',
+]);
 patch(dns.promises, 'dns.promises', ['lookup', 'lookupService', 'resolve', 'resolve4', 'resolve6', 'resolveAny', 'reverse']);
 const dgram = require('node:dgram');
 const createSocket = dgram.createSocket;

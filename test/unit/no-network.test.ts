@@ -47,7 +47,14 @@ function guarded(args: string[], name: string, cwd = work): { code: number | nul
     timeout: 120_000,
     env: { ...process.env, COCONUT_NO_NET_LOG: log },
   });
-  const lines = fs.existsSync(log) ? fs.readFileSync(log, 'utf-8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Attempt) : [];
+  const lines = fs.existsSync(log)
+    ? fs
+        .readFileSync(log, 'utf-8')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Attempt)
+    : [];
   return {
     code: r.status,
     out: r.stdout,
@@ -61,7 +68,13 @@ describe('no network access', () => {
   const question = golden().cases[1].question;
 
   it('the guard catches a request (control)', () => {
-    const r = guarded(['-e', "for (const f of [() => fetch('http://203.0.113.1/'), () => require('node:https').get('https://example.com'), () => require('node:net').connect(9, '203.0.113.1')]) try { f() } catch {}"], 'control');
+    const r = guarded(
+      [
+        '-e',
+        "for (const f of [() => fetch('http://203.0.113.1/'), () => require('node:https').get('https://example.com'), () => require('node:net').connect(9, '203.0.113.1')]) try { f() } catch {}",
+      ],
+      'control',
+    );
     assert.deepEqual(
       r.attempts.map((a) => a.what),
       ['fetch', 'https.get', 'net.connect'],
@@ -73,14 +86,23 @@ describe('no network access', () => {
     const r = guarded([driver, FIXTURE, worker, question], 'engine');
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /"thoughts":2/);
-    assert.ok(r.loads.some((l) => l.threadId === 0), 'guard loaded in the main thread');
-    assert.ok(r.loads.some((l) => l.threadId > 0), 'guard loaded in the engine worker thread too');
+    assert.ok(
+      r.loads.some((l) => l.threadId === 0),
+      'guard loaded in the main thread',
+    );
+    assert.ok(
+      r.loads.some((l) => l.threadId > 0),
+      'guard loaded in the engine worker thread too',
+    );
     assert.deepEqual(r.attempts, [], `network attempts: ${JSON.stringify(r.attempts, null, 1)}`);
   });
 
   it('the CLI (inspect, JSON output) makes no attempt', () => {
     fs.writeFileSync(path.join(work, 'q.txt'), question + '\n');
-    const r = guarded([path.join(ROOT, 'bin', 'coconut-lens.js'), 'inspect', 'q.txt', '--model', FIXTURE, '--thoughts', '3', '--json', '--threads', '1'], 'cli');
+    const r = guarded(
+      [path.join(ROOT, 'bin', 'coconut-lens.js'), 'inspect', 'q.txt', '--model', FIXTURE, '--thoughts', '3', '--json', '--threads', '1'],
+      'cli',
+    );
     assert.equal(r.code, 0, r.err);
     assert.equal(JSON.parse(r.out).thoughts.length, 3);
     assert.ok(r.loads.length >= 1);

@@ -40,8 +40,16 @@ async function compare(modelDir: string, g: any): Promise<Measured> {
         m.maxLogit = Math.max(m.maxLogit, dl);
         m.positions++;
         assert.ok(dl <= LOGIT_TOL, `${w}: max |Δ logit| ${dl} > ${LOGIT_TOL}`);
-        assert.deepEqual(got.topk.map((t) => t.id), want.topk.map((t: any) => t.id), `${w}: top-k ids`);
-        assert.deepEqual(got.nearest.map((t) => t.id), want.nearest.map((t: any) => t.id), `${w}: nearest ids`);
+        assert.deepEqual(
+          got.topk.map((t) => t.id),
+          want.topk.map((t: any) => t.id),
+          `${w}: top-k ids`,
+        );
+        assert.deepEqual(
+          got.nearest.map((t) => t.id),
+          want.nearest.map((t: any) => t.id),
+          `${w}: nearest ids`,
+        );
         got.topk.forEach((t, i) => (m.maxProb = Math.max(m.maxProb, Math.abs(t.p - want.topk[i].p))));
         got.nearest.forEach((t, i) => (m.maxCos = Math.max(m.maxCos, Math.abs(t.cosine - want.nearest[i].cosine))));
         m.maxNorm = Math.max(m.maxNorm, Math.abs(got.norm - want.norm) / want.norm);
@@ -49,7 +57,11 @@ async function compare(modelDir: string, g: any): Promise<Measured> {
         assert.equal(got.lens.length, want.lens.length, `${w}: lens layers`);
         for (const [l, cell] of want.lens.entries()) {
           assert.equal(got.lens[l].layer, cell.layer);
-          assert.deepEqual(got.lens[l].top.map((t) => t.id), cell.top.map((t: any) => t.id), `${w}: lens ids at layer ${cell.layer}`);
+          assert.deepEqual(
+            got.lens[l].top.map((t) => t.id),
+            cell.top.map((t: any) => t.id),
+            `${w}: lens ids at layer ${cell.layer}`,
+          );
           got.lens[l].top.forEach((t, i) => (m.maxProb = Math.max(m.maxProb, Math.abs(t.p - cell.top[i].p))));
         }
         assert.ok(maxAbsDiff(got.vector, want.vector) <= LOGIT_TOL, `${w}: thought vector`);
@@ -67,7 +79,11 @@ async function compare(modelDir: string, g: any): Promise<Measured> {
       // The public path (inspect) gives the same traces and answer as the raw loop.
       const r = await engine.inspect({ question: c.question, thoughts: c.k, topK: g.top_k, lensTopK: g.top_k, maxNewTokens: g.max_new_tokens });
       assert.deepEqual(r.thoughts, thoughts, `${where}: inspect thoughts`);
-      assert.deepEqual(r.answer.tokens.map((t) => t.id), run.answerIds, `${where}: inspect answer`);
+      assert.deepEqual(
+        r.answer.tokens.map((t) => t.id),
+        run.answerIds,
+        `${where}: inspect answer`,
+      );
       assert.equal(r.answer.text, c.answer_text);
       assert.equal(r.answer.extracted, c.answer_extracted);
     }

@@ -19,7 +19,11 @@ function throwsLens(f: () => unknown, code: string, ...patterns: RegExp[]): Lens
   return caught;
 }
 
-const REC = { question: 'Every lempus is a zumpus. Is Tom a zumpus or a rempus?', steps: ['Tom is a lempus.', 'Every lempus is a zumpus.'], answer: 'Tom is a zumpus.' };
+const REC = {
+  question: 'Every lempus is a zumpus. Is Tom a zumpus or a rempus?',
+  steps: ['Tom is a lempus.', 'Every lempus is a zumpus.'],
+  answer: 'Tom is a zumpus.',
+};
 
 describe('prompt files', () => {
   it('parses one JSON record with the ranges of question, steps and answer', () => {
@@ -33,7 +37,10 @@ describe('prompt files', () => {
     assert.equal(r.answer, REC.answer);
     assert.deepEqual(r.range, { start: 0, end: text.length });
     assert.equal(text.slice(r.questionRange.start, r.questionRange.end), JSON.stringify(REC.question));
-    assert.deepEqual(r.stepRanges.map((x) => text.slice(x.start, x.end)), REC.steps.map((s) => JSON.stringify(s)));
+    assert.deepEqual(
+      r.stepRanges.map((x) => text.slice(x.start, x.end)),
+      REC.steps.map((s) => JSON.stringify(s)),
+    );
     assert.equal(text.slice(r.answerRange!.start, r.answerRange!.end), JSON.stringify(REC.answer));
     assert.equal(r.line, 1);
   });
@@ -153,7 +160,11 @@ describe('prompt files', () => {
     throwsLens(() => parsePromptFile('{"question": "a", "answer": ["x"]}', 'x.json'), 'PROMPT_MALFORMED', /"answer" that is an array/);
     throwsLens(() => parsePromptFile('{"question": "a", "idx_to_symbol": ["A", "b"], "edges": [[0, 5]]}', 'x.json'), 'PROMPT_MALFORMED', /edges\[0\]/);
     throwsLens(() => parsePromptFile('{"question": "a", "idx_to_symbol": ["A"]}', 'x.json'), 'PROMPT_MALFORMED', /without "edges"/);
-    throwsLens(() => parsePromptFile('{"question": "a", "idx_to_symbol": ["A", "b"], "edges": [[0, 1]], "target": 7}', 'x.json'), 'PROMPT_MALFORMED', /"target" that is not a node index 0\.\.1/);
+    throwsLens(
+      () => parsePromptFile('{"question": "a", "idx_to_symbol": ["A", "b"], "edges": [[0, 1]], "target": 7}', 'x.json'),
+      'PROMPT_MALFORMED',
+      /"target" that is not a node index 0\.\.1/,
+    );
   });
 
   it('selects --record N and states the valid range when it is out of range', () => {

@@ -24,7 +24,10 @@ describe('cache folder', () => {
     assert.equal(cacheDir({ XDG_CACHE_HOME: '/x/cache' }, 'linux', '/home/u'), path.join('/x/cache', 'coconut-lens'));
     assert.equal(cacheDir({}, 'linux', '/home/u'), path.join('/home/u', '.cache', 'coconut-lens'));
     assert.equal(cacheDir({}, 'darwin', '/Users/u'), path.join('/Users/u', 'Library', 'Caches', 'coconut-lens'));
-    assert.equal(cacheDir({ LOCALAPPDATA: 'C:\\Users\\u\\AppData\\Local' }, 'win32', 'C:\\Users\\u'), path.join('C:\\Users\\u\\AppData\\Local', 'coconut-lens', 'Cache'));
+    assert.equal(
+      cacheDir({ LOCALAPPDATA: 'C:\\Users\\u\\AppData\\Local' }, 'win32', 'C:\\Users\\u'),
+      path.join('C:\\Users\\u\\AppData\\Local', 'coconut-lens', 'Cache'),
+    );
     assert.equal(cacheDir({ COCONUT_LENS_CACHE_DIR: '/t/c', XDG_CACHE_HOME: '/x' }, 'linux', '/h'), '/t/c');
   });
 });
@@ -38,7 +41,10 @@ describe('provider fallback', () => {
         assert.ok(['cuda', 'cpu'].includes(e.info.provider)); // libraries present: it may run (or lack a GPU)
       } else {
         assert.equal(e.info.provider, 'cpu');
-        assert.match(e.info.providerNotice ?? '', /^the cuda execution provider could not start \(.*libonnxruntime_providers_cuda\.so is not in .*ONNXRUNTIME_NODE_INSTALL=skip.*\); running on the CPU instead$/);
+        assert.match(
+          e.info.providerNotice ?? '',
+          /^the cuda execution provider could not start \(.*libonnxruntime_providers_cuda\.so is not in .*ONNXRUNTIME_NODE_INSTALL=skip.*\); running on the CPU instead$/,
+        );
       }
       const r = await e.inspect({ question: 'Is Tom a wumpus?', thoughts: 2 });
       assert.equal(r.provider, e.info.provider);
@@ -68,7 +74,10 @@ describe('candidate providers', () => {
     const found = (dir: string) => (p: string) => p === path.join(dir, 'libvulkan.so.1');
     assert.equal(vulkanLoaderPresent({}, found('/usr/lib/x86_64-linux-gnu')), true);
     assert.equal(vulkanLoaderPresent({ LD_LIBRARY_PATH: '/opt/vk/lib' }, found('/opt/vk/lib')), true);
-    assert.equal(vulkanLoaderPresent({}, () => false), false);
+    assert.equal(
+      vulkanLoaderPresent({}, () => false),
+      false,
+    );
     assert.ok(candidateProviders('linux', 'x64', () => true).includes('webgpu'));
     assert.ok(!candidateProviders('linux', 'x64', () => false).includes('webgpu'));
     assert.ok(candidateProviders('win32', 'x64', () => false).includes('webgpu'), 'the loader check is for Linux only');

@@ -53,7 +53,10 @@ describe('safetensors reader', () => {
 
   it('rejects malformed files with a precise reason', () => {
     const bad = (buf: Uint8Array, re: RegExp) =>
-      assert.throws(() => parseSafetensors(buf), (e: unknown) => e instanceof SafetensorsFormatError && re.test(e.message));
+      assert.throws(
+        () => parseSafetensors(buf),
+        (e: unknown) => e instanceof SafetensorsFormatError && re.test(e.message),
+      );
     bad(new Uint8Array(4), /shorter than the 8-byte header length/);
     const big = new Uint8Array(16);
     new DataView(big.buffer).setBigUint64(0, 1000n, true);

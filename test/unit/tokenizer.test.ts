@@ -40,7 +40,13 @@ describe('tokenizer', () => {
     assert.match(e.message, /"Xavier" at line 2, column 4/);
     assert.match(e.message, /"blorpus" at line 2, column 13/);
     const unknown = (e.details as any).unknown;
-    assert.deepEqual(unknown.map((u: any) => [u.word, u.offset]), [['Xavier', 29], ['blorpus', 38]]);
+    assert.deepEqual(
+      unknown.map((u: any) => [u.word, u.offset]),
+      [
+        ['Xavier', 29],
+        ['blorpus', 38],
+      ],
+    );
     assert.match(e.fix, /vocabulary/);
   });
 

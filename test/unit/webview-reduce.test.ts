@@ -18,7 +18,12 @@ const run = (runId: number, question = 'Is Tom a yumpus?'): RunInfo => ({
 });
 
 const result = (question = 'Is Tom a yumpus?', thoughts = 3): TraceResult =>
-  ({ question, model: 'tiny', thoughtsRequested: thoughts, thoughts: Array.from({ length: thoughts }, (_, i) => ({ index: i + 1 })) }) as unknown as TraceResult;
+  ({
+    question,
+    model: 'tiny',
+    thoughtsRequested: thoughts,
+    thoughts: Array.from({ length: thoughts }, (_, i) => ({ index: i + 1 })),
+  }) as unknown as TraceResult;
 
 const types = (effects: Effect[]) => effects.map((e) => e.type);
 const SHOW_AND_KEEP = ['persist', 'render'];
@@ -60,7 +65,10 @@ describe('webview reduce', () => {
   });
 
   it('a rerun of the same question keeps its result on view until the new one arrives', () => {
-    const s = reduce({ version: 1, run: run(1), result: result(), sweep: { question: 'Is Tom a yumpus?' } as never }, { type: 'runStarted', run: run(2) }).state;
+    const s = reduce(
+      { version: 1, run: run(1), result: result(), sweep: { question: 'Is Tom a yumpus?' } as never },
+      { type: 'runStarted', run: run(2) },
+    ).state;
     assert.ok(s.result);
     assert.ok(s.sweep);
   });
@@ -108,7 +116,10 @@ describe('webview reduce', () => {
       { type: 'sweepPoint', runId: 3, point: { k: 0 } as never },
     ).state;
     assert.equal(s.tab, 'sweep');
-    assert.deepEqual(s.sweepPartial?.map((p) => p.k), [0, 1]);
+    assert.deepEqual(
+      s.sweepPartial?.map((p) => p.k),
+      [0, 1],
+    );
     const p = reduce(s, { type: 'analysisProgress', analysis: 'sweep', runId: 3, done: 2, total: 4 });
     assert.deepEqual(types(p.effects), ['renderStatus']);
     assert.deepEqual(p.state.busy, { text: 'Sweeping', analysis: 'sweep', done: 2, total: 4 });

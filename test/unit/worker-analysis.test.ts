@@ -11,10 +11,15 @@ import { buildBundles, FIXTURE, rejectsCode, ROOT } from './helpers';
 
 const SAMPLE = JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'prosqa_sample.json'), 'utf-8'));
 const Q: string = SAMPLE[0].question;
-const GRAPH = { idx_to_symbol: SAMPLE[0].idx_to_symbol, edges: SAMPLE[0].edges, root: SAMPLE[0].root, target: SAMPLE[0].target, neg_target: SAMPLE[0].neg_target };
+const GRAPH = {
+  idx_to_symbol: SAMPLE[0].idx_to_symbol,
+  edges: SAMPLE[0].edges,
+  root: SAMPLE[0].root,
+  target: SAMPLE[0].target,
+  neg_target: SAMPLE[0].neg_target,
+};
 // Long enough (9 branches of up to 100 tokens on this random model) that a cancel lands half way.
 const LONG_SWEEP = { question: Q, maxNewTokens: 100 };
-
 
 let client: EngineClient;
 let local: CoconutEngine;
@@ -42,7 +47,15 @@ describe('analyses through EngineClient', () => {
     const seen: AnalysisProgress[] = [];
     const s = await client.sweep({ question: Q }, { from: 0, to: 3, expected: SAMPLE[0].answer, onProgress: (p) => seen.push(p) });
     assert.deepEqual(s.points, (await local.sweep({ question: Q }, { from: 0, to: 3, expected: SAMPLE[0].answer })).points);
-    assert.deepEqual(seen.map((p) => [p.task, p.done]), [['sweep', 1], ['sweep', 2], ['sweep', 3], ['sweep', 4]]);
+    assert.deepEqual(
+      seen.map((p) => [p.task, p.done]),
+      [
+        ['sweep', 1],
+        ['sweep', 2],
+        ['sweep', 3],
+        ['sweep', 4],
+      ],
+    );
 
     const req = { question: Q, thoughts: 3, interventions: [{ thought: 2, kind: 'token' as const, token: 'lempus' }] };
     const iv = await client.intervene(req);
@@ -61,7 +74,10 @@ describe('analyses through EngineClient', () => {
     const records = SAMPLE.map((r: any, i: number) => ({ index: i, question: r.question, answer: r.answer, graph: r }));
     const progress: AnalysisProgress[] = [];
     const r = await client.evalDataset(records, { thoughts: [0, 1], limit: 3, onProgress: (p) => progress.push(p) });
-    assert.deepEqual(progress.map((p) => p.done), [1, 2, 3]);
+    assert.deepEqual(
+      progress.map((p) => p.done),
+      [1, 2, 3],
+    );
     assert.equal(r.records.length, 6);
     assert.deepEqual(r.perK, (await local.evalDataset(records, { thoughts: [0, 1], limit: 3 })).perK);
     const e = await rejectsCode(client.intervene({ question: Q, thoughts: 6, interventions: [{ thought: 9, kind: 'zero' }] }), 'THOUGHTS_RANGE');

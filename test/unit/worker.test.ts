@@ -14,7 +14,6 @@ const Q = g.cases[1].question as string;
 // enough that a cancel sent after the first thought always lands half way.
 const LONG = { question: g.cases[0].question as string, thoughts: 8, maxNewTokens: 100 };
 
-
 before(async () => {
   workerPath = (await buildBundles()).worker;
 });
@@ -48,16 +47,25 @@ describe('EngineClient and the engine worker', () => {
     const progress: InspectProgress[] = [];
     const r = await client.inspect({ question: c.question, thoughts: 3, topK: 5 }, { onProgress: (p) => progress.push(p) });
     assert.equal(r.thoughts.length, 3);
-    assert.deepEqual(r.thoughts[0].topk.map((t) => t.id), c.thoughts[0].topk.map((t: any) => t.id));
+    assert.deepEqual(
+      r.thoughts[0].topk.map((t) => t.id),
+      c.thoughts[0].topk.map((t: any) => t.id),
+    );
     assert.equal(r.answer.text, c.answer_text);
     assert.equal(r.thoughts[2].vector.length, 32);
-    assert.deepEqual(progress.filter((p) => p.stage === 'thoughts').map((p) => p.done), [1, 2, 3]);
+    assert.deepEqual(
+      progress.filter((p) => p.stage === 'thoughts').map((p) => p.done),
+      [1, 2, 3],
+    );
     assert.equal(progress.find((p) => p.stage === 'thoughts')!.thought!.index, 1);
   });
 
   it('keeps error details across the boundary (unknown words)', async () => {
     const e = await rejectsCode(client.inspect({ question: 'Is Zed a lempus?' }), 'PROMPT_OOV');
-    assert.deepEqual((e.details as any).unknown.map((u: any) => u.word), ['Zed']);
+    assert.deepEqual(
+      (e.details as any).unknown.map((u: any) => u.word),
+      ['Zed'],
+    );
   });
 
   it('rejects a second inspect while one runs with BUSY, and the first completes', async () => {

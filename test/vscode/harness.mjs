@@ -44,10 +44,7 @@ export function prepareWorkspace(files = {}, { dir, keep = false } = {}) {
     if (!keep) cleanupOnExit(() => rmSync(ws, { recursive: true, force: true }));
   }
   mkdirSync(join(ws, '.vscode'), { recursive: true });
-  writeFileSync(
-    join(ws, '.vscode/settings.json'),
-    JSON.stringify({ 'coconutLens.modelPath': tinyModelDir }, null, 2),
-  );
+  writeFileSync(join(ws, '.vscode/settings.json'), JSON.stringify({ 'coconutLens.modelPath': tinyModelDir }, null, 2));
   const all = { 'prosqa.json': JSON.stringify(prosqaRecords(3), null, 2) + '\n', ...files };
   for (const [name, text] of Object.entries(all)) {
     mkdirSync(join(ws, name, '..'), { recursive: true });
@@ -93,10 +90,7 @@ export function workbenchUrl(server, { folder, extensionDevelopmentPath, extensi
   // Without extensionDevelopmentPath the workbench runs the extensions installed in the server.
   const payload = extensionDevelopmentPath ? [['extensionDevelopmentPath', remote(extensionDevelopmentPath)]] : [];
   if (extensionTestsPath) payload.push(['extensionTestsPath', remote(extensionTestsPath)]);
-  return (
-    `${server.url}/?folder=${encodeURIComponent(folder)}` +
-    `&payload=${encodeURIComponent(JSON.stringify(payload))}`
-  );
+  return `${server.url}/?folder=${encodeURIComponent(folder)}` + `&payload=${encodeURIComponent(JSON.stringify(payload))}`;
 }
 
 /** Headless Debian Chromium with a throwaway profile. close() also removes the profile. */
@@ -145,7 +139,17 @@ export function consoleText(msg) {
  * resolves with the code the workbench passes to window.codeAutomationExit when tests end.
  * close() stops everything and saves the console and server logs as test-output/<logName>-*.log.
  */
-export async function openWorkbench({ folder, extensionDevelopmentPath, extensionTestsPath, env, onConsole, logName, keep = false, installVsix, userSettings }) {
+export async function openWorkbench({
+  folder,
+  extensionDevelopmentPath,
+  extensionTestsPath,
+  env,
+  onConsole,
+  logName,
+  keep = false,
+  installVsix,
+  userSettings,
+}) {
   const consoleLines = [];
   let server;
   let browser;

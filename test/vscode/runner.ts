@@ -25,7 +25,10 @@ export async function run(): Promise<void> {
   if (process.env.COCONUT_TEST_GREP) mocha.grep(process.env.COCONUT_TEST_GREP);
 
   const suiteDir = path.join(__dirname, 'suite');
-  const files = fs.readdirSync(suiteDir).filter((f) => f.endsWith('.test.js')).sort();
+  const files = fs
+    .readdirSync(suiteDir)
+    .filter((f) => f.endsWith('.test.js'))
+    .sort();
   if (files.length === 0) throw new Error(`No compiled suites (*.test.js) in ${suiteDir}`);
   for (const f of files) mocha.addFile(path.join(suiteDir, f));
 

@@ -220,7 +220,11 @@ describe('inspector views (UI)', { timeout: 600_000 }, () => {
     await panel.locator('[data-testid="rerun"]').click();
     // The current run shows k = 2 once the rerun is done: the last pinned thought has no partner.
     await waitFor(
-      async () => (await panel.locator(`[data-testid="compare-row"][data-thought="${K}"] td.num`).textContent().catch(() => '')) === '–',
+      async () =>
+        (await panel
+          .locator(`[data-testid="compare-row"][data-thought="${K}"] td.num`)
+          .textContent()
+          .catch(() => '')) === '–',
       60_000,
       'the rerun with k = 2 is compared with the pinned run',
     );
@@ -240,7 +244,10 @@ describe('inspector views (UI)', { timeout: 600_000 }, () => {
     // Back to the run the later tests expect (k = default, with its attribution chart).
     await panel.locator('[data-testid="k-input"]').locator('input').fill(String(K));
     await panel.locator('[data-testid="rerun"]').click();
-    await panel.locator('[data-testid="thought"]').nth(K - 1).waitFor({ timeout: 60_000 });
+    await panel
+      .locator('[data-testid="thought"]')
+      .nth(K - 1)
+      .waitFor({ timeout: 60_000 });
     await panel.locator('[data-testid="attribution"]').click();
     panel = await inspector();
     await panel.locator('svg[data-chart="attribution"]').waitFor({ timeout: 60_000 });
@@ -274,7 +281,10 @@ describe('inspector views (UI)', { timeout: 600_000 }, () => {
     if (await visible(vscodeAsks)) await page.locator('.quick-input-widget .monaco-button', { hasText: /^OK$/ }).first().click();
     await dialog.waitFor({ timeout: 15_000 });
     await page.screenshot({ path: join(screenshotDir, 'inspector-export.png') });
-    await page.locator('.monaco-dialog-box .monaco-button', { hasText: /^Cancel$/ }).first().click();
+    await page
+      .locator('.monaco-dialog-box .monaco-button', { hasText: /^Cancel$/ })
+      .first()
+      .click();
     await dialog.waitFor({ state: 'detached', timeout: 10_000 });
     await new Promise((r) => setTimeout(r, 500));
     assert.deepEqual(readFileSync(target), before, 'the existing PNG is unchanged');
@@ -322,7 +332,10 @@ describe('inspector views (UI)', { timeout: 600_000 }, () => {
     await runCommand(page, 'Preferences: Color Theme');
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Light Modern' }).first().waitFor({ timeout: 15_000 });
     await page.locator('.quick-input-widget input').fill('High Contrast');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: /^Dark High Contrast/ }).first().click();
+    await page
+      .locator('.quick-input-list .monaco-list-row', { hasText: /^Dark High Contrast/ })
+      .first()
+      .click();
     await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
     const panel = await inspector();
     await waitFor(async () => (await panel.evaluate(() => document.body.className)).includes('vscode-high-contrast'), 20_000, 'the webview knows the theme');

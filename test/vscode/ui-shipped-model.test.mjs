@@ -60,9 +60,9 @@ describe('the shipped model in the panel (UI)', { timeout: 600_000 }, () => {
     await page.keyboard.press('Home');
     await page.keyboard.press('ArrowRight');
     await panel.locator('[data-testid="search-step"]', { hasText: `After thought 1 of ${manifest.thoughts.default}` }).waitFor();
-    const nodes = await graph.locator('.graph-node[data-value]').evaluateAll((els) =>
-      els.map((e) => ({ value: Number(e.getAttribute('data-value')), frontier: e.classList.contains('frontier'), text: e.textContent })),
-    );
+    const nodes = await graph
+      .locator('.graph-node[data-value]')
+      .evaluateAll((els) => els.map((e) => ({ value: Number(e.getAttribute('data-value')), frontier: e.classList.contains('frontier'), text: e.textContent })));
     assert.ok(nodes.length > 0, 'concept nodes carry values');
     const best = nodes.reduce((a, b) => (b.value > a.value ? b : a));
     assert.ok(best.frontier, `the highest value after thought 1 (${best.text}) is on the outlined BFS front`);

@@ -7,15 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  findWebviewFrame,
-  goToLine,
-  openWorkbench,
-  prepareWorkspace,
-  prosqaRecords,
-  screenshotDir,
-  tinyModelDir,
-} from './harness.mjs';
+import { findWebviewFrame, goToLine, openWorkbench, prepareWorkspace, prosqaRecords, screenshotDir, tinyModelDir } from './harness.mjs';
 import { extensionUnderTest } from './vsix.mjs';
 
 const RECORD_COMMAND = 'Coconut Lens: Inspect Latent Thoughts (Record Under Cursor)';
@@ -60,7 +52,10 @@ describe('inspector UI', { timeout: 300_000 }, () => {
 
     const k = manifest.thoughts.default;
     assert.equal(thoughts.length, k, `the panel shows k=${k} thoughts`);
-    assert.deepEqual(thoughts.map((t) => t.index), Array.from({ length: k }, (_, i) => i + 1));
+    assert.deepEqual(
+      thoughts.map((t) => t.index),
+      Array.from({ length: k }, (_, i) => i + 1),
+    );
     const want = golden.cases.find((c) => c.question === firstRecord.question && c.k === k);
     assert.ok(want, 'golden.json covers the first ProsQA record');
     for (const [i, t] of thoughts.entries()) {

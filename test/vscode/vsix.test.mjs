@@ -34,13 +34,19 @@ describe('linux-x64 VSIX', { timeout: 900_000 }, () => {
     assert.ok(names.includes('extension/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node'));
     assert.ok(names.includes('extension/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1'));
     assert.ok(names.includes('extension/node_modules/onnxruntime-common/package.json'));
-    assert.deepEqual(names.filter((n) => n.includes('/napi-v6/') && !n.includes('/napi-v6/linux/x64/')), []);
-    assert.deepEqual(names.filter((n) => n.endsWith('.map') || n.includes('/src/') || n.includes('/test/')), []);
+    assert.deepEqual(
+      names.filter((n) => n.includes('/napi-v6/') && !n.includes('/napi-v6/linux/x64/')),
+      [],
+    );
+    assert.deepEqual(
+      names.filter((n) => n.endsWith('.map') || n.includes('/src/') || n.includes('/test/')),
+      [],
+    );
     const manifest = zipRead(vsix, 'extension.vsixmanifest')?.toString('utf8') ?? '';
     assert.match(manifest, /TargetPlatform="linux-x64"/, 'the VSIX manifest names its target platform');
   });
 
-  it('passes the UI test when installed into VS Code\'s server', () => {
+  it("passes the UI test when installed into VS Code's server", () => {
     const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', 'test/vscode/ui.test.mjs'], {
       cwd: repoRoot,
       // Without NODE_TEST_CONTEXT the child is a test run of its own, not a nested one.

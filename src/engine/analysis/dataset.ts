@@ -23,7 +23,11 @@ function checkRecords(records: unknown): EvalRecord[] {
       throw new LensError('PROMPT_MALFORMED', `${where} has no "question"`, 'give every record a "question" string');
     }
     if (typeof rec.answer !== 'string') {
-      throw new LensError('PROMPT_MALFORMED', `${where} has no "answer"; eval needs an answer for every record`, 'add "answer" to every record, or inspect questions without answers');
+      throw new LensError(
+        'PROMPT_MALFORMED',
+        `${where} has no "answer"; eval needs an answer for every record`,
+        'add "answer" to every record, or inspect questions without answers',
+      );
     }
   });
   return records as EvalRecord[];
@@ -42,7 +46,11 @@ export async function runEvalDataset(
   const started = performance.now();
   const ks = checkThoughtList(options.thoughts ?? [m.thoughts.default], m.thoughts, m.name);
   if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 1)) {
-    throw new LensError('BAD_OPTION', `limit must be a whole number ≥ 1, got ${JSON.stringify(options.limit)}`, 'pass limit ≥ 1, or leave it out for every record');
+    throw new LensError(
+      'BAD_OPTION',
+      `limit must be a whole number ≥ 1, got ${JSON.stringify(options.limit)}`,
+      'pass limit ≥ 1, or leave it out for every record',
+    );
   }
   const records = checkRecords(recordsIn).slice(0, options.limit ?? Infinity);
 

@@ -46,7 +46,9 @@ function interventionError(p: InterventionProblem, k: number, D: number): LensEr
       return new LensError(
         'THOUGHTS_RANGE',
         `thought ${JSON.stringify(p.thought)} does not exist: ${has}`,
-        k === 0 ? 'run with at least one thought before intervening on one' : `intervene on a thought from 1 to ${k} (thoughts are counted from 1), or run with more thoughts`,
+        k === 0
+          ? 'run with at least one thought before intervening on one'
+          : `intervene on a thought from 1 to ${k} (thoughts are counted from 1), or run with more thoughts`,
         { details: { thought: p.thought, thoughts: k } },
       );
     }
@@ -163,11 +165,7 @@ export function applyIntervention(iv: ResolvedIntervention, out: PassOutput, pro
 }
 
 /** The record a ThoughtTrace carries of what was done to it. */
-export function interventionRecord(
-  iv: ResolvedIntervention,
-  originalTopk: AppliedIntervention['originalTopk'],
-  originalNorm: number,
-): AppliedIntervention {
+export function interventionRecord(iv: ResolvedIntervention, originalTopk: AppliedIntervention['originalTopk'], originalNorm: number): AppliedIntervention {
   const record: AppliedIntervention = { kind: iv.kind, originalNorm, originalTopk };
   if (iv.factor !== undefined) record.factor = iv.factor;
   if (iv.token !== undefined) record.token = iv.token;

@@ -39,11 +39,7 @@ function encodeOrExplain(tok: LensTokenizer, text: string, what: string): number
 }
 
 /** Tokenizes the cue and every concept name once per graph, in the context the model sees them. */
-export function planNodeValues(
-  graph: ProsQAGraph,
-  tok: LensTokenizer,
-  how: NodeValueSource = { source: 'cue', cue: NODE_VALUE_CUE },
-): NodeValuePlan {
+export function planNodeValues(graph: ProsQAGraph, tok: LensTokenizer, how: NodeValueSource = { source: 'cue', cue: NODE_VALUE_CUE }): NodeValuePlan {
   const depth = bfsDistances(graph, graph.root);
   if (how.source === 'thought') {
     const concepts = conceptNodes(graph).map((node) => {

@@ -117,7 +117,10 @@ export async function runSweep(
   const max = m.thoughts.max;
   const from = sweep.from ?? 0;
   const to = sweep.to ?? max;
-  for (const [name, v] of [['from', from], ['to', to]] as const) {
+  for (const [name, v] of [
+    ['from', from],
+    ['to', to],
+  ] as const) {
     if (!Number.isInteger(v) || v < 0 || v > max) {
       throw new LensError(
         'THOUGHTS_RANGE',

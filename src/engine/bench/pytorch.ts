@@ -59,9 +59,21 @@ export class PytorchReference {
     });
   }
 
-  static async start(opts: { python: string; root: string; modelDir: string; threads: number; device: string }): Promise<{ ref: PytorchReference; hello: ReferenceHello }> {
+  static async start(opts: {
+    python: string;
+    root: string;
+    modelDir: string;
+    threads: number;
+    device: string;
+  }): Promise<{ ref: PytorchReference; hello: ReferenceHello }> {
     const script = referenceScript(opts.root);
-    const env = { ...process.env, OMP_WAIT_POLICY: 'PASSIVE', OMP_NUM_THREADS: String(opts.threads), MKL_NUM_THREADS: String(opts.threads), OPENBLAS_NUM_THREADS: String(opts.threads) };
+    const env = {
+      ...process.env,
+      OMP_WAIT_POLICY: 'PASSIVE',
+      OMP_NUM_THREADS: String(opts.threads),
+      MKL_NUM_THREADS: String(opts.threads),
+      OPENBLAS_NUM_THREADS: String(opts.threads),
+    };
     const child = spawn(opts.python, [script, 'serve', '--model', opts.modelDir, '--threads', String(opts.threads), '--device', opts.device], { env });
     const ref = new PytorchReference(child);
     const spawnError = new Promise<never>((_, reject) => child.once('error', (e) => reject(e)));

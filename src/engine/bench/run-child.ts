@@ -16,7 +16,14 @@ export function runChild(cmd: string, args: string[], env: Record<string, string
     child.on('close', (code) => {
       const ms = performance.now() - t0;
       if (code === 0) resolve({ ms, stdout });
-      else reject(new LensError('INTERNAL', `${path.basename(cmd)} ${args.slice(0, 2).join(' ')} failed (exit ${code}): ${stderr.trim().split('\n').slice(-4).join(' / ')}`, 'run it by hand to see the whole error'));
+      else
+        reject(
+          new LensError(
+            'INTERNAL',
+            `${path.basename(cmd)} ${args.slice(0, 2).join(' ')} failed (exit ${code}): ${stderr.trim().split('\n').slice(-4).join(' / ')}`,
+            'run it by hand to see the whole error',
+          ),
+        );
     });
   });
 }

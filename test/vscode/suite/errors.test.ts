@@ -140,7 +140,10 @@ describe('errors', function () {
     assert.equal(first.question, tom.question);
     assert.equal(second, undefined, 'the second run does not start');
     assert.deepEqual(errors, []);
-    assert.ok(warnings.some((w) => /already in progress/.test(w)), `a busy warning, got: ${JSON.stringify(warnings)}`);
+    assert.ok(
+      warnings.some((w) => /already in progress/.test(w)),
+      `a busy warning, got: ${JSON.stringify(warnings)}`,
+    );
     assert.equal(api.lastResult(), first);
   });
 });

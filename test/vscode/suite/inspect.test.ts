@@ -68,7 +68,10 @@ describe('inspect', function () {
     assert.equal(result.question, tom.question);
     assert.equal(result.thoughtsRequested, k);
     assert.equal(result.thoughts.length, k);
-    assert.deepEqual(result.thoughts.map((t) => t.index), Array.from({ length: k }, (_, i) => i + 1));
+    assert.deepEqual(
+      result.thoughts.map((t) => t.index),
+      Array.from({ length: k }, (_, i) => i + 1),
+    );
     assertDistributions(result, 10);
     assert.ok(result.answer.text.trim().length > 0, 'an answer was generated');
     assert.equal(result.provider, 'cpu');
@@ -83,7 +86,11 @@ describe('inspect', function () {
     assert.equal(result.answer.stoppedBy, g.stopped_by);
     for (const [i, t] of result.thoughts.entries()) {
       const want = g.thoughts[i].topk;
-      assert.deepEqual(t.topk.slice(0, want.length).map((e) => e.id), want.map((e) => e.id), `thought ${i + 1} top tokens`);
+      assert.deepEqual(
+        t.topk.slice(0, want.length).map((e) => e.id),
+        want.map((e) => e.id),
+        `thought ${i + 1} top tokens`,
+      );
       t.topk.slice(0, want.length).forEach((e, j) => assert.ok(Math.abs(e.p - want[j].p) < 1e-4, `thought ${i + 1} p[${j}]`));
     }
   });

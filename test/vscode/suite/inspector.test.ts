@@ -87,15 +87,29 @@ describe('inspector features', function () {
         assert.deepEqual(l.command!.arguments, [vscode.Uri.file(prosqaFile()).toString(), i]);
       });
 
-      const jsonl = writeWorkspaceFile('two.jsonl', records.slice(0, 2).map((r) => JSON.stringify(r)).join('\n') + '\n');
+      const jsonl = writeWorkspaceFile(
+        'two.jsonl',
+        records
+          .slice(0, 2)
+          .map((r) => JSON.stringify(r))
+          .join('\n') + '\n',
+      );
       const jl = (await lensesOf(jsonl)).filter((l) => l.command?.command === 'coconutLens.inspectRecordAt');
-      assert.deepEqual(jl.map((l) => l.range.start.line), [0, 1], 'one lens on each line of a JSONL file');
+      assert.deepEqual(
+        jl.map((l) => l.range.start.line),
+        [0, 1],
+        'one lens on each line of a JSONL file',
+      );
 
       const coconut = writeWorkspaceFile('prompts.coconut', COCONUT_TEXT);
       const doc = await vscode.workspace.openTextDocument(coconut);
       assert.equal(doc.languageId, 'coconut-prompt', '.coconut files get the Coconut Prompt language');
       const cl = (await lensesOf(coconut)).filter((l) => l.command?.command === 'coconutLens.inspectRecordAt');
-      assert.deepEqual(cl.map((l) => l.range.start.line), [1, 6], 'lenses on the two "Q:" lines');
+      assert.deepEqual(
+        cl.map((l) => l.range.start.line),
+        [1, 6],
+        'lenses on the two "Q:" lines',
+      );
 
       const other = writeWorkspaceFile('not-prompts.json', '{"name": "x", "version": "1.0.0"}\n');
       const none = (await lensesOf(other)).filter((l) => l.command?.command === 'coconutLens.inspectRecordAt');
@@ -237,7 +251,10 @@ describe('inspector features', function () {
       assert.equal(run.graphMissing, undefined);
       assert.equal(run.graph.root, tom!.root);
       assert.ok(result.nodeValues, 'the result has node values');
-      assert.deepEqual(result.nodeValues.map((v) => v.thought), Array.from({ length: result.thoughts.length + 1 }, (_, i) => i));
+      assert.deepEqual(
+        result.nodeValues.map((v) => v.thought),
+        Array.from({ length: result.thoughts.length + 1 }, (_, i) => i),
+      );
       for (const v of result.nodeValues[1]!.values) assert.ok(v.p >= 0 && v.p <= 1);
     });
 
@@ -273,7 +290,10 @@ describe('inspector features', function () {
       const max = modelManifest().thoughts.max;
       const result = (await vscode.commands.executeCommand('coconutLens.sweep')) as SweepResult;
       assert.ok(result);
-      assert.deepEqual(result.points.map((p) => p.k), Array.from({ length: max + 1 }, (_, i) => i));
+      assert.deepEqual(
+        result.points.map((p) => p.k),
+        Array.from({ length: max + 1 }, (_, i) => i),
+      );
       for (const p of result.points) {
         assert.equal(typeof p.correct, 'boolean', 'the record has an answer, so each k is scored');
         assert.ok(p.answerProb >= 0 && p.answerProb <= 1);
@@ -301,7 +321,10 @@ describe('inspector features', function () {
         { thought: k, kind: 'vector', vector, label: 'thought 1 of the last run' },
       ])) as InterventionResult;
       assert.equal(result.intervened.thoughts[k - 1]!.intervened?.kind, 'vector');
-      assert.deepEqual(result.intervened.thoughts[k - 1]!.vector.map((x) => Math.fround(x)), vector.map((x) => Math.fround(x)));
+      assert.deepEqual(
+        result.intervened.thoughts[k - 1]!.vector.map((x) => Math.fround(x)),
+        vector.map((x) => Math.fround(x)),
+      );
       const bad = await captureNotifications(() =>
         vscode.commands.executeCommand('coconutLens.intervene', [{ thought: 1, kind: 'vector', vector: vector.slice(1) }]),
       );
@@ -312,9 +335,7 @@ describe('inspector features', function () {
     it('an intervention on a thought that does not exist is refused with the valid range', async () => {
       const { api } = await activateExtension();
       const k = api.currentRunForTest()!.k;
-      const { value, errors } = await captureNotifications(() =>
-        vscode.commands.executeCommand('coconutLens.intervene', [{ thought: k + 5, kind: 'zero' }]),
-      );
+      const { value, errors } = await captureNotifications(() => vscode.commands.executeCommand('coconutLens.intervene', [{ thought: k + 5, kind: 'zero' }]));
       assert.equal(value, undefined);
       assert.equal(errors.length, 1, `one error: ${errors.join(' | ')}`);
       assert.match(errors[0]!, new RegExp(`Thought ${k + 5} does not exist: the current run has ${k} thoughts \\(1 to ${k}\\)`));
@@ -326,7 +347,10 @@ describe('inspector features', function () {
       const { api } = await activateExtension();
       const k = api.currentRunForTest()!.k;
       const entries = (await vscode.commands.executeCommand('coconutLens.attribution')) as AttributionEntry[];
-      assert.deepEqual(entries.map((e) => e.thought), Array.from({ length: k }, (_, i) => i + 1));
+      assert.deepEqual(
+        entries.map((e) => e.thought),
+        Array.from({ length: k }, (_, i) => i + 1),
+      );
       for (const e of entries) assert.ok(Math.abs(e.delta - (e.ablatedLogProb - e.baseLogProb)) < 1e-9);
     });
 
@@ -336,7 +360,10 @@ describe('inspector features', function () {
       const result = (await vscode.commands.executeCommand('coconutLens.evaluateDataset', vscode.Uri.file(prosqaFile()), 2)) as DatasetResult;
       assert.ok(result);
       assert.ok(max >= 2);
-      assert.deepEqual(result.perK.map((s) => s.k), [0, 1, 2]);
+      assert.deepEqual(
+        result.perK.map((s) => s.k),
+        [0, 1, 2],
+      );
       assert.equal(result.records.length, n * 3);
       for (const s of result.perK) {
         assert.equal(s.n, n);

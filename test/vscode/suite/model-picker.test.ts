@@ -74,9 +74,7 @@ describe('model picker', () => {
       panel.receiveForTest({ type: 'selectModel', dir });
       await until('coconutLens.modelPath to change', () => config().get('modelPath') === dir);
       await api.whenIdle();
-      await until('the refreshed picker', () =>
-        posted.some((m) => m.type === 'models' && m.models.find((c) => c.current)?.dir === dir),
-      );
+      await until('the refreshed picker', () => posted.some((m) => m.type === 'models' && m.models.find((c) => c.current)?.dir === dir));
       const cleared = posted.find((m) => m.type === 'cleared') as Extract<HostToWebview, { type: 'cleared' }> | undefined;
       assert.match(cleared?.reason ?? '', /model changed.*Rerun/i);
 

@@ -32,7 +32,10 @@ describe('models: Add Model…', () => {
     const seen = await captureNotifications(async () => vscode.commands.executeCommand<string | undefined>('coconutLens.addModel', dir));
     assert.equal(seen.value, dir);
     assert.deepEqual(seen.errors, []);
-    assert.ok(seen.infos.some((m) => /^Added model tiny-random \(2 layers, vocabulary 69\)/.test(m)), JSON.stringify(seen.infos));
+    assert.ok(
+      seen.infos.some((m) => /^Added model tiny-random \(2 layers, vocabulary 69\)/.test(m)),
+      JSON.stringify(seen.infos),
+    );
     assert.deepEqual(config().inspect('models')?.globalValue, [dir]);
     assert.equal(config().get('modelPath'), dir);
     const ext = vscode.extensions.getExtension('coconut-lens.coconut-lens')!;
@@ -47,7 +50,7 @@ describe('models: Add Model…', () => {
     assert.deepEqual(config().inspect('models')?.globalValue, [dir]);
   });
 
-  it('refuses a broken model with the engine\'s message and leaves the settings alone', async () => {
+  it("refuses a broken model with the engine's message and leaves the settings alone", async () => {
     const dir = copyOfModel();
     made.push(dir);
     fs.rmSync(path.join(dir, 'probe.safetensors'));
@@ -86,8 +89,22 @@ describe('models: Add Model…', () => {
     py('make_reference_fixture.py', ['--out', path.join(work, 'src'), '--seed', '9']);
     const modelDir = path.join(work, 'model');
     const ckpt = path.join(work, 'src', 'checkpoint_6');
-    py('import_coconut.py', ['--checkpoint', ckpt, '--tokenizer', path.join(work, 'src', 'tokenizer.json'), '--out', modelDir,
-      '--name', 'imported-reference', '--n-head', '4', '--thoughts-default', '3', '--max-new-tokens', '4']);
+    py('import_coconut.py', [
+      '--checkpoint',
+      ckpt,
+      '--tokenizer',
+      path.join(work, 'src', 'tokenizer.json'),
+      '--out',
+      modelDir,
+      '--name',
+      'imported-reference',
+      '--n-head',
+      '4',
+      '--thoughts-default',
+      '3',
+      '--max-new-tokens',
+      '4',
+    ]);
     const question = 'Every lempus is a grimpus. Tom is a lempus. Is Tom a grimpus or zhorpus?';
     fs.writeFileSync(path.join(work, 'cases.json'), JSON.stringify([{ question, k: 3 }]));
     py('reference.py', ['--model-dir', modelDir, '--checkpoint', ckpt, '--out', path.join(work, 'golden.json'), '--cases-file', path.join(work, 'cases.json')]);
@@ -104,10 +121,17 @@ describe('models: Add Model…', () => {
     assert.deepEqual(r.promptTokens.map((t) => t.id).concat([50257]), golden.input_ids);
     assert.equal(r.thoughts.length, 3);
     r.thoughts.forEach((t, i) => {
-      assert.deepEqual(t.topk.slice(0, 5).map((x) => x.id), golden.thoughts[i].topk.map((x: { id: number }) => x.id), `thought ${i + 1}`);
+      assert.deepEqual(
+        t.topk.slice(0, 5).map((x) => x.id),
+        golden.thoughts[i].topk.map((x: { id: number }) => x.id),
+        `thought ${i + 1}`,
+      );
       assert.ok(Math.abs(t.norm - golden.thoughts[i].norm) < 1e-4 * golden.thoughts[i].norm);
     });
-    assert.deepEqual(r.answer.tokens.map((t) => t.id), golden.answer_ids);
+    assert.deepEqual(
+      r.answer.tokens.map((t) => t.id),
+      golden.answer_ids,
+    );
     assert.equal(r.answer.text, golden.answer_text);
     assert.ok(api.panelHtmlForTest().length > 0, 'the inspector panel is open');
   });

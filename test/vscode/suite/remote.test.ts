@@ -15,7 +15,7 @@ describe('remote: the workspace extension host', () => {
     const ext = vscode.extensions.getExtension(EXTENSION_ID)!;
     assert.deepEqual(ext.packageJSON.extensionKind, ['workspace']);
     assert.equal(ext.extensionKind, vscode.ExtensionKind.Workspace);
-    assert.equal(ext.extensionUri.scheme, 'file', 'the extension is read from the server\'s disk');
+    assert.equal(ext.extensionUri.scheme, 'file', "the extension is read from the server's disk");
   });
 
   it('is a Node process that can load native addons', () => {

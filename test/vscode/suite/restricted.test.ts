@@ -15,8 +15,7 @@ import { activateExtension, captureNotifications, inspect, openAt, prosqaFile, w
 const RESTRICTED = process.env.COCONUT_TEST_RESTRICTED === '1';
 /** The tiny model named in the workspace's settings file (read from disk: in Restricted Mode VS Code
  * hides restricted workspace values from the configuration API). */
-const tinyModel = (): string =>
-  JSON.parse(fs.readFileSync(path.join(workspaceRoot(), '.vscode', 'settings.json'), 'utf8'))['coconutLens.modelPath'];
+const tinyModel = (): string => JSON.parse(fs.readFileSync(path.join(workspaceRoot(), '.vscode', 'settings.json'), 'utf8'))['coconutLens.modelPath'];
 
 describe('workspace trust', () => {
   it('declares limited support, with the model settings restricted', async () => {
@@ -43,7 +42,7 @@ if (RESTRICTED) {
       assert.equal(ext.isActive, true);
     });
 
-    it('an inspect command runs the shipped model, never the workspace\'s', async () => {
+    it("an inspect command runs the shipped model, never the workspace's", async () => {
       const { api } = await activateExtension();
       const ext = vscode.extensions.getExtension('coconut-lens.coconut-lens')!;
       await openAt(prosqaFile(), '"question"');
@@ -99,7 +98,7 @@ if (RESTRICTED) {
       }
     });
 
-    it('the panel\'s model picker offers only the shipped model, and refuses another', async () => {
+    it("the panel's model picker offers only the shipped model, and refuses another", async () => {
       const config = vscode.workspace.getConfiguration('coconutLens');
       const ext = vscode.extensions.getExtension('coconut-lens.coconut-lens')!;
       await config.update('models', [tinyModel()], vscode.ConfigurationTarget.Global);
@@ -107,7 +106,10 @@ if (RESTRICTED) {
         const options = modelOptions(ext.extensionPath);
         const listed = options.find((o) => o.dir === tinyModel());
         assert.deepEqual(listed && { present: listed.present, selectable: listed.selectable }, { present: true, selectable: false });
-        assert.deepEqual(options.filter((o) => o.selectable && !o.shipped), []);
+        assert.deepEqual(
+          options.filter((o) => o.selectable && !o.shipped),
+          [],
+        );
         await assert.rejects(chooseModelFromPanel(tinyModel(), ext.extensionPath), (e: HostError) => e.code === 'WORKSPACE_UNTRUSTED');
         assert.equal(config.inspect('modelPath')?.globalValue, undefined);
       } finally {
@@ -115,7 +117,7 @@ if (RESTRICTED) {
       }
     });
 
-    it('the workspace\'s model never ran in this extension host', async () => {
+    it("the workspace's model never ran in this extension host", async () => {
       const { ext, api } = await activateExtension();
       assert.notEqual(api.lastResult()?.modelDir, tinyModel());
       assert.equal(api.lastResult()?.modelDir, path.join(ext.extensionPath, 'models', 'prosqa-coconut'));
