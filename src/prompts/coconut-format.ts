@@ -12,7 +12,7 @@
 // the lines after `Q:` (joined with a space). Ranges cover the text after the marker, so
 // the editor can highlight exactly the words of a step. No vscode here: the CLI shares it.
 import { LensError } from '../engine/errors';
-import type { PromptRecord, Range } from './parse';
+import type { PromptRecord, Range } from './types';
 
 export const COCONUT_FORMAT_HINT =
   'write each record as a "Q: question" line, optional "- step" lines and an optional "A: answer" line; ' +

@@ -1,2 +1,2 @@
 export { detectFormat, parsePromptFile, recordAt, selectRecord } from './parse';
-export type { PromptFile, PromptFormat, PromptRecord, ProsQAGraph, Range } from './parse';
+export type { PromptFile, PromptFormat, PromptRecord, Range } from './types';

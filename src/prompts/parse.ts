@@ -3,49 +3,10 @@
 // and ProsQA's graph fields). No vscode here: the CLI, tests and extension share it.
 import { LensError } from '../engine/errors';
 import { lineColumn } from '../engine/text';
+import type { GraphLike } from '../shared/graph';
 import { parseCoconutFormat } from './coconut-format';
-import { JsonRangeParser, JsonSyntaxError, type JsonNode, type Range } from './json-ranges';
-
-export type { Range } from './json-ranges';
-
-export type PromptFormat = 'json' | 'jsonl' | 'text' | 'coconut';
-
-export interface ProsQAGraph {
-  idx_to_symbol: string[];
-  edges: [number, number][];
-  root?: number;
-  target?: number;
-  neg_target?: number;
-}
-
-export interface PromptRecord {
-  /** 0-based position of the record in the file (the --record number). */
-  index: number;
-  question: string;
-  steps?: string[];
-  answer?: string;
-  graph?: ProsQAGraph;
-  /** The whole record: the JSON object, or the question text of a plain-text file. */
-  range: Range;
-  /**
-   * Where a cursor counts as "on" this record: the object in JSON, its whole line in JSON Lines,
-   * the whole file for plain text.
-   */
-  cursorRange: Range;
-  /** 1-based line on which the record starts. */
-  line: number;
-  /** The question's string literal (quotes included) in JSON; the trimmed text in plain text. */
-  questionRange: Range;
-  /** One per step string literal, quotes included. */
-  stepRanges: Range[];
-  answerRange?: Range;
-}
-
-export interface PromptFile {
-  fileName: string;
-  format: PromptFormat;
-  records: PromptRecord[];
-}
+import { JsonRangeParser, JsonSyntaxError, type JsonNode } from './json-ranges';
+import type { PromptFile, PromptFormat, PromptRecord } from './types';
 
 const SCHEMA_HINT = 'each record is an object like {"question": "...", "steps": ["..."], "answer": "..."} (steps and answer optional)';
 
@@ -225,7 +186,7 @@ function toRecord(node: JsonNode, index: number, text: string, name: string): Pr
   return rec;
 }
 
-function readGraph(field: (k: string) => JsonNode | undefined, bad: (m: string) => LensError): ProsQAGraph | undefined {
+function readGraph(field: (k: string) => JsonNode | undefined, bad: (m: string) => LensError): GraphLike | undefined {
   const sym = field('idx_to_symbol');
   const edges = field('edges');
   if (!sym && !edges) return undefined;
@@ -243,7 +204,7 @@ function readGraph(field: (k: string) => JsonNode | undefined, bad: (m: string) 
     }
     return [(e.items[0] as { value: number }).value, (e.items[1] as { value: number }).value];
   });
-  const graph: ProsQAGraph = { idx_to_symbol: sym.items.map((s) => (s as { value: string }).value), edges: pairs };
+  const graph: GraphLike = { idx_to_symbol: sym.items.map((s) => (s as { value: string }).value), edges: pairs };
   for (const key of ['root', 'target', 'neg_target'] as const) {
     const v = field(key);
     if (v === undefined) continue;
