@@ -4,11 +4,17 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runChild } from '../engine/bench/run-child';
-import type { ModelOpts } from './bench-model';
 import { round, stat } from './bench-report';
 
+/** What a fresh process needs: the package root (for dist/), the thread count, the question. */
+interface ProcessOpts {
+  root: string;
+  threads: number;
+  question: string;
+}
+
 export /** A fresh `coconut-lens inspect --json` process per sample: process start to decoded thoughts. */
-async function coldInspect(dir: string, provider: string, o: ModelOpts, k: number): Promise<Record<string, unknown>> {
+async function coldInspect(dir: string, provider: string, o: ProcessOpts, k: number): Promise<Record<string, unknown>> {
   const cli = path.join(o.root, 'dist', 'cli.js');
   if (!fs.existsSync(cli)) return { skipped: `${cli} is not built (npm run build)` };
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'coconut-lens-bench-'));
@@ -32,7 +38,7 @@ async function coldInspect(dir: string, provider: string, o: ModelOpts, k: numbe
  * host) starts dist/engine-worker.js as the extension does, loads the model, runs 20 inspects;
  * its RSS before, after the load and after the runs (the worker's memory is the process's).
  */
-export async function hostMemory(dir: string, provider: string, o: ModelOpts, k: number): Promise<Record<string, unknown>> {
+export async function hostMemory(dir: string, provider: string, o: ProcessOpts, k: number): Promise<Record<string, unknown>> {
   const worker = path.join(o.root, 'dist', 'engine-worker.js');
   if (!fs.existsSync(worker)) return { skipped: `${worker} is not built (npm run build)` };
   const script = `
