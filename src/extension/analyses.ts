@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isCompleteGraph } from '../shared/graph';
 import { findInterventionProblem } from '../shared/interventions';
-import type { AttributionEntry, DatasetResult, EvalRecord, InspectRequest, InterventionResult, SweepResult } from '../shared/types';
+import type { AttributionEntry, DatasetResult, EvalRecord, InspectRequest, InterventionResult, ModelInfo, SweepResult } from '../shared/types';
 import type { PromptRecord } from '../prompts';
 import type { AnalysisKind, DatasetInfo, ErrorInfo, Intervention, RecordRef } from '../protocol/inspector';
 import { docLabel, PromptDocuments, toRange } from './documents';
@@ -57,15 +57,7 @@ export class Analyses {
     if (!cur) return Promise.resolve(undefined);
     return this.run('sweep', 'Coconut Lens: k sweep', async (job) => {
       const { client, info } = await this.runner.loadEngine(job, () => undefined);
-      const max = info.thoughts.max;
-      const last = to ?? max;
-      if (!Number.isInteger(last) || last < 0 || last > max) {
-        throw new HostError(
-          'THOUGHTS_RANGE',
-          `A sweep to k = ${last} is out of range: ${info.name} allows 0 to ${max} thoughts.`,
-          `Choose a largest k from 0 to ${max}.`,
-        );
-      }
+      const last = largestK(to, info, (k) => `A sweep to k = ${k}`);
       this.panel.post({ type: 'analysisStarted', analysis: 'sweep', runId: job.id, text: `k sweep 0…${last}`, total: last + 1 });
       this.log.info(`Run ${job.id}: k sweep 0..${last} of "${clip(cur.question.text)}".`);
       const result = await client.sweep(this.request(cur, 0), {
@@ -170,15 +162,7 @@ export class Analyses {
     }
     return this.run('dataset', `Coconut Lens: evaluating ${loaded.file}`, async (job, report) => {
       const { client, info } = await this.runner.loadEngine(job, report);
-      const max = info.thoughts.max;
-      const last = to ?? max;
-      if (!Number.isInteger(last) || last < 0 || last > max) {
-        throw new HostError(
-          'THOUGHTS_RANGE',
-          `Evaluating up to k = ${last} is out of range: ${info.name} allows 0 to ${max} thoughts.`,
-          `Choose a largest k from 0 to ${max}.`,
-        );
-      }
+      const last = largestK(to, info, (k) => `Evaluating up to k = ${k}`);
       const ks = Array.from({ length: last + 1 }, (_, i) => i);
       const records: EvalRecord[] = loaded.records.map((r) => {
         const e: EvalRecord = { index: r.index, question: r.question, answer: r.answer! };
@@ -293,6 +277,16 @@ export class Analyses {
     this.panel.post({ type: 'analysisError', analysis: kind, error: info });
     showError(info, this.log);
   }
+}
+
+/** The largest k of a sweep or an evaluation: `to`, else the model's maximum; THOUGHTS_RANGE when out of range. */
+function largestK(to: number | undefined, info: ModelInfo, what: (k: number) => string): number {
+  const max = info.thoughts.max;
+  const last = to ?? max;
+  if (!Number.isInteger(last) || last < 0 || last > max) {
+    throw new HostError('THOUGHTS_RANGE', `${what(last)} is out of range: ${info.name} allows 0 to ${max} thoughts.`, `Choose a largest k from 0 to ${max}.`);
+  }
+  return last;
 }
 
 /** Throws INTERVENTION_INVALID naming the first intervention that cannot apply to a run of k thoughts. */
