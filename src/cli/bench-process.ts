@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { runChild } from '../engine/bench/run-child';
 import { round, stat } from './bench-report';
+import { HOST_MEMORY_COMMAND } from './host-memory';
 
 /** What a fresh process needs: the package root (for dist/), the thread count, the question. */
 interface ProcessOpts {
@@ -35,34 +36,14 @@ async function coldInspect(dir: string, provider: string, o: ProcessOpts, k: num
 
 /**
  * What the extension host pays for a loaded model: a fresh Node process (standing in for the
- * host) starts dist/engine-worker.js as the extension does, loads the model, runs 20 inspects;
- * its RSS before, after the load and after the runs (the worker's memory is the process's).
+ * host, see host-memory.ts) starts dist/engine-worker.js through EngineClient, loads the model,
+ * runs 20 inspects; its RSS before, after the load and after the runs.
  */
 export async function hostMemory(dir: string, provider: string, o: ProcessOpts, k: number): Promise<Record<string, unknown>> {
   const worker = path.join(o.root, 'dist', 'engine-worker.js');
-  if (!fs.existsSync(worker)) return { skipped: `${worker} is not built (npm run build)` };
-  const script = `
-const { Worker } = require('node:worker_threads');
-const [workerPath, modelDir, provider, threads, question, k] = process.argv.slice(1);
-const mb = () => process.memoryUsage().rss / 1048576;
-const before = mb();
-const w = new Worker(workerPath);
-let id = 0;
-const call = (msg) => new Promise((res, rej) => {
-  const my = ++id;
-  const on = (m) => { if (m.id !== my || m.kind === 'progress') return; w.off('message', on); m.kind === 'ok' ? res(m.value) : rej(new Error(m.error.message)); };
-  w.on('message', on);
-  w.postMessage({ ...msg, id: my });
-});
-(async () => {
-  await call({ kind: 'load', params: { modelDir, provider, threads: Number(threads) } });
-  const afterLoad = mb();
-  for (let i = 0; i < 20; i++) await call({ kind: 'inspect', request: { question, thoughts: Number(k) } });
-  const afterRuns = mb();
-  console.log(JSON.stringify({ before, afterLoad, afterRuns }));
-  process.exit(0);
-})().catch((e) => { console.error(e.message); process.exit(1); });`;
-  const r = await runChild(process.execPath, ['-e', script, worker, dir, provider, String(o.threads), o.question, String(k)]);
+  const cli = path.join(o.root, 'dist', 'cli.js');
+  for (const f of [worker, cli]) if (!fs.existsSync(f)) return { skipped: `${f} is not built (npm run build)` };
+  const r = await runChild(process.execPath, [cli, HOST_MEMORY_COMMAND, worker, dir, provider, String(o.threads), o.question, String(k)]);
   const m = JSON.parse(r.stdout.trim().split('\n').pop()!);
   return { before: round(m.before), afterLoad: round(m.afterLoad), after20Inspects: round(m.afterRuns), growth: round(m.afterRuns - m.before) };
 }

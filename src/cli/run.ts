@@ -9,6 +9,7 @@ import { toLensError } from '../engine/errors';
 import { benchCommand } from './bench';
 import { packageRoot, type Io } from './common';
 import { evalCommand } from './eval';
+import { HOST_MEMORY_COMMAND, hostMemoryProbe } from './host-memory';
 import { inspectCommand } from './inspect';
 import { sweepCommand } from './sweep';
 import { usageError } from './args';
@@ -27,6 +28,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return await sweepCommand(rest, io);
       case 'bench':
         return await benchCommand(rest, io, packageRoot());
+      case HOST_MEMORY_COMMAND:
+        return await hostMemoryProbe(rest, io);
       case undefined:
       case 'help':
       case '--help':
