@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { InspectResult } from '../shared/types';
 import type { RunInfo } from '../protocol/inspector';
-import { EngineHost } from './engineHost';
+import { EngineCache } from './engineCache';
 import { HostError, showError, toErrorInfo } from './errors';
 import { registerInspectorFeatures, type FeatureTestHooks } from './features';
 import { InspectorPanel } from './panel';
@@ -39,12 +39,12 @@ export interface CoconutLensApi {
   features: FeatureTestHooks;
 }
 
-let engineHost: EngineHost | undefined;
+let engineCache: EngineCache | undefined;
 
 export function activate(context: vscode.ExtensionContext): CoconutLensApi {
   const log = vscode.window.createOutputChannel('Coconut Lens', { log: true });
-  const engine = new EngineHost(path.join(context.extensionPath, 'dist', 'engine-worker.js'), log);
-  engineHost = engine;
+  const engine = new EngineCache(path.join(context.extensionPath, 'dist', 'engine-worker.js'), log);
+  engineCache = engine;
   const panel = new InspectorPanel(context.extensionUri, log);
   const status = new StatusBar();
   const runner = new InspectRunner(context.extensionPath, engine, panel, status, log);
@@ -170,6 +170,6 @@ export function activate(context: vscode.ExtensionContext): CoconutLensApi {
 
 export function deactivate(): void {
   // The worker thread would otherwise outlive the extension host's shutdown for a moment.
-  engineHost?.dispose();
-  engineHost = undefined;
+  engineCache?.dispose();
+  engineCache = undefined;
 }

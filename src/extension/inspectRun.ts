@@ -4,7 +4,7 @@
 import type * as vscode from 'vscode';
 import { isCompleteGraph } from '../shared/graph';
 import { graphMissingReason, type ProgressInfo, type ProsQAGraph, type RunInfo, type TraceResult } from '../protocol/inspector';
-import type { LoadedEngine } from './engineHost';
+import type { LoadedEngine } from './engineCache';
 import type { Job, Report } from './jobQueue';
 import type { InspectorPanel } from './panel';
 import type { Question, RunHistory } from './runHistory';

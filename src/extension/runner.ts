@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import type { InspectResult } from '../shared/types';
 import type { ErrorInfo, PinnedRun, RecordRef, RunInfo, TraceResult } from '../protocol/inspector';
-import type { EngineHost, LoadedEngine } from './engineHost';
+import type { EngineCache, LoadedEngine } from './engineCache';
 import { CANCELLED, HostError, showError, toErrorInfo } from './errors';
 import { runInspect } from './inspectRun';
 import { JobQueue, type Job, type JobKind, type Report } from './jobQueue';
@@ -24,7 +24,7 @@ export class InspectRunner implements vscode.Disposable {
 
   constructor(
     private readonly extensionPath: string,
-    private readonly engine: EngineHost,
+    private readonly engine: EngineCache,
     private readonly panel: InspectorPanel,
     private readonly status: StatusBar,
     private readonly log: vscode.LogOutputChannel,

@@ -1,5 +1,5 @@
-// Owns the engine worker: loads a model lazily, reuses it while the model folder and provider
-// setting stay the same, and replaces the worker when either changes.
+// A cache of one: the engine worker for the current model folder and provider setting, loaded
+// lazily, reused while both stay the same, and replaced when either changes.
 
 import * as vscode from 'vscode';
 import { EngineClient } from '../engine/client';
@@ -13,7 +13,7 @@ export interface LoadedEngine {
   requested: ProviderSetting;
 }
 
-export class EngineHost implements vscode.Disposable {
+export class EngineCache implements vscode.Disposable {
   private current?: { key: string; engine: Promise<LoadedEngine>; loaded?: LoadedEngine };
   private readonly changed = new vscode.EventEmitter<LoadedEngine | undefined>();
   /** Fires with the new engine after a load, and with undefined when it was dropped. */
@@ -38,7 +38,7 @@ export class EngineHost implements vscode.Disposable {
     const k = key(dir, provider);
     if (this.current?.key === k) return this.current.engine;
     this.drop();
-    const entry: NonNullable<EngineHost['current']> = { key: k, engine: this.load(dir, provider, isDefault) };
+    const entry: NonNullable<EngineCache['current']> = { key: k, engine: this.load(dir, provider, isDefault) };
     this.current = entry;
     entry.engine.then(
       (loaded) => {
