@@ -167,6 +167,9 @@ function perform(effect: Effect): void {
     case 'answerChart':
       void answerChartRequest(view, effect.requestId, effect.chart, effect.format);
       return;
+    case 'unknownMessage':
+      console.error('Coconut Lens panel: a message type this panel does not know', effect.message);
+      return;
   }
 }
 

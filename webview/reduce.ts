@@ -18,7 +18,9 @@ export type Effect =
   /** Mark the thoughts the editor's cursor points at, and scroll the first into view. */
   | { type: 'highlight'; indices: number[] }
   /** The host wants a chart as an image (an export command). */
-  | { type: 'answerChart'; requestId: number; chart: ChartId | 'visible'; format: ImageFormat };
+  | { type: 'answerChart'; requestId: number; chart: ChartId | 'visible'; format: ImageFormat }
+  /** A message type this panel does not know (a host from another build): logged, never dropped silently. */
+  | { type: 'unknownMessage'; message: unknown };
 
 export interface Reduced {
   state: ViewState;
@@ -157,7 +159,7 @@ export function reduce(state: ViewState, msg: HostToWebview): Reduced {
     case 'pinned':
       return keep({ ...state, pinned: msg.pin, ...(msg.pin ? { tab: 'compare' as const } : {}) });
     default:
-      return keep(state);
+      return { state, effects: [{ type: 'unknownMessage', message: msg }, ...SHOW_AND_KEEP] };
   }
 }
 

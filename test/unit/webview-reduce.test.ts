@@ -152,6 +152,12 @@ describe('webview reduce', () => {
     assert.deepEqual(c.effects, [{ type: 'answerChart', requestId: 7, chart: 'visible', format: 'png' }]);
   });
 
+  it('an unknown message type is reported, then handled like any other (kept and redrawn)', () => {
+    const msg = { type: 'fromTheFuture' } as unknown as HostToWebview;
+    const r = reduce({ version: 1 }, msg);
+    assert.deepEqual(r.effects, [{ type: 'unknownMessage', message: msg }, { type: 'persist' }, { type: 'render' }]);
+  });
+
   it('pinning a run shows the Compare tab; unpinning stays where it is', () => {
     assert.equal(reduce({ version: 1 }, { type: 'pinned', pin: { label: 'p', result: result() } }).state.tab, 'compare');
     assert.equal(reduce({ version: 1, tab: 'search' }, { type: 'pinned' }).state.tab, 'search');
