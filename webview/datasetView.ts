@@ -1,7 +1,7 @@
 // The dataset view: a JSON/JSONL file run through the evaluation at k = 0..max; accuracy per k,
 // the paper's ProsQA path categories per k, and every record with a link back into the inspector.
 import type { DatasetKSummary, DatasetRecordResult, PathCategory } from '../src/shared/types';
-import { PATH_CATEGORIES } from '../src/shared/path-categories';
+import { emptyCategoryCounts, PATH_CATEGORIES } from '../src/shared/path-categories';
 import type { DatasetInfo, DatasetResult } from '../src/protocol/inspector';
 import { barChart, stackedBarChart } from './charts';
 import { h } from './dom';
@@ -31,7 +31,7 @@ export function summarise(records: DatasetRecordResult[], ks: number[]): Dataset
     const correct = at.filter((r) => r.correct).length;
     const s: DatasetKSummary = { k, n: at.length, correct, accuracy: at.length ? correct / at.length : 0 };
     if (at.some((r) => r.category)) {
-      const cats = Object.fromEntries(PATH_CATEGORIES.map((c) => [c, 0])) as Record<PathCategory, number>;
+      const cats = emptyCategoryCounts();
       for (const r of at) if (r.category) cats[r.category]++;
       s.categories = cats;
     }
