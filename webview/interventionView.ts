@@ -3,6 +3,7 @@
 // attribution chart (answer log-probability change when each thought is ablated).
 import type { AttributionEntry, Intervention, InterventionResult, ThoughtTrace, TokenProb } from '../src/shared/types';
 import type { PinnedRun } from '../src/protocol/inspector';
+import { describeEdit } from '../src/shared/interventions';
 import { barChart } from './charts';
 import { h } from './dom';
 import { fmtNum, fmtP, showToken } from './format';
@@ -188,19 +189,6 @@ export interface ThoughtDiff {
   originalIds: Set<number>;
 }
 
-export function describeIntervention(i: Intervention): string {
-  switch (i.kind) {
-    case 'zero':
-      return 'zeroed';
-    case 'scale':
-      return `scaled ×${i.factor}`;
-    case 'token':
-      return `replaced by “${i.token}”`;
-    case 'vector':
-      return `replaced by ${i.label ?? 'a vector'}`;
-  }
-}
-
 export function diffOf(result: InterventionResult): Map<number, ThoughtDiff> {
   const first = Math.min(...result.interventions.map((i) => i.thought));
   const out = new Map<number, ThoughtDiff>();
@@ -210,7 +198,7 @@ export function diffOf(result: InterventionResult): Map<number, ThoughtDiff> {
     const div = result.divergence.find((d) => d.thought === t.index);
     out.set(t.index, {
       status: edit ? 'edited' : t.index > first ? 'downstream' : 'same',
-      edit: edit ? describeIntervention(edit) : undefined,
+      edit: edit ? describeEdit(edit) : undefined,
       kl: div?.kl,
       js: div?.js,
       was: orig?.topk[0],

@@ -1,4 +1,5 @@
 // Human-readable output of the CLI: one table per thought, then the answer and timings.
+import { describeEdit } from '../shared/interventions';
 import type { DatasetResult, InspectResult, InterventionResult, SweepResult, ThoughtNodeValues, ThoughtTrace } from '../shared/types';
 import { PATH_CATEGORIES } from '../shared/path-categories';
 
@@ -21,14 +22,7 @@ export function formatThought(t: ThoughtTrace): string {
   lines.push(`Thought ${t.index}   norm ${t.norm.toFixed(3)}   entropy ${t.entropy.toFixed(3)} nats`);
   if (t.intervened) {
     const iv = t.intervened;
-    const what =
-      iv.kind === 'scale'
-        ? `scaled by ${iv.factor}`
-        : iv.kind === 'token'
-          ? `replaced by the embedding of "${iv.token}"`
-          : iv.kind === 'vector'
-            ? `replaced by ${iv.label ?? 'a given vector'}`
-            : 'zeroed';
+    const what = describeEdit(iv);
     const top = iv.originalTopk[0];
     lines.push(
       `  intervened: ${what} (the model's thought had norm ${iv.originalNorm.toFixed(3)}${top ? `, top ${showToken(top.token)} ${top.p.toFixed(4)}` : ''}); below, the vector fed back`,

@@ -9,7 +9,8 @@ import { intOption, parseArgs, strOption, usageError } from './args';
 import { COMMON, loadEngine, promptFileArg, thoughtsOption, type Io } from './common';
 import { checkExportTarget, writeExport } from './export-file';
 import { formatInspect, formatIntervention, formatNodeValues } from './format';
-import { describeIntervention, parseInterventionSpec } from './interventions';
+import { describeIntervention } from '../shared/interventions';
+import { parseInterventionSpec } from './interventions';
 import { USAGE } from './usage';
 
 export async function inspectCommand(argv: string[], io: Io): Promise<number> {

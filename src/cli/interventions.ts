@@ -81,16 +81,3 @@ export function parseInterventionSpec(spec: string, readFile: (file: string) => 
       throw usageError(`--intervene ${JSON.stringify(spec)}: unknown kind "${kind}"`, `write ${FORMS}`);
   }
 }
-
-export function describeIntervention(iv: Intervention): string {
-  switch (iv.kind) {
-    case 'zero':
-      return `thought ${iv.thought} zeroed`;
-    case 'scale':
-      return `thought ${iv.thought} scaled by ${iv.factor}`;
-    case 'token':
-      return `thought ${iv.thought} replaced by the embedding of "${iv.token}"`;
-    case 'vector':
-      return `thought ${iv.thought} replaced by ${iv.label ? iv.label : 'a given vector'}`;
-  }
-}

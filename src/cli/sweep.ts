@@ -3,7 +3,8 @@ import { selectRecord } from '../prompts';
 import { intOption, parseArgs } from './args';
 import { COMMON, loadEngine, promptFileArg, type Io } from './common';
 import { formatSweep } from './format';
-import { describeIntervention, parseInterventionSpec } from './interventions';
+import { describeIntervention } from '../shared/interventions';
+import { parseInterventionSpec } from './interventions';
 import { USAGE } from './usage';
 
 export async function sweepCommand(argv: string[], io: Io): Promise<number> {

@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isCompleteGraph } from '../shared/graph';
-import { findInterventionProblem } from '../shared/interventions';
+import { describeIntervention, findInterventionProblem } from '../shared/interventions';
 import type { AttributionEntry, DatasetResult, EvalRecord, InspectRequest, InterventionResult, ModelInfo, SweepResult } from '../shared/types';
 import type { PromptRecord } from '../prompts';
 import type { AnalysisKind, DatasetInfo, ErrorInfo, Intervention, RecordRef } from '../protocol/inspector';
@@ -90,7 +90,7 @@ export class Analyses {
     return this.run('intervention', 'Coconut Lens: intervention', async (job) => {
       const { client } = await this.runner.loadEngine(job, () => undefined);
       this.panel.post({ type: 'analysisStarted', analysis: 'intervention', runId: job.id, text: 'Rerunning with the interventions', total: 2 });
-      this.log.info(`Run ${job.id}: intervention ${interventions.map(describe).join(', ')} at k=${cur.run.k}.`);
+      this.log.info(`Run ${job.id}: intervention ${interventions.map(describeIntervention).join(', ')} at k=${cur.run.k}.`);
       const result = await client.intervene(
         { ...this.request(cur, cur.run.k), interventions },
         {
@@ -325,19 +325,6 @@ export function checkInterventions(list: Intervention[], k: number, nEmbd: numbe
     default:
       // The protocol guard lets only well-formed lists through, so this is a bug, not a user error.
       throw invalid(`The panel sent a malformed intervention (${p.problem}).`, 'Reload the panel; if it happens again, report it.');
-  }
-}
-
-function describe(i: Intervention): string {
-  switch (i.kind) {
-    case 'zero':
-      return `zero thought ${i.thought}`;
-    case 'scale':
-      return `scale thought ${i.thought} by ${i.factor}`;
-    case 'token':
-      return `thought ${i.thought} := "${i.token}"`;
-    case 'vector':
-      return `thought ${i.thought} := ${i.label ?? 'a vector'}`;
   }
 }
 

@@ -4,6 +4,25 @@
 // the problem for its own audience: a panel notice, a LensError with a fix.
 import type { Intervention } from './types';
 
+/** What an intervention does to its thought, e.g. "scaled by 0.5": the one wording of the CLI, the log and the panel. */
+export function describeEdit(iv: Pick<Intervention, 'kind'> & { factor?: number; token?: string; label?: string }): string {
+  switch (iv.kind) {
+    case 'zero':
+      return 'zeroed';
+    case 'scale':
+      return `scaled by ${iv.factor}`;
+    case 'token':
+      return `replaced by the embedding of "${iv.token}"`;
+    case 'vector':
+      return `replaced by ${iv.label ? iv.label : 'a given vector'}`;
+  }
+}
+
+/** "thought 2 scaled by 0.5". */
+export function describeIntervention(iv: Intervention): string {
+  return `thought ${iv.thought} ${describeEdit(iv)}`;
+}
+
 export const INTERVENTION_KINDS: readonly Intervention['kind'][] = ['zero', 'scale', 'token', 'vector'];
 
 /** The first thing wrong with an intervention list; `thought` is the offending item's field as given. */

@@ -2,7 +2,7 @@
 // protocol guard asks only for the form, the host and the engine also for the fit to the run.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { findInterventionProblem } from '../../src/shared/interventions';
+import { describeEdit, describeIntervention, findInterventionProblem } from '../../src/shared/interventions';
 import { isWebviewToHost } from '../../src/protocol/inspector';
 
 const run = { k: 3, nEmbd: 2 };
@@ -72,5 +72,15 @@ describe('the protocol guard for intervene messages', () => {
     assert.equal(isWebviewToHost({ type: 'intervene', interventions: [{ thought: '1', kind: 'zero' }] }), false);
     assert.equal(isWebviewToHost({ type: 'intervene', interventions: [{ thought: 1, kind: 'scale' }] }), false);
     assert.equal(isWebviewToHost({ type: 'intervene', interventions: [{ thought: 1, kind: 'vector', vector: [1], label: 2 }] }), false);
+  });
+});
+
+describe('intervention descriptions (one wording for the CLI, the log and the panel)', () => {
+  it('describes each kind', () => {
+    assert.equal(describeIntervention({ thought: 2, kind: 'zero' }), 'thought 2 zeroed');
+    assert.equal(describeIntervention({ thought: 1, kind: 'scale', factor: 0.5 }), 'thought 1 scaled by 0.5');
+    assert.equal(describeEdit({ kind: 'token', token: 'lempus' }), 'replaced by the embedding of "lempus"');
+    assert.equal(describeEdit({ kind: 'vector', label: 'run.json#2' }), 'replaced by run.json#2');
+    assert.equal(describeEdit({ kind: 'vector' }), 'replaced by a given vector');
   });
 });
