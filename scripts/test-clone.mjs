@@ -1,6 +1,6 @@
 // A clone anywhere passes: `git clone` of the committed repository into an empty temporary folder
 // (no siblings, so nothing like ../shared can be reached), `npm ci` there, then the offline suites
-// (build, typecheck, unit, Python, the training pipeline) and `npm start`'s two parts: the terminal
+// (build, typecheck, lint, unit, Python, the training pipeline) and `npm start`'s two parts: the terminal
 // inspect and VS Code's server opening the examples. Reports one check per part:
 //   clone checks: N passed, M failed
 //
@@ -72,10 +72,10 @@ try {
   const ci = run('npm', ['ci', '--prefer-offline', '--no-audit', '--no-fund']);
   check('npm ci', ci.code === 0);
 
-  const suites = run(process.execPath, ['scripts/test-all.mjs', '--only', 'build,typecheck,unit,python,pipeline']);
+  const suites = run(process.execPath, ['scripts/test-all.mjs', '--only', 'build,typecheck,lint,unit,python,pipeline']);
   const m = /^tests: (\d+) passed, (\d+) failed$/m.exec(suites.out);
   check(
-    'offline suites (build, typecheck, unit, python, pipeline)',
+    'offline suites (build, typecheck, lint, unit, python, pipeline)',
     suites.code === 0 && !!m && Number(m[2]) === 0,
     m ? `${m[1]} passed, ${m[2]} failed` : 'no summary line',
   );
