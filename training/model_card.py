@@ -31,7 +31,8 @@ def table(header: Sequence[str], rows: List[Sequence[object]]) -> str:
     return "\n".join(out)
 
 
-def card(man: dict, ref: dict, eng: dict, sweep: dict, agreement: str, baselines: List[dict]) -> str:
+def card(man: dict, ref: dict, eng: dict, sweep: dict, agreement: str, baselines: List[dict],
+         run: str = "training/checkpoints/prosqa-cpu", config: str = "training/configs/prosqa-cpu.json") -> str:
     prov = man["provenance"]
     cfg = prov.get("config", {})
     arch = man["architecture"]
@@ -76,7 +77,7 @@ def card(man: dict, ref: dict, eng: dict, sweep: dict, agreement: str, baselines
                       f"nodes, {hops}-hop answers")
         start = ph["until_examples"]
     phases.append(f"{start:,} on: official-size graphs (the calibrated generator, 3–6 hops)")
-    L.append(f"- Recipe: `training/configs/prosqa-cpu.json`. Every thought is latent from the first step "
+    L.append(f"- Recipe: `{config}`. Every thought is latent from the first step "
              f"(no chain-of-thought stage): question, `<bot>`, 6 continuous thoughts, `<eot>`, answer. Loss: "
              f"the answer tokens, plus a frontier loss on each thought "
              f"(`{cfg.get('bfs_loss', {}).get('kind')}`: cross-entropy from thought t's decoded distribution "
@@ -153,9 +154,9 @@ def card(man: dict, ref: dict, eng: dict, sweep: dict, agreement: str, baselines
     L.append("\n## Reproduce and continue\n")
     L.append("```bash\n"
              "# continue training from the committed checkpoint (one thread, in the background, stops cleanly)\n"
-             "bash training/segment.sh training/configs/prosqa-cpu.json training/checkpoints/prosqa-cpu 150\n"
+             f"bash training/segment.sh {config} {run} 150\n"
              "# ship the run as this folder and measure it (export, reference vs engine, k sweep, frontier check)\n"
-             "bash training/ship.sh training/checkpoints/prosqa-cpu\n"
+             f"bash training/ship.sh {run}\n"
              "python3 training/model_card.py\n"
              "# the numbers above, from the shipped files alone\n"
              "node bin/coconut-lens.js eval data/prosqa/prosqa_valid.json --model models/prosqa-coconut\n"
@@ -171,6 +172,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--model", default="models/prosqa-coconut")
     ap.add_argument("--results", default="training/results/prosqa-coconut")
     ap.add_argument("--baselines", default="training/results/baselines.json")
+    ap.add_argument("--run", default="training/checkpoints/prosqa-cpu", help="the committed run it came from")
+    ap.add_argument("--config", default="training/configs/prosqa-cpu.json", help="that run's config")
     a = ap.parse_args(argv)
     res = Path(a.results)
     man = json.loads((Path(a.model) / "coconut.json").read_text(encoding="utf-8"))
@@ -180,7 +183,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     agreement = (res / "agreement.txt").read_text(encoding="utf-8")
     b = Path(a.baselines)
     baselines = json.loads(b.read_text(encoding="utf-8")) if b.exists() else []
-    text = card(man, ref, eng, sweep, agreement, baselines)
+    text = card(man, ref, eng, sweep, agreement, baselines, a.run, a.config)
     (Path(a.model) / "README.md").write_text(text, encoding="utf-8")
     print(f"wrote {Path(a.model) / 'README.md'} ({len(text.splitlines())} lines)")
     return 0
