@@ -220,7 +220,8 @@ export function renderAnswer(result: InspectResult, expected: string | undefined
   for (const t of a.tokens) tokens.append(renderAnswerToken(t));
   let verdict: HTMLElement | undefined;
   if (expected !== undefined) {
-    const ok = sameAnswer(a.extracted, expected);
+    // The engine's verdict when it scored the run (it knows the model's normalizer); else the plain comparison.
+    const ok = a.correct ?? sameAnswer(a.extracted, expected);
     verdict = h(
       'div',
       { class: ok ? 'verdict ok' : 'verdict wrong', 'data-testid': 'verdict' },

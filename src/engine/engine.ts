@@ -359,6 +359,7 @@ export class CoconutEngine {
     };
     if (interventions.size) result.interventions = plainInterventions(req.interventions!, interventions);
     if (plan) result.nodeValues = nodeValues;
+    if (typeof req.expected === 'string') result.answer.correct = this.scoreAnswer(text, req.expected);
     return result;
   }
 }

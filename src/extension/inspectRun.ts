@@ -61,6 +61,8 @@ export async function runInspect(
 
   const request: Parameters<typeof client.inspect>[0] = { question: question.text, thoughts, topK: settings.topK };
   if (graph) request.graph = graph;
+  // The engine scores the answer: a compact tokenizer's "Tom lempus." is the record's "Tom is a lempus.".
+  if (question.expectedAnswer !== undefined) request.expected = question.expectedAnswer;
   // Exact probabilities of the steps' words under each thought, for the hover on steps.
   if (question.steps?.length) request.watch = [...new Set(question.steps.flatMap(stepWords))].slice(0, 256);
   const result: TraceResult = await client.inspect(request, {

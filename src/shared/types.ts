@@ -73,6 +73,8 @@ export interface InspectRequest {
    * by its first token; an unknown word gets p = null.
    */
   watch?: string[];
+  /** The record's answer: the result then says whether the run matches it (answer.correct), scored by the engine in the model's text form. */
+  expected?: string;
 }
 
 /**
@@ -115,6 +117,8 @@ export interface InspectResult {
     extracted: string; // text after the last answer marker, stripped (reference scoring)
     tokens: AnswerToken[];
     stoppedBy: 'eos' | 'max_new_tokens';
+    /** Only when the request gave `expected`: the reference scoring after the tokenizer's normalizer. */
+    correct?: boolean;
   };
   timings: InspectTimings;
   /** The interventions of the request, when it had any. */

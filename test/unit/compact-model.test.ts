@@ -95,6 +95,13 @@ describe('a compact, frontier-trained model', () => {
     assert.ok(scoreText('### Tom wumpus.', 'Tom is a wumpus.', '#', (s) => tok.normalize(s)));
   });
 
+  it("inspect with the expected answer carries the engine's verdict; without it, none", async () => {
+    const r = await engine.inspect({ question: REC.question, thoughts: 2, expected: REC.answer });
+    assert.equal(r.answer.correct, engine.scoreAnswer(r.answer.text, REC.answer));
+    const plain = await engine.inspect({ question: REC.question, thoughts: 2 });
+    assert.equal(plain.answer.correct, undefined);
+  });
+
   it('the dataset evaluation and the k sweep score exactly as scoreAnswer does', async () => {
     const ds = await engine.evalDataset([{ index: 0, question: REC.question, answer: REC.answer, graph: GRAPH }], { thoughts: [2] });
     const row = ds.records[0];

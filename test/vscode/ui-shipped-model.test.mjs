@@ -48,6 +48,8 @@ describe('the shipped model in the panel (UI)', { timeout: 600_000 }, () => {
     const answer = (await panel.locator('[data-testid="answer-text"]').textContent()) ?? '';
     const target = sym[rec.target];
     assert.match(answer, new RegExp(`${sym[rec.root]}\\s+(is a\\s+)?${target}`), `answer ${answer}`);
+    // ...and the panel says it matches the record (the engine scores it in the model's text form).
+    assert.match((await panel.locator('[data-testid="verdict"]').getAttribute('class')) ?? '', /\bok\b/);
 
     const top1 = await panel.locator('[data-testid="thought"][data-index="1"] [data-testid="topk-row"] .tok').first().textContent();
     assert.ok(frontier1.has(top1.trim()), `thought 1's top token ${top1} is one of ${[...frontier1].join(', ')}`);
