@@ -795,13 +795,11 @@ class Trainer:
                 raise ValueError(f"{p} is neither a state.pt nor a model.pt written by train.py")
             if not self.segments and self.elapsed > 0:
                 # a run started before segments were recorded: its time so far as one segment
-                last = self.history[-1] if self.history else {}
                 self.segments = [{"segment": 1, "reconstructed": True, "start_examples": 0,
                                   "start_minutes": 0.0, "minutes": round(self.elapsed / 60, 2),
                                   "end_examples": self.examples_seen(),
                                   "end_minutes": round(self.elapsed / 60, 2),
-                                  "last_eval": {k: last.get(k) for k in ("accuracy", "thoughts", "examples_seen")}
-                                  if last else None}]
+                                  "last_eval": self._last_eval()}]
             self.log(f"resumed from {p}: stage index {self.stage_i}, step {self.step}")
             return
         raise FileNotFoundError(f"--resume: no state.pt or model.pt in {self.out}; run without "
@@ -940,13 +938,17 @@ class Trainer:
         self._close_segment(seg, t_invocation)
         return self.finish()
 
+    def _last_eval(self) -> Optional[dict]:
+        """The latest evaluation in short, for the segment log."""
+        if not self.history:
+            return None
+        return {k: self.history[-1].get(k) for k in ("accuracy", "thoughts", "examples_seen")}
+
     def _close_segment(self, seg: dict, t_invocation: float) -> None:
-        last = self.history[-1] if self.history else {}
         seg.update({"minutes": round((time.time() - t_invocation) / 60, 2),
                     "end_examples": self.examples_seen(),
                     "end_minutes": round(self.elapsed / 60, 2),
-                    "last_eval": {k: last.get(k) for k in ("accuracy", "thoughts", "examples_seen")}
-                    if last else None})
+                    "last_eval": self._last_eval()})
         self.segments.append(seg)
 
     def _new_window(self) -> dict:

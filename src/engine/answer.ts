@@ -24,3 +24,13 @@ export function answersMatch(predicted: string, expected: string, normalize: (s:
 export function scoreText(text: string, expected: string, marker: string, normalize?: (s: string) => string): boolean {
   return text.includes(marker) && answersMatch(extractAnswer(text, marker), expected, normalize);
 }
+
+/** The model's own scoring: its answer marker, and its tokenizer's normalizer on both sides. */
+export interface ScoringModel {
+  tokenizer: { normalize(text: string): string };
+  manifest: { prompt: { answer_marker: string } };
+}
+
+export function scoreForModel(model: ScoringModel, text: string, expected: string): boolean {
+  return scoreText(text, expected, model.manifest.prompt.answer_marker, (s) => model.tokenizer.normalize(s));
+}

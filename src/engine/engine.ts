@@ -26,7 +26,7 @@ import type {
   ThoughtNodeValues,
   ThoughtTrace,
 } from '../shared/types';
-import { extractAnswer, scoreText } from './answer';
+import { extractAnswer, scoreForModel } from './answer';
 import { runAttribution } from './analysis/attribution';
 import type { RunContext, RunOptions } from './analysis/context';
 import { runEvalDataset } from './analysis/dataset';
@@ -121,8 +121,7 @@ export class CoconutEngine {
 
   /** The reference scoring of a generated text against the expected answer, in the model's own text form. */
   scoreAnswer(text: string, expected: string): boolean {
-    const tok = this.model.tokenizer;
-    return scoreText(text, expected, this.model.manifest.prompt.answer_marker, (s) => tok.normalize(s));
+    return scoreForModel(this.model, text, expected);
   }
 
   get tokenizer() {

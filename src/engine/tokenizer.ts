@@ -100,7 +100,7 @@ export class LensTokenizer {
     const pre = this.tok.pre_tokenizer;
     const model = this.tok.model;
     if (!model || this.unkToken === undefined) return [];
-    const normalized = this.tok.normalizer ? this.tok.normalizer(text) : text;
+    const normalized = this.normalize(text);
     const pieces: string[] = pre ? pre(normalized) : [normalized];
     const out: UnknownWord[] = [];
     let cursor = 0;

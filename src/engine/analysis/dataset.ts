@@ -1,7 +1,7 @@
 // Dataset evaluation over several values of k: one prefill per record, an answer branched off the
 // cache at each k (see sweep.ts), reference scoring, and for ProsQA records the path category.
 import type { DatasetKSummary, DatasetRecordResult, DatasetResult, EvalOptions, EvalRecord, PathCategory } from '../../shared/types';
-import { extractAnswer, scoreText } from '../answer';
+import { extractAnswer, scoreForModel } from '../answer';
 import { LensError, toLensError } from '../errors';
 import type { RunContext, RunOptions } from './context';
 import { isCompleteGraph } from '../../shared/graph';
@@ -91,7 +91,7 @@ export async function runEvalDataset(
             k: a.k,
             predicted: extractAnswer(text, marker),
             answer: rec.answer,
-            correct: scoreText(text, rec.answer, marker, (s) => tok.normalize(s)),
+            correct: scoreForModel(ctx.model, text, rec.answer),
             text,
           };
           if (graph) {

@@ -5,7 +5,7 @@
 import type { SweepOptions, SweepPoint, SweepResult, TokenProb } from '../../shared/types';
 import { greedyFrom, type PassOutput } from '../coconut';
 import { LensError, throwIfAborted } from '../errors';
-import { scoreText, extractAnswer } from '../answer';
+import { scoreForModel, extractAnswer } from '../answer';
 import { feedWith, type RunContext, type RunOptions } from './context';
 import { logProbAt, resolveInterventions } from './interventions';
 
@@ -172,6 +172,6 @@ function toPoint(ctx: RunContext, a: BranchAnswer, expected: string | undefined)
     tokens,
     stoppedBy: a.stoppedBy,
   };
-  if (expected !== undefined) point.correct = scoreText(text, expected, marker, (s) => tok.normalize(s));
+  if (expected !== undefined) point.correct = scoreForModel(ctx.model, text, expected);
   return point;
 }
