@@ -5,7 +5,7 @@
 // 1. Production bundles: `node esbuild.mjs --production` (the development bundles are rebuilt at
 //    the end, so dist/ keeps its source maps for tests and debugging).
 // 2. Per target, a staging folder out/vsix/stage/<target>/ with exactly what the extension needs:
-//    package.json, README/LICENSE, dist/{extension,engine-worker,webview,cli}.js, bin/, media/,
+//    package.json, package.nls.json, README/LICENSE, examples/, dist/{extension,engine-worker,webview,cli}.js, bin/, media/,
 //    the files package.json's contributes name (grammars, ...), models/README.md, the default model models/prosqa-coconut/ when it exists, and
 //    node_modules/{onnxruntime-node,onnxruntime-common} with onnxruntime-node's
 //    bin/napi-v6/<os>/<arch> for that target only. The repository's node_modules is never touched.
@@ -146,6 +146,9 @@ function stageTarget(stage, target) {
   for (const b of BUNDLES) copy(join('dist', b));
   copy('bin');
   copy('media');
+  // The titles package.json names by %key%, and the prompt files the walkthrough and Examples view open.
+  copy('package.nls.json');
+  copy('examples');
   // Files the manifest points at (grammars, language configurations, icons).
   for (const rel of manifestFiles()) copy(rel);
   copy('models/README.md');

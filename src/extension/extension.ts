@@ -15,6 +15,7 @@ import { questionFromFile, questionFromRecord, questionFromSelection } from './q
 import type { Question } from './runHistory';
 import { InspectRunner } from './runner';
 import { SECTION } from './settings';
+import { registerSidebar, type SidebarTestHooks } from './sidebar';
 import { StatusBar } from './statusBar';
 
 /**
@@ -37,6 +38,8 @@ export interface CoconutLensApi {
   panelForTest(): InspectorPanel;
   /** The inspector features (CodeLens, hover, step links, analyses), for tests. */
   features: FeatureTestHooks;
+  /** The side bar's rows, for tests. */
+  sidebar: SidebarTestHooks;
 }
 
 let engineCache: EngineCache | undefined;
@@ -99,6 +102,7 @@ export function activate(context: vscode.ExtensionContext): CoconutLensApi {
 
   registerModelCommands(context, log);
   const features = registerInspectorFeatures(context, runner, panel, log);
+  const sidebar = registerSidebar(context, runner, log);
 
   /** Settings changes are applied one after another; whenIdle() waits for them. */
   let settingsApplied: Promise<void> = Promise.resolve();
@@ -165,6 +169,7 @@ export function activate(context: vscode.ExtensionContext): CoconutLensApi {
     currentRunForTest: () => runner.currentRun()?.run,
     panelForTest: () => panel,
     features,
+    sidebar,
   };
 }
 

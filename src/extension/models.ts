@@ -151,6 +151,30 @@ export async function rememberModel(dir: string): Promise<void> {
   await config.update(MODELS_KEY, [...user, dir], vscode.ConfigurationTarget.Global);
 }
 
+/**
+ * Removes `dir` from coconutLens.models wherever it is set (user, workspace, folder). When it was
+ * the model that runs, the shipped model runs again. The folder itself is left alone.
+ */
+export async function forgetModel(dir: string, extensionPath: string): Promise<void> {
+  if (samePath(dir, defaultModelDir(extensionPath))) {
+    throw new HostError('MODEL_NOT_FOUND', 'The shipped model cannot be removed; it is part of the extension.', 'Select another model to run instead.');
+  }
+  const config = vscode.workspace.getConfiguration(SECTION);
+  const where = config.inspect<unknown>(MODELS_KEY);
+  const targets: [unknown, vscode.ConfigurationTarget][] = [
+    [where?.globalValue, vscode.ConfigurationTarget.Global],
+    [where?.workspaceValue, vscode.ConfigurationTarget.Workspace],
+    [where?.workspaceFolderValue, vscode.ConfigurationTarget.WorkspaceFolder],
+  ];
+  for (const [value, target] of targets) {
+    if (!Array.isArray(value)) continue;
+    const kept = value.filter((p) => typeof p !== 'string' || !samePath(absolute(p), dir));
+    if (kept.length !== value.length) await config.update(MODELS_KEY, kept, target);
+  }
+  const current = resolveModelPath(readSettings().modelPath, extensionPath);
+  if (!current.isDefault && samePath(current.dir, dir)) await updateSetting('modelPath', undefined);
+}
+
 export interface AddModelOptions {
   /** Skips the folder dialog (tests, and callers that already have a folder). */
   dir?: string;
@@ -230,7 +254,7 @@ function absolute(p: string): string {
   return path.normalize(p);
 }
 
-function samePath(a: string, b: string): boolean {
+export function samePath(a: string, b: string): boolean {
   const norm = (p: string) => {
     const n = path.normalize(p).replace(/[\\/]+$/, '');
     return process.platform === 'win32' || process.platform === 'darwin' ? n.toLowerCase() : n;

@@ -1,5 +1,6 @@
 // What has run in this window: the run the panel shows, the last result, the run pinned for the
-// Compare tab, and the last finished inspect of each prompt record (for the editor hover).
+// Compare tab, the last finished inspect of each prompt record (for the editor hover), and the
+// finished inspect runs the side bar's Runs view lists and reopens.
 import type { PromptRecord } from '../prompts';
 import type { PinnedRun, RecordRef, RunInfo, TraceResult } from '../protocol/inspector';
 
@@ -22,8 +23,21 @@ export interface CurrentRun {
   result?: TraceResult;
 }
 
+/** A finished inspect run of this window. */
+export interface FinishedRun {
+  question: Question;
+  run: RunInfo;
+  result: TraceResult;
+  /** Epoch ms. */
+  finishedAt: number;
+}
+
+/** Runs kept for the Runs view; each holds a full trace, so the list is bounded. */
+export const MAX_RUNS = 50;
+
 export class RunHistory {
   private current?: CurrentRun;
+  private finishedRuns: FinishedRun[] = [];
   /** The last inspect result of this window. */
   last?: TraceResult;
   pin?: PinnedRun;
@@ -36,11 +50,7 @@ export class RunHistory {
   currentRun(restored: RunInfo | undefined): CurrentRun | undefined {
     if (this.current) return this.current;
     if (!restored) return undefined;
-    const question: Question = { text: restored.question, source: restored.source, expectedAnswer: restored.expectedAnswer };
-    if (restored.steps) question.steps = restored.steps;
-    if (restored.graph) question.graph = restored.graph;
-    if (restored.record) question.record = restored.record;
-    return { question, run: restored };
+    return { question: questionOf(restored), run: restored };
   }
 
   started(question: Question, run: RunInfo): void {
@@ -51,6 +61,32 @@ export class RunHistory {
     this.last = result;
     if (this.current?.run === run) this.current.result = result;
     if (question.record) this.byRecord.set(recordKey(question.record), { run, result });
+    this.finishedRuns = [{ question, run, result, finishedAt: Date.now() }, ...this.finishedRuns].slice(0, MAX_RUNS);
+  }
+
+  /** This window's finished inspect runs, newest first. */
+  get runs(): readonly FinishedRun[] {
+    return this.finishedRuns;
+  }
+
+  /** A listed run, or the pinned one (which outlives clearRuns()). */
+  find(runId: number): FinishedRun | undefined {
+    const hit = this.finishedRuns.find((r) => r.run.runId === runId);
+    if (hit) return hit;
+    const run = this.pin?.run;
+    if (!this.pin || run?.runId !== runId) return undefined;
+    return { question: questionOf(run), run, result: this.pin.result, finishedAt: 0 };
+  }
+
+  /** Makes a finished run the one the panel shows again (rerun, pin and the hover then use it). */
+  reopened(entry: FinishedRun): void {
+    this.current = { question: entry.question, run: entry.run, result: entry.result };
+    this.last = entry.result;
+    if (entry.question.record) this.byRecord.set(recordKey(entry.question.record), { run: entry.run, result: entry.result });
+  }
+
+  clearRuns(): void {
+    this.finishedRuns = [];
   }
 
   /** The last finished inspect of a prompt record, when its question is still `question`. */
@@ -66,6 +102,15 @@ export function runLabel(run: RunInfo | undefined, result: TraceResult): string 
   if (result.interventions?.length) parts.push(`${result.interventions.length} intervention${result.interventions.length > 1 ? 's' : ''}`);
   if (run?.source) parts.push(run.source);
   return parts.join(' · ');
+}
+
+/** The question a run was asked, rebuilt from what the run announced. */
+function questionOf(run: RunInfo): Question {
+  const question: Question = { text: run.question, source: run.source, expectedAnswer: run.expectedAnswer };
+  if (run.steps) question.steps = run.steps;
+  if (run.graph) question.graph = run.graph;
+  if (run.record) question.record = run.record;
+  return question;
 }
 
 function recordKey(r: RecordRef): string {

@@ -11,7 +11,7 @@ import { CANCELLED, HostError, showError, toErrorInfo } from './errors';
 import { runInspect } from './inspectRun';
 import { JobQueue, type Job, type JobKind, type Report } from './jobQueue';
 import type { InspectorPanel } from './panel';
-import { RunHistory, runLabel, type CurrentRun, type Question } from './runHistory';
+import { RunHistory, runLabel, type CurrentRun, type FinishedRun, type Question } from './runHistory';
 import { locateModel, modelLabel, readSettings, resolveModelPath } from './settings';
 import type { StatusBar } from './statusBar';
 
@@ -21,6 +21,9 @@ export class InspectRunner implements vscode.Disposable {
   private readonly finished = new vscode.EventEmitter<CurrentRun>();
   /** Fires when an inspect run has a result (not for analyses). */
   readonly onDidFinishInspect = this.finished.event;
+  private readonly runsChanged = new vscode.EventEmitter<void>();
+  /** Fires when the finished runs or the pin change (the side bar's Runs view). */
+  readonly onDidChangeRuns = this.runsChanged.event;
 
   constructor(
     private readonly extensionPath: string,
@@ -54,6 +57,43 @@ export class InspectRunner implements vscode.Disposable {
 
   get pinned(): PinnedRun | undefined {
     return this.history.pin;
+  }
+
+  /** This window's finished inspect runs, newest first. */
+  get runs(): readonly FinishedRun[] {
+    return this.history.runs;
+  }
+
+  /**
+   * Shows a finished run (listed or pinned) in the panel again, as it was: its question, thoughts
+   * and answer; it becomes the current run. False when a job is running (the user is offered to
+   * cancel it) or the run is no longer kept.
+   */
+  reopen(runId: number): boolean {
+    if (this.busy) {
+      this.offerCancel();
+      return false;
+    }
+    const entry = this.history.find(runId);
+    if (!entry) {
+      throw new HostError(
+        'NOTHING_TO_RERUN',
+        `Run ${runId} is no longer kept in this window.`,
+        'Inspect the question again; the Runs view lists the runs kept.',
+      );
+    }
+    this.history.reopened(entry);
+    this.panel.show();
+    this.panel.post({ type: 'runStarted', run: entry.run });
+    this.panel.post({ type: 'result', runId: entry.run.runId, result: entry.result });
+    this.log.info(`Reopened run ${runId} (${runLabel(entry.run, entry.result)}).`);
+    return true;
+  }
+
+  /** Forgets the listed runs; the pin (the Compare tab's) stays. */
+  clearRuns(): void {
+    this.history.clearRuns();
+    this.runsChanged.fire();
   }
 
   /**
@@ -111,6 +151,7 @@ export class InspectRunner implements vscode.Disposable {
     this.panel.show();
     this.panel.post({ type: 'pinned', pin });
     this.log.info(`Pinned run ${cur.run.runId} (${pin.label}) for comparison.`);
+    this.runsChanged.fire();
     return pin;
   }
 
@@ -118,6 +159,7 @@ export class InspectRunner implements vscode.Disposable {
     this.history.pin = undefined;
     void vscode.commands.executeCommand('setContext', 'coconutLens.pinned', false);
     this.panel.post({ type: 'pinned' });
+    this.runsChanged.fire();
   }
 
   /**
@@ -136,6 +178,7 @@ export class InspectRunner implements vscode.Disposable {
           report,
         );
         this.finished.fire({ question, run, result });
+        this.runsChanged.fire();
         return result;
       },
       (info, job) => this.panel.post({ type: 'error', runId: job.id, error: info }),
@@ -213,6 +256,7 @@ export class InspectRunner implements vscode.Disposable {
   dispose(): void {
     this.cancel();
     this.finished.dispose();
+    this.runsChanged.dispose();
   }
 
   /** Tells the user a run is going on and offers to cancel it. */
