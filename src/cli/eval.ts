@@ -10,13 +10,14 @@ import { formatDataset } from './format';
 import { USAGE } from './usage';
 
 export async function evalCommand(argv: string[], io: Io): Promise<number> {
-  const p = parseArgs(argv, { ...COMMON, limit: { value: true }, sweep: { value: true }, 'max-new-tokens': { value: true } }, 'eval');
+  const p = parseArgs(argv, { ...COMMON, limit: { value: true }, batch: { value: true }, sweep: { value: true }, 'max-new-tokens': { value: true } }, 'eval');
   if (p.options.has('help')) {
     io.out(USAGE);
     return 0;
   }
   const { file, name } = promptFileArg(p, 'eval', 'DATASET');
   const limit = intOption(p, 'limit', 1);
+  const batchSize = intOption(p, 'batch', 1);
   const records = limit !== undefined ? file.records.slice(0, limit) : file.records;
   const missing = records.find((r) => r.answer === undefined);
   if (missing) {
@@ -30,7 +31,7 @@ export async function evalCommand(argv: string[], io: Io): Promise<number> {
   const sweepSpec = strOption(p, 'sweep');
   if (sweepSpec !== undefined) {
     if (thoughtsArg !== undefined) throw usageError('--thoughts and --sweep cannot be combined', 'use --sweep A..B for several k, or --thoughts K for one');
-    return evalSweep(p, io, records, parseKList(sweepSpec));
+    return evalSweep(p, io, records, parseKList(sweepSpec), batchSize);
   }
   if (p.options.has('max-new-tokens')) throw usageError('--max-new-tokens applies to eval --sweep only', 'add --sweep A..B, or leave it out');
   const { engine } = await loadEngine(p, io);
@@ -41,6 +42,7 @@ export async function evalCommand(argv: string[], io: Io): Promise<number> {
   try {
     result = await engine.evalDataset(evalRecords(records), {
       thoughts: [thoughts],
+      batchSize,
       onProgress: (pr) => {
         if (pr.task !== 'eval') return;
         correctSoFar += pr.records?.filter((r) => r.correct).length ?? 0;
@@ -109,7 +111,7 @@ export function parseKList(spec: string): number[] {
   throw usageError(`--sweep ${JSON.stringify(spec)} is not a range or list of k`, 'write e.g. --sweep 0..6 or --sweep 0,2,4');
 }
 
-async function evalSweep(p: ParsedArgs, io: Io, records: PromptRecord[], ks: number[]): Promise<number> {
+async function evalSweep(p: ParsedArgs, io: Io, records: PromptRecord[], ks: number[], batchSize: number | undefined): Promise<number> {
   const maxNewTokens = intOption(p, 'max-new-tokens', 1);
   const { engine } = await loadEngine(p, io);
   const started = performance.now();
@@ -118,6 +120,7 @@ async function evalSweep(p: ParsedArgs, io: Io, records: PromptRecord[], ks: num
     result = await engine.evalDataset(evalRecords(records), {
       thoughts: ks,
       maxNewTokens,
+      batchSize,
       onProgress: (pr) => {
         if (pr.task !== 'eval') return;
         const line = `[${pr.done}/${pr.total}] records, ${((performance.now() - started) / pr.done).toFixed(0)} ms/record`;

@@ -9,8 +9,8 @@ Usage:
                             [--intervene SPEC]... [--export FILE.json|FILE.csv] [--force]
   coconut-lens sweep FILE [--record N] [--from K] [--to K] [--model DIR] [--max-new-tokens N]
                           [--intervene SPEC]... [--provider P] [--threads N] [--json]
-  coconut-lens eval DATASET [--model DIR] [--thoughts K | --sweep A..B] [--limit N] [--provider P]
-                            [--threads N] [--json]
+  coconut-lens eval DATASET [--model DIR] [--thoughts K | --sweep A..B] [--limit N] [--batch N]
+                            [--provider P] [--threads N] [--json]
   coconut-lens bench [--model DIR] [--provider P] [--threads N] [--runs N] [--vs-pytorch] [--growth] [--json]
                      (coconut-lens bench --help for all its options)
 
@@ -22,6 +22,8 @@ FILE / DATASET   a prompt file: .json (one record or an array), .jsonl (one reco
 --top-k N        tokens listed per thought (default 10)
 --max-new-tokens N  answer length limit (default: the model's generation.max_new_tokens)
 --limit N        evaluate only the first N records
+--batch N        records per decoder call (default 8, left-padded, by prompt length); 1 runs them one by one.
+                 The answers are the same either way
 --sweep A..B     eval at every k from A to B (or a list: 0,2,4): accuracy per k, and for ProsQA
                  records with a graph the path categories (correct path, longer path,
                  hallucination, wrong target, correct label, incorrect label)

@@ -1,6 +1,7 @@
 // The engine's public face: load a model folder once, then run inspections and the analyses built
 // on them (interventions, k sweep, attribution, dataset evaluation) one at a time.
 import type { InferenceSession } from 'onnxruntime-node';
+import { BatchDecoder } from './batch-decoder';
 import { Decoder, positionsNeeded, runCoconut, type LoopHooks, type LoopResult } from './coconut';
 import { decodeThought, l2norm, softmax, topTokens } from './decode';
 import { checkDecoderIO } from './decoder-io';
@@ -224,6 +225,7 @@ export class CoconutEngine {
   private context(): RunContext {
     return {
       dec: this.decoder,
+      batchDecoder: () => new BatchDecoder(this.session, this.model.manifest, this.model.probe),
       model: this.model,
       encode: (q) => this.encodeQuestion(q),
       checkPlan: (n, k, max) => this.checkPlan(n, k, max),

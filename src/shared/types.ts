@@ -290,6 +290,8 @@ export interface EvalRecord {
 export interface EvalOptions {
   thoughts?: number[]; // values of k, default [the model's thoughts.default]
   limit?: number; // the first N records only
+  /** Records per decoder call (left-padded); 1 runs record by record. Answers are the same either way. */
+  batchSize?: number;
 }
 
 export interface DatasetKSummary {

@@ -1,6 +1,7 @@
 // What the analyses need from a loaded engine: its decoder (one KV cache, used by one run at a
 // time), the model folder, and the engine's own prompt checks so errors read the same everywhere.
 import type { AnalysisProgress } from '../../shared/types';
+import type { BatchDecoder } from '../batch-decoder';
 import type { Decoder, PassOutput } from '../coconut';
 import type { ModelDir } from '../model-dir';
 import type { ResolvedIntervention } from './interventions';
@@ -8,6 +9,8 @@ import { applyIntervention } from './interventions';
 
 export interface RunContext {
   dec: Decoder;
+  /** A decoder for batches on the same session (dataset evaluation); its cache is its own. */
+  batchDecoder(): BatchDecoder;
   model: ModelDir;
   /** question + suffix → ids; PROMPT_EMPTY / PROMPT_OOV. */
   encode(question: string): number[];

@@ -1,13 +1,14 @@
 // Dataset evaluation over several values of k: one prefill per record, an answer branched off the
 // cache at each k (see sweep.ts), reference scoring, and for ProsQA records the path category.
-import type { DatasetKSummary, DatasetRecordResult, DatasetResult, EvalOptions, EvalRecord, PathCategory } from '../../shared/types';
+import type { DatasetKSummary, DatasetRecordResult, DatasetResult, EvalOptions, EvalRecord, PathCategory, ProsQAGraph } from '../../shared/types';
 import { extractAnswer, scoreForModel } from '../answer';
-import { LensError, toLensError } from '../errors';
+import { LensError, throwIfAborted, toLensError } from '../errors';
 import type { RunContext, RunOptions } from './context';
 import { isCompleteGraph } from '../../shared/graph';
 import { emptyCategoryCounts } from '../../shared/path-categories';
 import { classifyPath } from './paths';
 import { answersAtDepths, checkThoughtList } from './sweep';
+import { batchAnswersAtDepths } from './batch-answers';
 
 // Errors that concern one record; anything else (cancel, a broken model) stops the whole run.
 const PER_RECORD = new Set(['PROMPT_EMPTY', 'PROMPT_OOV', 'PROMPT_TOO_LONG', 'PROMPT_MALFORMED']);
@@ -41,8 +42,6 @@ export async function runEvalDataset(
   opts: RunOptions,
 ): Promise<DatasetResult> {
   const m = ctx.model.manifest;
-  const tok = ctx.model.tokenizer;
-  const marker = m.prompt.answer_marker;
   const started = performance.now();
   const ks = checkThoughtList(options.thoughts ?? [m.thoughts.default], m.thoughts, m.name);
   if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 1)) {
@@ -54,62 +53,45 @@ export async function runEvalDataset(
   }
   const records = checkRecords(recordsIn).slice(0, options.limit ?? Infinity);
 
-  const results: DatasetRecordResult[] = [];
-  for (const [pos, rec] of records.entries()) {
-    const index = Number.isInteger(rec.index) ? rec.index! : pos;
-    const graph = isCompleteGraph(rec.graph) ? rec.graph : undefined;
-    const rows: DatasetRecordResult[] = [];
-    const failRow = (k: number, e: LensError): DatasetRecordResult => ({
-      index,
-      k,
-      predicted: '',
-      answer: rec.answer,
-      correct: false,
-      error: e.message,
-      errorCode: e.code,
+  const batchSize = checkBatchSize(options.batchSize);
+  const prepared = records.map((rec, pos) => prepare(ctx, rec, pos, ks, maxNewTokens));
+  let done = 0;
+  const finish = (p: Prepared) => {
+    p.rows.sort((a, b) => a.k - b.k);
+    done++;
+    opts.onProgress?.({ task: 'eval', done, total: records.length, records: p.rows });
+    // A cancel seen in a progress callback stops the run, as it did between records.
+    if (done < records.length) throwIfAborted(opts.signal);
+  };
+  // Records that fit every k run in batches of similar prompt lengths (less padding); the rest
+  // (a prompt too long for the larger k, one that could not be encoded) one by one, in order.
+  const batchable = batchSize > 1 ? prepared.filter((p) => p.promptIds && p.fits.length === ks.length) : [];
+  batchable.sort((a, b) => a.promptIds!.length - b.promptIds!.length);
+  for (let from = 0; from < batchable.length; from += batchSize) {
+    const batch = batchable.slice(from, from + batchSize);
+    const answers = await batchAnswersAtDepths(
+      ctx.batchDecoder(),
+      m,
+      batch.map((p) => p.promptIds!),
+      ks,
+      maxNewTokens,
+      opts.signal,
+    );
+    batch.forEach((p, b) => {
+      p.rows.push(...answers.map((a) => answerRow(ctx, p, a.k, a.ids[b])));
+      finish(p);
     });
-    try {
-      const promptIds = ctx.encode(rec.question);
-      // Each k gets its own plan check: a long prompt may fit with fewer thoughts only.
-      const fits: number[] = [];
-      for (const k of ks) {
-        try {
-          ctx.checkPlan(promptIds.length, k, maxNewTokens);
-          fits.push(k);
-        } catch (e) {
-          const le = toLensError(e);
-          if (!PER_RECORD.has(le.code)) throw le;
-          rows.push(failRow(k, le));
-        }
-      }
-      if (fits.length) {
-        const run = await answersAtDepths(ctx, promptIds, fits, maxNewTokens, { signal: opts.signal });
-        for (const a of run.answers) {
-          const text = tok.decode(a.ids);
-          const row: DatasetRecordResult = {
-            index,
-            k: a.k,
-            predicted: extractAnswer(text, marker),
-            answer: rec.answer,
-            correct: scoreForModel(ctx.model, text, rec.answer),
-            text,
-          };
-          if (graph) {
-            const latentSteps = Math.floor(a.k / Math.max(1, m.thoughts.per_step));
-            row.category = classifyPath(text, graph, { marker, latentSteps }).category;
-          }
-          rows.push(row);
-        }
-      }
-    } catch (e) {
-      const le = toLensError(e);
-      if (!PER_RECORD.has(le.code)) throw le;
-      for (const k of ks) if (!rows.some((r) => r.k === k)) rows.push(failRow(k, le));
-    }
-    rows.sort((a, b) => a.k - b.k);
-    results.push(...rows);
-    opts.onProgress?.({ task: 'eval', done: pos + 1, total: records.length, records: rows });
   }
+  const inBatch = new Set(batchable);
+  for (const p of prepared) {
+    if (inBatch.has(p)) continue;
+    if (p.promptIds && p.fits.length) {
+      const run = await answersAtDepths(ctx, p.promptIds, p.fits, maxNewTokens, { signal: opts.signal });
+      p.rows.push(...run.answers.map((a) => answerRow(ctx, p, a.k, a.ids)));
+    }
+    finish(p);
+  }
+  const results = prepared.flatMap((p) => p.rows);
 
   const withGraph = records.some((r) => isCompleteGraph(r.graph));
   const perK: DatasetKSummary[] = ks.map((k) => {
@@ -133,4 +115,82 @@ export async function runEvalDataset(
     seconds: (performance.now() - started) / 1000,
     thoughts: ks,
   };
+}
+
+// Measured on the shipped model (docs/performance.md): larger batches pad more than they save.
+const DEFAULT_BATCH = 8;
+
+function checkBatchSize(n: unknown): number {
+  if (n === undefined) return DEFAULT_BATCH;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 1024) {
+    throw new LensError(
+      'BAD_OPTION',
+      `batch size must be a whole number from 1 to 1024, got ${JSON.stringify(n)}`,
+      `pass e.g. ${DEFAULT_BATCH}, or 1 to run record by record`,
+    );
+  }
+  return n;
+}
+
+/** A record made ready to run: its prompt ids, the values of k it fits, and rows for those it does not. */
+interface Prepared {
+  index: number;
+  rec: EvalRecord;
+  graph?: ProsQAGraph;
+  promptIds?: number[];
+  fits: number[];
+  rows: DatasetRecordResult[];
+}
+
+function prepare(ctx: RunContext, rec: EvalRecord, pos: number, ks: number[], maxNewTokens: number): Prepared {
+  const index = Number.isInteger(rec.index) ? rec.index! : pos;
+  const p: Prepared = { index, rec, graph: isCompleteGraph(rec.graph) ? rec.graph : undefined, fits: [], rows: [] };
+  const failRow = (k: number, e: LensError): DatasetRecordResult => ({
+    index,
+    k,
+    predicted: '',
+    answer: rec.answer,
+    correct: false,
+    error: e.message,
+    errorCode: e.code,
+  });
+  try {
+    p.promptIds = ctx.encode(rec.question);
+  } catch (e) {
+    const le = toLensError(e);
+    if (!PER_RECORD.has(le.code)) throw le;
+    p.rows.push(...ks.map((k) => failRow(k, le)));
+    return p;
+  }
+  // Each k gets its own plan check: a long prompt may fit with fewer thoughts only.
+  for (const k of ks) {
+    try {
+      ctx.checkPlan(p.promptIds.length, k, maxNewTokens);
+      p.fits.push(k);
+    } catch (e) {
+      const le = toLensError(e);
+      if (!PER_RECORD.has(le.code)) throw le;
+      p.rows.push(failRow(k, le));
+    }
+  }
+  return p;
+}
+
+function answerRow(ctx: RunContext, p: Prepared, k: number, ids: number[]): DatasetRecordResult {
+  const m = ctx.model.manifest;
+  const marker = m.prompt.answer_marker;
+  const text = ctx.model.tokenizer.decode(ids);
+  const row: DatasetRecordResult = {
+    index: p.index,
+    k,
+    predicted: extractAnswer(text, marker),
+    answer: p.rec.answer,
+    correct: scoreForModel(ctx.model, text, p.rec.answer),
+    text,
+  };
+  if (p.graph) {
+    const latentSteps = Math.floor(k / Math.max(1, m.thoughts.per_step));
+    row.category = classifyPath(text, p.graph, { marker, latentSteps }).category;
+  }
+  return row;
 }
