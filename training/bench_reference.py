@@ -84,7 +84,8 @@ def load_from_model_dir(model_dir: Path) -> GPT:
     if a.get("family") != "gpt2":
         raise SystemExit(f"error: {model_dir}: only gpt2 models can be rebuilt in PyTorch, got {a.get('family')!r}")
     cfg = GPTConfig(vocab_size=a["vocab_size"], n_positions=a["n_positions"], n_layer=a["n_layer"],
-                    n_head=a["n_head"], n_embd=a["n_embd"], layer_norm_epsilon=a["layer_norm_epsilon"])
+                    n_head=a["n_head"], n_embd=a["n_embd"], layer_norm_epsilon=a["layer_norm_epsilon"],
+                    positions=a.get("positions", "learned"), smear_keys=bool(a.get("smear_keys", False)))
     files = {f["role"]: f["path"] for f in manifest["files"]}
     named = _initializers(model_dir / files["decoder"])
     probe = read_safetensors(model_dir / files["probe"])
@@ -172,6 +173,8 @@ class Loop:
 
 def serve(args) -> int:
     torch.set_num_threads(args.threads)
+    # The engine's sessions flush denormals to zero; the reference gets the same arithmetic.
+    torch.set_flush_denormal(True)
     device = args.device
     if device == "cuda" and not torch.cuda.is_available():
         print(json.dumps({"error": "CUDA was asked for but torch.cuda.is_available() is False"}), flush=True)

@@ -62,11 +62,20 @@ export async function benchModel(t: BenchTarget, o: ModelOpts): Promise<Record<s
     if (kvOnGpuLayers) res.kvOnGpu = true;
     const { session } = await createSession(engine.model.decoderPath, { provider: info.provider, threads: o.threads, kvOnGpuLayers });
     try {
-      const promptTokens = Math.min(64, a.n_positions - 40);
       const thoughts = Math.min(m.thoughts.max, 6);
       const answer = 8;
-      const plan = { promptTokens, thoughts, answerTokens: answer };
-      res.plan = { ...plan, note: 'prompt of synthetic token ids + bot; thought steps feed last_hidden_state back; token steps feed wte rows' };
+      // The steps run on the example question when it fits: a trained model's activations on real
+      // input (sharp attention, tiny probabilities) cost what users see; synthetic ids may not.
+      const s = m.special_tokens;
+      const real = benchPrompt(engine, o.question, thoughts + answer + 2);
+      const prompt = real ?? [...syntheticPrompt(Math.min(64, a.n_positions - 40), a.vocab_size, [s.bot.id, s.eot.id, s.latent.id, s.eos.id]), s.bot.id];
+      const plan = { promptTokens: prompt.length - 1, thoughts, answerTokens: answer, prompt };
+      res.plan = {
+        promptTokens: plan.promptTokens,
+        thoughts,
+        answerTokens: answer,
+        note: `prompt: ${real ? 'the example question' : 'synthetic token ids'} + bot; thought steps feed last_hidden_state back; token steps feed wte rows`,
+      };
       const ours: StepTimes = { prefillMs: [], thoughtMs: [], tokenMs: [] };
       const add = (x: StepTimes) => {
         ours.prefillMs.push(...x.prefillMs);
@@ -82,8 +91,6 @@ export async function benchModel(t: BenchTarget, o: ModelOpts): Promise<Record<s
           device: o.torchDevice,
         });
         try {
-          const s = m.special_tokens;
-          const prompt = [...syntheticPrompt(promptTokens, a.vocab_size, [s.bot.id, s.eot.id, s.latent.id, s.eos.id]), s.bot.id];
           res.pytorch = { ...hello, parity: await checkParity(session, engine, ref, prompt, 3) };
           const theirs = { prefill: [] as number[], thought: [] as number[], token: [] as number[] };
           const blocks = 8;
@@ -180,4 +187,15 @@ async function checkParity(
     );
   }
   return { passes: ours.length, maxAbsLogitDiff: maxAbs, ok };
+}
+
+/** The question's ids + bot, or undefined when it cannot be encoded or leaves no room for `after` positions. */
+function benchPrompt(engine: CoconutEngine, question: string, after: number): number[] | undefined {
+  const m = engine.model.manifest;
+  try {
+    const ids = engine.tokenizer.encode(question + m.prompt.question_suffix).ids;
+    return ids.length + 1 + after <= m.architecture.n_positions ? [...ids, m.special_tokens.bot.id] : undefined;
+  } catch {
+    return undefined;
+  }
 }

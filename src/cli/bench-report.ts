@@ -86,7 +86,14 @@ export function formatReport(r: Record<string, any>): string {
       );
     }
   }
-  if (r.dataset) lines.push('', `dataset: ${r.dataset.records} records in ${r.dataset.seconds} s (${r.dataset.msPerRecord} ms/record)`);
+  if (r.dataset) {
+    const d = r.dataset;
+    lines.push('', `dataset: ${d.records} records inspected in ${d.seconds} s (${d.msPerRecord} ms/record)`);
+    lines.push(
+      `  evaluation: record by record ${d.eval.recordByRecordSeconds} s, batches of ${d.eval.batchSize} ${d.eval.batchedSeconds} s ` +
+        `(x${d.batched_eval_speedup}), ${d.eval.answersDiffering} answers differ`,
+    );
+  }
   lines.push('', `peak RSS ${r.peakRssMB} MB`);
   return lines.join('\n');
 }

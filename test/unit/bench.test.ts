@@ -6,7 +6,11 @@ import * as fs from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { quantile, syntheticPrompt } from '../../src/engine/bench/steps';
 import { main } from '../../src/cli/run';
-import { FIXTURE, rm, tmpDir } from './helpers';
+import * as path from 'node:path';
+import { FIXTURE, ROOT, rm, tmpDir } from './helpers';
+
+const FIXTURE_RSC = path.join(ROOT, 'test', 'fixtures', 'tiny-model-rsc');
+const SAMPLE = path.join(ROOT, 'test', 'fixtures', 'prosqa_sample.json');
 
 const cache = tmpDir('coconut-lens-bench-cache-');
 process.env.COCONUT_LENS_CACHE_DIR = cache;
@@ -67,6 +71,26 @@ describe('coconut-lens bench', () => {
     assert.ok(j.thought_step_speedup_vs_pytorch > 0);
     assert.equal(j.thought_step_speedup_vs_pytorch, m.thought_step_speedup_vs_pytorch);
     assert.match(r.err, /block 8\/8: ours .* ms\/thought, pytorch .* ms\/thought/);
+  });
+
+  it('--vs-pytorch rebuilds a rotary, smeared-key model (the shipped architecture) with equal logits', async () => {
+    const r = await run(['bench', '--model', FIXTURE_RSC, '--threads', '1', '--runs', '1', '--no-cold', '--vs-pytorch', '--json']);
+    assert.equal(r.code, 0, r.err);
+    const m = JSON.parse(r.out).models[0];
+    assert.ok(m.pytorch.parity.ok && m.pytorch.parity.maxAbsLogitDiff < 1e-4, JSON.stringify(m.pytorch.parity));
+    assert.ok(m.thought_step_speedup_vs_pytorch > 0);
+  });
+
+  it('--dataset evaluates record by record and in batches, with the same answers', async () => {
+    const r = await run(['bench', '--model', FIXTURE, '--threads', '1', '--runs', '1', '--no-cold', '--dataset', SAMPLE, '--limit', '2', '--json']);
+    assert.equal(r.code, 0, r.err);
+    const d = JSON.parse(r.out).dataset;
+    assert.equal(d.records, 2);
+    assert.equal(d.eval.answersDiffering, 0);
+    assert.equal(d.eval.batchSize, 8);
+    assert.deepEqual(d.eval.accuracy.single, d.eval.accuracy.batched);
+    assert.ok(d.eval.recordByRecordSeconds > 0 && d.eval.batchedSeconds > 0 && d.batched_eval_speedup > 0);
+    assert.match(r.err, /dataset round 2: record by record .* s, batches of 8 .* s, 0 answers differ/);
   });
 
   it('names a bad option and a missing Python', async () => {

@@ -20,6 +20,8 @@ export interface StepPlan {
   runs: number;
   /** Sequences run first and thrown away (allocations, caches, GPU pipelines). */
   warmupRuns?: number;
+  /** The prompt ids (ending in bot) to prefill; default `promptTokens` synthetic ids + bot. */
+  prompt?: number[];
 }
 
 /** A prompt of `n` ordinary token ids (no specials), the same for every provider and for PyTorch. */
@@ -36,7 +38,7 @@ export function syntheticPrompt(n: number, vocab: number, specials: number[]): n
 export async function timeSteps(session: InferenceSession, m: Manifest, probe: Probe, plan: StepPlan): Promise<StepTimes> {
   const dec = new Decoder(session, m, probe);
   const s = m.special_tokens;
-  const prompt = [...syntheticPrompt(plan.promptTokens, m.architecture.vocab_size, [s.bot.id, s.eot.id, s.latent.id, s.eos.id]), s.bot.id];
+  const prompt = plan.prompt ?? [...syntheticPrompt(plan.promptTokens, m.architecture.vocab_size, [s.bot.id, s.eot.id, s.latent.id, s.eos.id]), s.bot.id];
   const times: StepTimes = { prefillMs: [], thoughtMs: [], tokenMs: [] };
   const warm = plan.warmupRuns ?? 1;
   for (let r = 0; r < warm + plan.runs; r++) {
