@@ -4,7 +4,9 @@
 #   1. accuracy on the official validation set with the PyTorch reference loop (with path
 #      categories and the frontier check: how much of each thought falls on the BFS frontier);
 #   2. the same with the engine (`coconut-lens eval`), compared record by record with 1.;
-#   3. the k sweep (k = 0..6) with the reference loop.
+#   3. the k sweep (k = 0..6) with the reference loop;
+#   4. accuracy on 500 generated records (seed 777) that neither training nor the choice of
+#      checkpoint saw.
 # Results go to RESULTS_DIR as JSON; the model card (MODEL_DIR/README.md) is written by hand from them.
 #
 #   bash training/ship.sh RUN_DIR [MODEL_DIR] [RESULTS_DIR]
@@ -41,12 +43,18 @@ node bin/coconut-lens.js eval "$VALID" --model "$MODEL" --json > "$RES/engine.js
 echo "== 3. k sweep 0..6 (reference loop)"
 "$PY" training/evaluate.py --checkpoint "$TMP/model.pt" --data "$VALID" --sweep 0-6 --categories \
   --max-new-tokens 64 --json "$RES/sweep.json" > /dev/null
+echo "== 4. held-out generated records (never trained on, not used to pick the checkpoint)"
+"$PY" training/prosqa_data.py generate --n 500 --seed 777 --out "$TMP/held_out.json" > /dev/null
+"$PY" training/evaluate.py --checkpoint "$TMP/model.pt" --data "$TMP/held_out.json" --model-dir "$MODEL" \
+  --json "$RES/held_out.json" > /dev/null
 "$PY" - "$RES" <<'EOF'
 import json, sys
 res = sys.argv[1]
 ref = json.load(open(f"{res}/reference.json"))
 sw = json.load(open(f"{res}/sweep.json"))
 print(f"accuracy {ref['accuracy']:.4f} on {ref['n']} official validation records")
+held = json.load(open(f"{res}/held_out.json"))
+print(f"accuracy {held['accuracy']:.4f} on {held['n']} held-out generated records (seed 777)")
 print("k sweep: " + "  ".join(f"k={r['thoughts']} {r['accuracy']:.3f}" for r in sw["results"]))
 fr = ref.get("frontier", {})
 for key in ("all", "correct_records"):

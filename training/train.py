@@ -857,7 +857,7 @@ class Trainer:
         k_eval, _ = eval_settings(cfg)
         t_start = time.time() - self.elapsed
         t_invocation = time.time()
-        seg = {"segment": len(self.segments) + 1, "started": _now(),
+        seg = {"segment": len(self.segments) + 1, "started": _now(), "lr": self.cfg["optim"]["lr"],
                "start_examples": self.examples_seen(), "start_minutes": round(self.elapsed / 60, 2)}
         last_ckpt = time.time()
         stopped = False
