@@ -5,7 +5,7 @@
 // numbers match its own unbatched run up to float rounding.
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { LensError } from './errors';
-import { pastKey, pastValue, presentKey, presentValue } from './decoder-io';
+import { decoderShape, pastKey, pastValue, presentKey, presentValue, type DecoderShape } from './decoder-io';
 import type { Manifest } from './manifest';
 import type { Probe } from './model-dir';
 import { ort } from './session';
@@ -24,10 +24,7 @@ export interface BatchState {
 }
 
 export class BatchDecoder {
-  private readonly L: number;
-  private readonly H: number;
-  private readonly D: number;
-  private readonly V: number;
+  private readonly s: DecoderShape;
   private readonly fetches: string[];
   private past: Readonly<Record<string, Tensor>> = {};
   /** attention_mask of the positions in the cache, [B, T]. */
@@ -41,14 +38,10 @@ export class BatchDecoder {
     manifest: Manifest,
     private readonly probe: Probe,
   ) {
-    const a = manifest.architecture;
-    this.L = a.n_layer;
-    this.H = a.n_head;
-    this.D = a.n_embd;
-    this.V = a.vocab_size;
+    this.s = decoderShape(manifest);
     // hidden_states is not needed to score answers: fetching less saves a copy per pass.
     this.fetches = ['logits', 'last_hidden_state'];
-    for (let i = 0; i < this.L; i++) this.fetches.push(presentKey(i), presentValue(i));
+    for (let i = 0; i < this.s.L; i++) this.fetches.push(presentKey(i), presentValue(i));
   }
 
   get rows(): number {
@@ -60,13 +53,13 @@ export class BatchDecoder {
     if (prompts.length === 0) throw new LensError('INTERNAL', 'a batch needs at least one prompt', 'pass one or more prompts');
     const B = prompts.length;
     const S = Math.max(...prompts.map((p) => p.length));
-    const embeds = new Float32Array(B * S * this.D);
+    const embeds = new Float32Array(B * S * this.s.D);
     const mask = new BigInt64Array(B * S);
     const pos = new BigInt64Array(B * S);
     prompts.forEach((ids, b) => {
       const pad = S - ids.length;
       ids.forEach((id, j) => {
-        this.copyRow(id, embeds, (b * S + pad + j) * this.D);
+        this.copyRow(id, embeds, (b * S + pad + j) * this.s.D);
         mask[b * S + pad + j] = 1n;
         pos[b * S + pad + j] = BigInt(j);
       });
@@ -76,25 +69,25 @@ export class BatchDecoder {
     this.past = this.emptyPast(B);
     this.mask = new BigInt64Array(0);
     this.nextPos = new BigInt64Array(prompts.map((p) => BigInt(p.length)));
-    return this.run(new Tensor('float32', embeds, [B, S, this.D]), mask, pos, S);
+    return this.run(new Tensor('float32', embeds, [B, S, this.s.D]), mask, pos, S);
   }
 
   /** One position per row: `embeds` is [B, D]. */
   async step(embeds: Float32Array): Promise<BatchPass> {
     const { Tensor } = ort();
     const B = this.B;
-    if (embeds.length !== B * this.D)
-      throw new LensError('INTERNAL', `a batch step needs ${B}×${this.D} values, got ${embeds.length}`, 'feed one vector per row');
+    if (embeds.length !== B * this.s.D)
+      throw new LensError('INTERNAL', `a batch step needs ${B}×${this.s.D} values, got ${embeds.length}`, 'feed one vector per row');
     const mask = new BigInt64Array(B).fill(1n);
     const pos = new BigInt64Array(this.nextPos);
     for (let b = 0; b < B; b++) this.nextPos[b] += 1n;
-    return this.run(new Tensor('float32', embeds, [B, 1, this.D]), mask, pos, 1);
+    return this.run(new Tensor('float32', embeds, [B, 1, this.s.D]), mask, pos, 1);
   }
 
   /** One token id per row, as [B, D] rows of wte. */
   embed(ids: number[]): Float32Array {
-    const out = new Float32Array(ids.length * this.D);
-    ids.forEach((id, b) => this.copyRow(id, out, b * this.D));
+    const out = new Float32Array(ids.length * this.s.D);
+    ids.forEach((id, b) => this.copyRow(id, out, b * this.s.D));
     return out;
   }
 
@@ -109,18 +102,18 @@ export class BatchDecoder {
   }
 
   private copyRow(id: number, out: Float32Array, at: number): void {
-    if (!Number.isInteger(id) || id < 0 || id >= this.V) {
-      throw new LensError('INTERNAL', `token id ${id} is outside the embedding matrix (0..${this.V - 1})`, 'check that tokenizer.json matches the model');
+    if (!Number.isInteger(id) || id < 0 || id >= this.s.V) {
+      throw new LensError('INTERNAL', `token id ${id} is outside the embedding matrix (0..${this.s.V - 1})`, 'check that tokenizer.json matches the model');
     }
-    out.set(this.probe.wte.subarray(id * this.D, (id + 1) * this.D), at);
+    out.set(this.probe.wte.subarray(id * this.s.D, (id + 1) * this.s.D), at);
   }
 
   private emptyPast(B: number): Record<string, Tensor> {
     const { Tensor } = ort();
     const past: Record<string, Tensor> = {};
-    const H = this.H;
-    const Dh = this.D / H;
-    for (let i = 0; i < this.L; i++) {
+    const H = this.s.H;
+    const Dh = this.s.D / H;
+    for (let i = 0; i < this.s.L; i++) {
       past[pastKey(i)] = new Tensor('float32', new Float32Array(0), [B, H, 0, Dh]);
       past[pastValue(i)] = new Tensor('float32', new Float32Array(0), [B, H, 0, Dh]);
     }
@@ -145,7 +138,7 @@ export class BatchDecoder {
     };
     const out = await this.session.run(feeds, this.fetches);
     const next: Record<string, Tensor> = {};
-    for (let i = 0; i < this.L; i++) {
+    for (let i = 0; i < this.s.L; i++) {
       next[pastKey(i)] = out[presentKey(i)];
       next[pastValue(i)] = out[presentValue(i)];
     }
@@ -153,12 +146,12 @@ export class BatchDecoder {
     this.mask = mask;
     const logits = out.logits.data as Float32Array;
     const last = out.last_hidden_state.data as Float32Array;
-    const rowsLogits = new Float32Array(B * this.V);
-    const rowsHidden = new Float32Array(B * this.D);
+    const rowsLogits = new Float32Array(B * this.s.V);
+    const rowsHidden = new Float32Array(B * this.s.D);
     for (let b = 0; b < B; b++) {
       const at = b * S + (S - 1);
-      rowsLogits.set(logits.subarray(at * this.V, (at + 1) * this.V), b * this.V);
-      rowsHidden.set(last.subarray(at * this.D, (at + 1) * this.D), b * this.D);
+      rowsLogits.set(logits.subarray(at * this.s.V, (at + 1) * this.s.V), b * this.s.V);
+      rowsHidden.set(last.subarray(at * this.s.D, (at + 1) * this.s.D), b * this.s.D);
     }
     return { rows: B, logits: rowsLogits, lastHidden: rowsHidden };
   }

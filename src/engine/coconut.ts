@@ -5,7 +5,7 @@
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { LensError, throwIfAborted } from './errors';
 import { argmax } from './decode';
-import { pastKey, pastValue, presentKey, presentValue } from './decoder-io';
+import { decoderShape, pastKey, pastValue, presentKey, presentValue, type DecoderShape } from './decoder-io';
 import type { Manifest } from './manifest';
 import type { Probe } from './model-dir';
 import { ort } from './session';
@@ -24,11 +24,7 @@ export interface DecoderState {
 }
 
 export class Decoder {
-  private readonly L: number;
-  private readonly H: number;
-  private readonly D: number;
-  private readonly Dh: number;
-  private readonly V: number;
+  private readonly s: DecoderShape;
   private past: Readonly<Record<string, Tensor>> = {};
   private pastLen = 0;
   /** A snapshot may still use the cache: GPU-resident caches are then left to the GC, not disposed. */
@@ -39,12 +35,7 @@ export class Decoder {
     manifest: Manifest,
     private readonly probe: Probe,
   ) {
-    const a = manifest.architecture;
-    this.L = a.n_layer;
-    this.H = a.n_head;
-    this.D = a.n_embd;
-    this.Dh = a.n_embd / a.n_head;
-    this.V = a.vocab_size;
+    this.s = decoderShape(manifest);
   }
 
   /**
@@ -72,9 +63,9 @@ export class Decoder {
     const { Tensor } = ort();
     const empty = new Float32Array(0);
     const past: Record<string, Tensor> = {};
-    for (let i = 0; i < this.L; i++) {
-      past[pastKey(i)] = new Tensor('float32', empty, [1, this.H, 0, this.Dh]);
-      past[pastValue(i)] = new Tensor('float32', empty, [1, this.H, 0, this.Dh]);
+    for (let i = 0; i < this.s.L; i++) {
+      past[pastKey(i)] = new Tensor('float32', empty, [1, this.s.H, 0, this.s.Dh]);
+      past[pastValue(i)] = new Tensor('float32', empty, [1, this.s.H, 0, this.s.Dh]);
     }
     this.releasePast();
     this.past = past;
@@ -90,12 +81,12 @@ export class Decoder {
 
   /** Rows of wte for token ids, laid out as [S, D]. */
   embed(ids: number[]): Float32Array {
-    const out = new Float32Array(ids.length * this.D);
+    const out = new Float32Array(ids.length * this.s.D);
     ids.forEach((id, s) => {
-      if (!Number.isInteger(id) || id < 0 || id >= this.V) {
-        throw new LensError('INTERNAL', `token id ${id} is outside the embedding matrix (0..${this.V - 1})`, 'check that tokenizer.json matches the model');
+      if (!Number.isInteger(id) || id < 0 || id >= this.s.V) {
+        throw new LensError('INTERNAL', `token id ${id} is outside the embedding matrix (0..${this.s.V - 1})`, 'check that tokenizer.json matches the model');
       }
-      out.set(this.probe.wte.subarray(id * this.D, (id + 1) * this.D), s * this.D);
+      out.set(this.probe.wte.subarray(id * this.s.D, (id + 1) * this.s.D), s * this.s.D);
     });
     return out;
   }
@@ -103,20 +94,20 @@ export class Decoder {
   /** Runs S new positions ([S, D] embeddings) after the cache; returns the last position's outputs. */
   async step(embeds: Float32Array): Promise<PassOutput> {
     const { Tensor } = ort();
-    const S = embeds.length / this.D;
+    const S = embeds.length / this.s.D;
     const P = this.pastLen;
     const mask = new BigInt64Array(P + S).fill(1n);
     const pos = new BigInt64Array(S);
     for (let s = 0; s < S; s++) pos[s] = BigInt(P + s);
     const feeds: Record<string, Tensor> = {
-      inputs_embeds: new Tensor('float32', embeds, [1, S, this.D]),
+      inputs_embeds: new Tensor('float32', embeds, [1, S, this.s.D]),
       attention_mask: new Tensor('int64', mask, [1, P + S]),
       position_ids: new Tensor('int64', pos, [1, S]),
       ...this.past,
     };
     const out = await this.session.run(feeds);
     const next: Record<string, Tensor> = {};
-    for (let i = 0; i < this.L; i++) {
+    for (let i = 0; i < this.s.L; i++) {
       next[pastKey(i)] = out[presentKey(i)];
       next[pastValue(i)] = out[presentValue(i)];
     }
@@ -129,13 +120,13 @@ export class Decoder {
     const last = cpuData(out.last_hidden_state);
     const hs = cpuData(out.hidden_states);
     const hiddenStates: Float32Array[] = [];
-    for (let l = 0; l <= this.L; l++) {
-      const at = (l * S + (S - 1)) * this.D;
-      hiddenStates.push(hs.slice(at, at + this.D));
+    for (let l = 0; l <= this.s.L; l++) {
+      const at = (l * S + (S - 1)) * this.s.D;
+      hiddenStates.push(hs.slice(at, at + this.s.D));
     }
     return {
-      logits: logits.slice((S - 1) * this.V, S * this.V),
-      lastHidden: last.slice((S - 1) * this.D, S * this.D),
+      logits: logits.slice((S - 1) * this.s.V, S * this.s.V),
+      lastHidden: last.slice((S - 1) * this.s.D, S * this.s.D),
       hiddenStates,
     };
   }

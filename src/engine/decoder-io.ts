@@ -11,6 +11,20 @@ interface Expected {
   dims: (number | null)[];
 }
 
+/** The sizes a decoder pass is built from: layers, heads, width, head size, vocabulary. */
+export interface DecoderShape {
+  L: number;
+  H: number;
+  D: number;
+  Dh: number;
+  V: number;
+}
+
+export function decoderShape(m: Manifest): DecoderShape {
+  const a = m.architecture;
+  return { L: a.n_layer, H: a.n_head, D: a.n_embd, Dh: a.n_embd / a.n_head, V: a.vocab_size };
+}
+
 export function pastKey(i: number): string {
   return `past_key_values.${i}.key`;
 }

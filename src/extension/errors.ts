@@ -67,3 +67,21 @@ export function showError(info: ErrorInfo, log: vscode.LogOutputChannel): void {
     else void vscode.commands.executeCommand(action.command);
   });
 }
+
+/**
+ * registerCommand for commands that report their failure (logged, and shown with its fix) instead
+ * of letting VS Code print a bare "command failed"; a failed command resolves to undefined.
+ */
+export function reportingCommands(log: vscode.LogOutputChannel) {
+  return (id: string, fn: (...args: unknown[]) => unknown): vscode.Disposable =>
+    vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+      try {
+        return await fn(...args);
+      } catch (err) {
+        const info = toErrorInfo(err);
+        log.error(`${id}: ${info.code}: ${info.message}`);
+        showError(info, log);
+        return undefined;
+      }
+    });
+}

@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import type { InspectResult } from '../shared/types';
 import type { RunInfo } from '../protocol/inspector';
 import { EngineCache } from './engineCache';
-import { HostError, showError, toErrorInfo } from './errors';
+import { HostError, reportingCommands } from './errors';
 import { registerInspectorFeatures, type FeatureTestHooks } from './features';
 import { InspectorPanel } from './panel';
 import { registerModelCommands } from './models';
@@ -77,17 +77,7 @@ export function activate(context: vscode.ExtensionContext): CoconutLensApi {
     return runner.inspect(question);
   };
 
-  const command = (id: string, fn: () => unknown) =>
-    vscode.commands.registerCommand(id, async () => {
-      try {
-        return await fn();
-      } catch (err) {
-        const info = toErrorInfo(err);
-        log.error(`${id}: ${info.code}: ${info.message}`);
-        showError(info, log);
-        return undefined;
-      }
-    });
+  const command = reportingCommands(log);
 
   context.subscriptions.push(
     command('coconutLens.inspectFile', inspectWith(questionFromFile)),

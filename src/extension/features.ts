@@ -9,7 +9,7 @@ import type { Intervention } from '../protocol/inspector';
 import { Analyses } from './analyses';
 import { CODELENS_SELECTOR, INSPECT_AT_COMMAND, RecordCodeLens } from './codeLens';
 import { PromptDocuments } from './documents';
-import { showError, toErrorInfo } from './errors';
+import { reportingCommands } from './errors';
 import { modelOptions, onDidChangeModels } from './models';
 import { ExportCommands } from './exportCommands';
 import { Exporter } from './exporter';
@@ -45,17 +45,7 @@ export function registerInspectorFeatures(
   const analyses = new Analyses(runner, panel, documents, log);
   const exports = new ExportCommands(runner, analyses, panel, new Exporter(log));
 
-  const command = (id: string, fn: (...args: unknown[]) => unknown) =>
-    vscode.commands.registerCommand(id, async (...args: unknown[]) => {
-      try {
-        return await fn(...args);
-      } catch (err) {
-        const info = toErrorInfo(err);
-        log.error(`${id}: ${info.code}: ${info.message}`);
-        showError(info, log);
-        return undefined;
-      }
-    });
+  const command = reportingCommands(log);
 
   /** Inspects a question, or reports why there is none (the panel shows the error too). */
   const inspect = async (get: () => Question | undefined | Promise<Question | undefined>, k?: number): Promise<InspectResult | undefined> => {

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { hoverExampleStep, inspectExample, listExamples, openExample } from './examples';
-import { HostError, showError, toErrorInfo } from './errors';
+import { HostError, reportingCommands } from './errors';
 import { chooseModelFromPanel, forgetModel, modelOptions, onDidChangeModels } from './models';
 import type { InspectRunner } from './runner';
 import { exampleRow, modelFacts, modelRow, runRow, runRows, type ModelFacts, type RowSpec } from './sidebarItems';
@@ -105,17 +105,7 @@ export function registerSidebar(context: vscode.ExtensionContext, runner: Inspec
   const runs = new RowTree<RunNode>(runRowsNow);
   const examples = new RowTree<ExampleNode>(exampleRows);
 
-  const command = (id: string, fn: (...args: unknown[]) => unknown) =>
-    vscode.commands.registerCommand(id, async (...args: unknown[]) => {
-      try {
-        return await fn(...args);
-      } catch (err) {
-        const info = toErrorInfo(err);
-        log.error(`${id}: ${info.code}: ${info.message}`);
-        showError(info, log);
-        return undefined;
-      }
-    });
+  const command = reportingCommands(log);
 
   context.subscriptions.push(
     models,

@@ -2,6 +2,7 @@
 // (sidebar.ts) turn these into vscode.TreeItems. Kept free of `vscode` so the wording, the
 // screen-reader labels and the context values that decide which actions a row offers are
 // unit-tested (test/unit/sidebar-items.test.ts).
+import type { ModelOption } from '../protocol/inspector';
 
 /** A tree row, before it becomes a vscode.TreeItem. */
 export interface RowSpec {
@@ -72,15 +73,8 @@ export function estimateParameters(arch: Record<string, unknown> | undefined): n
   return n;
 }
 
-export interface ModelRowInput {
-  dir: string;
-  label: string;
-  shipped: boolean;
-  present: boolean;
-  current: boolean;
-  /** False in Restricted Mode for workspace models. */
-  selectable: boolean;
-}
+/** A model as the model picker lists it (the same facts the panel's model menu shows). */
+export type ModelRowInput = ModelOption;
 
 export function modelRow(model: ModelRowInput, facts: ModelFacts): RowSpec {
   const stats = factsText(facts);
