@@ -17,21 +17,34 @@ export interface BatchPass {
   lastHidden: Float32Array;
 }
 
+/** Where the cache stood at a snapshot; valid until the next snapshot (one branch at a time). */
 export interface BatchState {
-  readonly past: Readonly<Record<string, Tensor>>;
+  readonly T: number;
   readonly mask: BigInt64Array;
   readonly nextPos: BigInt64Array;
 }
 
+/**
+ * The KV cache lives in buffers allocated once per batch, sized for the whole run: onnxruntime
+ * writes each pass's present.* straight into one of two ping-pong buffers (pre-allocated outputs)
+ * and the next pass reads them as past_key_values. Without this every pass allocated, zeroed and
+ * copied the whole cache into fresh JS buffers, which for 8 rows of a 6 × 512 model is ~50 MB a
+ * pass. A snapshot copies the cache once into a third buffer, so a branch can run and return.
+ */
 export class BatchDecoder {
   private readonly s: DecoderShape;
-  private readonly fetches: string[];
-  private past: Readonly<Record<string, Tensor>> = {};
+  private B = 0;
+  /** Positions in the cache. */
+  private T = 0;
+  private capacity = 0;
+  /** Per cache tensor (2 per layer): two ping-pong buffers and a snapshot buffer. */
+  private bufs: Float32Array[][] = [];
+  /** Which buffer holds the cache now: 0 or 1 (ping-pong), 2 (the snapshot). */
+  private at = 0;
   /** attention_mask of the positions in the cache, [B, T]. */
   private mask: BigInt64Array<ArrayBufferLike> = new BigInt64Array(0);
   /** Per row, the position id its next token gets (its count of real tokens so far). */
   private nextPos = new BigInt64Array(0);
-  private B = 0;
 
   constructor(
     private readonly session: InferenceSession,
@@ -39,49 +52,52 @@ export class BatchDecoder {
     private readonly probe: Probe,
   ) {
     this.s = decoderShape(manifest);
-    // hidden_states is not needed to score answers: fetching less saves a copy per pass.
-    this.fetches = ['logits', 'last_hidden_state'];
-    for (let i = 0; i < this.s.L; i++) this.fetches.push(presentKey(i), presentValue(i));
   }
 
   get rows(): number {
     return this.B;
   }
 
-  /** Prefills every prompt (token ids, already ending in bot), left-padded to the longest. */
-  async start(prompts: number[][]): Promise<BatchPass> {
+  /**
+   * Prefills every prompt (token ids, already ending in bot), left-padded to the longest, with
+   * room for `after` more positions (thoughts, eot, answer tokens).
+   */
+  async start(prompts: number[][], after: number): Promise<BatchPass> {
     if (prompts.length === 0) throw new LensError('INTERNAL', 'a batch needs at least one prompt', 'pass one or more prompts');
+    const { D, H, Dh, L } = this.s;
     const B = prompts.length;
     const S = Math.max(...prompts.map((p) => p.length));
-    const embeds = new Float32Array(B * S * this.s.D);
+    const embeds = new Float32Array(B * S * D);
     const mask = new BigInt64Array(B * S);
     const pos = new BigInt64Array(B * S);
     prompts.forEach((ids, b) => {
       const pad = S - ids.length;
       ids.forEach((id, j) => {
-        this.copyRow(id, embeds, (b * S + pad + j) * this.s.D);
+        this.copyRow(id, embeds, (b * S + pad + j) * D);
         mask[b * S + pad + j] = 1n;
         pos[b * S + pad + j] = BigInt(j);
       });
     });
-    const { Tensor } = ort();
     this.B = B;
-    this.past = this.emptyPast(B);
+    this.T = 0;
+    this.capacity = S + after;
+    const size = B * H * this.capacity * Dh;
+    this.bufs = Array.from({ length: 2 * L }, () => [new Float32Array(size), new Float32Array(size), new Float32Array(size)]);
+    this.at = 0;
     this.mask = new BigInt64Array(0);
     this.nextPos = new BigInt64Array(prompts.map((p) => BigInt(p.length)));
-    return this.run(new Tensor('float32', embeds, [B, S, this.s.D]), mask, pos, S);
+    return this.run(embeds, mask, pos, S);
   }
 
   /** One position per row: `embeds` is [B, D]. */
   async step(embeds: Float32Array): Promise<BatchPass> {
-    const { Tensor } = ort();
     const B = this.B;
     if (embeds.length !== B * this.s.D)
       throw new LensError('INTERNAL', `a batch step needs ${B}×${this.s.D} values, got ${embeds.length}`, 'feed one vector per row');
     const mask = new BigInt64Array(B).fill(1n);
     const pos = new BigInt64Array(this.nextPos);
     for (let b = 0; b < B; b++) this.nextPos[b] += 1n;
-    return this.run(new Tensor('float32', embeds, [B, 1, this.s.D]), mask, pos, 1);
+    return this.run(embeds, mask, pos, 1);
   }
 
   /** One token id per row, as [B, D] rows of wte. */
@@ -92,13 +108,18 @@ export class BatchDecoder {
   }
 
   snapshot(): BatchState {
-    return { past: this.past, mask: this.mask, nextPos: new BigInt64Array(this.nextPos) };
+    if (this.at !== 2) {
+      const n = this.B * this.s.H * this.T * this.s.Dh;
+      for (const b of this.bufs) b[2].set(b[this.at].subarray(0, n));
+    }
+    return { T: this.T, mask: this.mask, nextPos: new BigInt64Array(this.nextPos) };
   }
 
-  restore(s: BatchState): void {
-    this.past = s.past;
-    this.mask = s.mask;
-    this.nextPos = new BigInt64Array(s.nextPos);
+  restore(st: BatchState): void {
+    this.T = st.T;
+    this.at = 2;
+    this.mask = st.mask;
+    this.nextPos = new BigInt64Array(st.nextPos);
   }
 
   private copyRow(id: number, out: Float32Array, at: number): void {
@@ -108,50 +129,58 @@ export class BatchDecoder {
     out.set(this.probe.wte.subarray(id * this.s.D, (id + 1) * this.s.D), at);
   }
 
-  private emptyPast(B: number): Record<string, Tensor> {
+  /** The cache tensors (inputs) or the next pass's outputs: views of buffer `which`, T positions. */
+  private cacheTensors(which: number, T: number, names: (i: number) => [string, string]): Record<string, Tensor> {
     const { Tensor } = ort();
-    const past: Record<string, Tensor> = {};
-    const H = this.s.H;
-    const Dh = this.s.D / H;
-    for (let i = 0; i < this.s.L; i++) {
-      past[pastKey(i)] = new Tensor('float32', new Float32Array(0), [B, H, 0, Dh]);
-      past[pastValue(i)] = new Tensor('float32', new Float32Array(0), [B, H, 0, Dh]);
+    const { H, Dh, L } = this.s;
+    const n = this.B * H * T * Dh;
+    const out: Record<string, Tensor> = {};
+    for (let i = 0; i < L; i++) {
+      const [k, v] = names(i);
+      out[k] = new Tensor('float32', this.bufs[2 * i][which].subarray(0, n), [this.B, H, T, Dh]);
+      out[v] = new Tensor('float32', this.bufs[2 * i + 1][which].subarray(0, n), [this.B, H, T, Dh]);
     }
-    return past;
+    return out;
   }
 
-  /** Appends S new positions (their mask [B, S] and position ids [B, S]) after the cache. */
-  private async run(embeds: Tensor, newMask: BigInt64Array, pos: BigInt64Array, S: number): Promise<BatchPass> {
+  /** Appends S new positions (embeddings [B, S, D], mask [B, S], position ids [B, S]) after the cache. */
+  private async run(embeds: Float32Array, newMask: BigInt64Array, pos: BigInt64Array, S: number): Promise<BatchPass> {
     const { Tensor } = ort();
-    const B = this.B;
-    const T0 = this.mask.length / B;
-    const mask = new BigInt64Array(B * (T0 + S));
+    const { B, T: T0 } = this;
+    const T = T0 + S;
+    if (T > this.capacity)
+      throw new LensError('INTERNAL', `the batch cache holds ${this.capacity} positions, a pass needs ${T}`, 'start the batch with more room');
+    const mask = new BigInt64Array(B * T);
     for (let b = 0; b < B; b++) {
-      mask.set(this.mask.subarray(b * T0, (b + 1) * T0), b * (T0 + S));
-      mask.set(newMask.subarray(b * S, (b + 1) * S), b * (T0 + S) + T0);
+      mask.set(this.mask.subarray(b * T0, (b + 1) * T0), b * T);
+      mask.set(newMask.subarray(b * S, (b + 1) * S), b * T + T0);
     }
-    const feeds: Record<string, Tensor> = {
-      inputs_embeds: embeds,
-      attention_mask: new Tensor('int64', mask, [B, T0 + S]),
-      position_ids: new Tensor('int64', pos, [B, S]),
-      ...this.past,
+    // Outputs go to the ping-pong buffer the inputs are not in.
+    const into = this.at === 0 ? 1 : 0;
+    const fetches: Record<string, Tensor | null> = {
+      logits: null,
+      last_hidden_state: null,
+      ...this.cacheTensors(into, T, (i) => [presentKey(i), presentValue(i)]),
     };
-    const out = await this.session.run(feeds, this.fetches);
-    const next: Record<string, Tensor> = {};
-    for (let i = 0; i < this.s.L; i++) {
-      next[pastKey(i)] = out[presentKey(i)];
-      next[pastValue(i)] = out[presentValue(i)];
-    }
-    this.past = next;
+    const feeds: Record<string, Tensor> = {
+      inputs_embeds: new Tensor('float32', embeds, [B, S, this.s.D]),
+      attention_mask: new Tensor('int64', mask, [B, T]),
+      position_ids: new Tensor('int64', pos, [B, S]),
+      ...this.cacheTensors(this.at, T0, (i) => [pastKey(i), pastValue(i)]),
+    };
+    const out = await this.session.run(feeds, fetches);
+    this.at = into;
+    this.T = T;
     this.mask = mask;
+    const { V, D } = this.s;
     const logits = out.logits.data as Float32Array;
     const last = out.last_hidden_state.data as Float32Array;
-    const rowsLogits = new Float32Array(B * this.s.V);
-    const rowsHidden = new Float32Array(B * this.s.D);
+    const rowsLogits = new Float32Array(B * V);
+    const rowsHidden = new Float32Array(B * D);
     for (let b = 0; b < B; b++) {
-      const at = b * S + (S - 1);
-      rowsLogits.set(logits.subarray(at * this.s.V, (at + 1) * this.s.V), b * this.s.V);
-      rowsHidden.set(last.subarray(at * this.s.D, (at + 1) * this.s.D), b * this.s.D);
+      const row = b * S + (S - 1);
+      rowsLogits.set(logits.subarray(row * V, (row + 1) * V), b * V);
+      rowsHidden.set(last.subarray(row * D, (row + 1) * D), b * D);
     }
     return { rows: B, logits: rowsLogits, lastHidden: rowsHidden };
   }

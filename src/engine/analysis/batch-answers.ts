@@ -28,9 +28,13 @@ export async function batchAnswersAtDepths(
 ): Promise<BatchAnswer[]> {
   const { bot, eot, eos } = m.special_tokens;
   throwIfAborted(signal);
-  let out = await dec.start(prompts.map((p) => [...p, bot.id]));
-  const answers: BatchAnswer[] = [];
   const maxK = ks.length ? ks[ks.length - 1] : 0;
+  // room after the prompt: the thoughts, eot, and the answer tokens but the last (never fed)
+  let out = await dec.start(
+    prompts.map((p) => [...p, bot.id]),
+    maxK + maxNewTokens,
+  );
+  const answers: BatchAnswer[] = [];
   let next = 0;
   for (let t = 0; t <= maxK; t++) {
     if (ks[next] === t) {
