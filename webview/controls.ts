@@ -18,33 +18,62 @@ export interface Controls {
   releaseKField(): void;
 }
 
+/**
+ * A label that shortens when the panel is narrow (panel.css picks one). The accessible name stays
+ * the long one, so the control is announced the same at every width.
+ */
+function label(el: HTMLElement, long: string, short: string): void {
+  el.replaceChildren(h('span', { class: 'long-label' }, long), h('span', { class: 'short-label', 'aria-hidden': 'true' }, short));
+  el.setAttribute('aria-label', long);
+}
+
 export function createControls(view: View): Controls {
   const kField = h('vscode-textfield', { type: 'number', min: 0, class: 'k-field', 'data-testid': 'k-input' });
   // The component puts `label` on its inner <input>; a <label for> cannot reach into its shadow root.
   kField.label = 'Number of continuous thoughts (k)';
   const rerunButton = h('vscode-button', { 'data-testid': 'rerun' }, 'Rerun');
   const cancelButton = h('vscode-button', { secondary: true, 'data-testid': 'cancel' }, 'Cancel');
-  const lensButton = h('vscode-button', { secondary: true, 'data-testid': 'toggle-lens' }, 'Show layers');
-  const pinButton = h('vscode-button', { secondary: true, 'data-testid': 'pin' }, 'Pin for compare');
-  const exportJson = h('vscode-button', { secondary: true, 'data-testid': 'export-json' }, 'Export JSON');
-  const exportCsv = h('vscode-button', { secondary: true, 'data-testid': 'export-csv' }, 'Export CSV');
+  const lensButton = h('vscode-button', { secondary: true, 'data-testid': 'toggle-lens' });
+  const pinButton = h('vscode-button', { secondary: true, 'data-testid': 'pin' });
+  const exportJson = h('vscode-button', { secondary: true, 'data-testid': 'export-json' });
+  const exportCsv = h('vscode-button', { secondary: true, 'data-testid': 'export-csv' });
+  label(exportJson, 'Export JSON', 'JSON');
+  label(exportCsv, 'Export CSV', 'CSV');
   exportJson.title = 'Save the trace (thoughts, answer, timings) as JSON';
   exportCsv.title = 'Save the decoded distributions as CSV';
   const kHint = h('span', { class: 'muted small k-hint', 'aria-live': 'polite' });
+  // Beside an editor the actions after the spacer do not fit the row: panel.css folds them behind
+  // this disclosure there, and hides it where they fit.
+  const extras = h('span', { class: 'extra-actions', id: 'extra-actions' }, pinButton, exportJson, exportCsv);
+  const moreButton = h('vscode-button', {
+    secondary: true,
+    class: 'more-actions',
+    'data-testid': 'more-actions',
+    'aria-controls': 'extra-actions',
+    'aria-expanded': 'false',
+    'aria-label': 'More actions: pin, export',
+    title: 'Pin for compare, export the trace',
+  });
   const controls = h(
     'div',
-    { class: 'controls', role: 'group', 'aria-label': 'Rerun with another number of thoughts' },
-    h('span', { class: 'k-label', 'aria-hidden': 'true' }, 'Thoughts (k)'),
+    { class: 'controls', role: 'group', 'aria-label': 'Rerun with another number of thoughts', 'data-testid': 'controls' },
+    h('span', { class: 'k-label', 'aria-hidden': 'true' }, h('span', { class: 'long-label' }, 'Thoughts (k)'), h('span', { class: 'short-label' }, 'k')),
     kField,
     rerunButton,
     cancelButton,
     lensButton,
     kHint,
     h('span', { class: 'spacer' }),
-    pinButton,
-    exportJson,
-    exportCsv,
+    moreButton,
+    extras,
   );
+  const showMore = (open: boolean) => {
+    controls.classList.toggle('more-open', open);
+    moreButton.setAttribute('aria-expanded', String(open));
+    moreButton.textContent = open ? 'More ▴' : 'More ▾';
+  };
+  showMore(false);
+  moreButton.addEventListener('click', () => showMore(!controls.classList.contains('more-open')));
 
   // The model picker: built once and moved into the header next to the model chip on each render.
   // A native <select>: keyboard-usable as is, and disabled options (missing folders, models Restricted
@@ -80,15 +109,16 @@ export function createControls(view: View): Controls {
     if (max !== undefined) kField.setAttribute('max', String(max));
     if (document.activeElement !== kField && !kField.dataset.edited) kField.value = String(run.k);
     kHint.textContent = max !== undefined ? `0 to ${max}; Enter reruns` : 'Enter reruns';
+    kHint.classList.remove('problem');
     rerunButton.toggleAttribute('disabled', busy);
     // Analyses show their Cancel next to their progress bar.
     cancelButton.hidden = !busy || Boolean(state.busy?.analysis && state.busy.total);
     lensButton.hidden = !state.result?.thoughts.some((t) => t.lens.length);
-    lensButton.textContent = state.showLens ? 'Hide layers' : 'Show layers';
+    label(lensButton, state.showLens ? 'Hide layers' : 'Show layers', 'Layers');
     lensButton.setAttribute('aria-pressed', state.showLens ? 'true' : 'false');
     const hasResult = Boolean(state.result);
     for (const b of [pinButton, exportJson, exportCsv]) b.toggleAttribute('disabled', !hasResult);
-    pinButton.textContent = state.pinned ? 'Pin this run instead' : 'Pin for compare';
+    label(pinButton, state.pinned ? 'Pin this run instead' : 'Pin for compare', state.pinned ? 'Repin' : 'Pin');
   }
 
   function requestedK(): number | undefined {
@@ -98,6 +128,8 @@ export function createControls(view: View): Controls {
     const ok = raw !== '' && Number.isInteger(k) && k >= 0 && (max === undefined || k <= max);
     kField.invalid = !ok;
     if (!ok) kHint.textContent = `k must be a whole number from 0 to ${max ?? 'the model maximum'}.`;
+    // A narrow panel hides the hint, but never a problem.
+    kHint.classList.toggle('problem', !ok);
     return ok ? k : undefined;
   }
 

@@ -15,7 +15,7 @@ import { answerChartRequest } from './figures';
 import { reduce, type Effect } from './reduce';
 import { renderBusy, renderError, renderHeader, renderNotice } from './render';
 import { renderSearchTab } from './searchTab';
-import { currentTab, persistedPart, restoreState, type ViewPrefs, type ViewState } from './state';
+import { currentTab, modelChipRepeatsPicker, persistedPart, restoreState, type ViewPrefs, type ViewState } from './state';
 import { renderSweepTab } from './sweepTab';
 import { createTabs } from './tabs';
 import { applyLinked, focusedKey, restoreFocus, thoughtColumns, wireThoughts } from './thoughtLinks';
@@ -102,10 +102,20 @@ function renderAll(): void {
   const focusKey = focusedKey(controls.kField);
   const { run, result, error } = state;
   headerSlot.replaceChildren();
-  if (run || result) headerSlot.append(renderHeader(run, result, Boolean(result || error || state.busy)));
+  if (run || result) {
+    const question = {
+      expanded: Boolean(state.questionExpanded),
+      onToggle: (open: boolean) => {
+        state.questionExpanded = open;
+        persist();
+      },
+    };
+    headerSlot.append(renderHeader(run, result, Boolean(result || error || state.busy), question));
+  }
   // Next to the model chip when there is a header, else on its own at the top.
   controls.updateModelPicker();
   (headerSlot.querySelector('.meta') ?? headerSlot).prepend(controls.modelPicker);
+  headerSlot.querySelector('[data-tag="model"]')?.classList.toggle('repeats-picker', !controls.modelPicker.hidden && modelChipRepeatsPicker(state));
 
   messageSlot.replaceChildren();
   const notice = result || error || state.busy ? providerNotice(run, result) : undefined;

@@ -50,7 +50,7 @@ export function reduce(state: ViewState, msg: HostToWebview): Reduced {
       if (msg.run.runId !== state.run?.runId) {
         next.pendingPrevious = state.result ? { run: state.run, result: state.result } : undefined;
         next = { ...next, intervention: undefined, attribution: undefined, drafts: undefined, interventionProblem: undefined, analysisError: undefined };
-        if (!sameQuestion) next = { ...next, searchThought: undefined, sweep: undefined };
+        if (!sameQuestion) next = { ...next, searchThought: undefined, sweep: undefined, questionExpanded: undefined };
       }
       next = {
         ...next,

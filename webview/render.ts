@@ -5,6 +5,7 @@ import { asSentence, type ErrorInfo, type RunInfo } from '../src/protocol/inspec
 import { bar, h } from './dom';
 import { fmtMs, fmtNum, fmtP, sameAnswer, showToken, speakToken } from './format';
 import type { ThoughtDiff } from './interventionView';
+import { renderQuestion, type QuestionOptions } from './question';
 
 /** Nearest embeddings and lens rows are context for the probe; a few are enough per column. */
 const NEAREST_SHOWN = 5;
@@ -25,28 +26,27 @@ export function renderEmpty(notice: string | undefined): HTMLElement {
 }
 
 /** `showModel` is false once the view was cleared: the run's model may no longer be the selected one. */
-export function renderHeader(run: RunInfo | undefined, result: InspectResult | undefined, showModel = true): HTMLElement {
-  const question = result?.question ?? run?.question ?? '';
+export function renderHeader(run: RunInfo | undefined, result: InspectResult | undefined, showModel: boolean, question: QuestionOptions): HTMLElement {
+  const text = result?.question ?? run?.question ?? '';
   const model = showModel ? (result?.model ?? run?.model) : undefined;
   const provider = showModel ? (result?.provider ?? run?.provider) : undefined;
   const k = result?.thoughtsRequested ?? run?.k;
   const meta = h('div', { class: 'meta', role: 'group', 'aria-label': 'Run' });
-  if (model) meta.append(tag('Model', model));
+  if (model) meta.append(tag('Model', model, 'model'));
   if (provider) meta.append(tag('Provider', provider));
   if (k !== undefined) meta.append(tag('Thoughts', `k = ${k}`));
   if (run?.source) meta.append(tag('Source', run.source));
-  return h(
-    'header',
-    { class: 'header' },
-    h('h1', { class: 'visually-hidden' }, 'Coconut Lens inspector'),
-    h('div', { class: 'label' }, 'Question'),
-    h('blockquote', { class: 'question', 'data-testid': 'question', tabindex: 0 }, question),
-    meta,
-  );
+  return h('header', { class: 'header' }, h('h1', { class: 'visually-hidden' }, 'Coconut Lens inspector'), ...renderQuestion(text, question), meta);
 }
 
-function tag(name: string, value: string): HTMLElement {
-  return h('span', { class: 'tag', title: name }, h('span', { class: 'tag-name' }, `${name} `), h('span', { class: 'tag-value' }, value));
+function tag(name: string, value: string, id?: string): HTMLElement {
+  // Narrow panels cut long values short; the tooltip keeps the whole of it.
+  return h(
+    'span',
+    { class: 'tag', title: `${name}: ${value}`, 'data-tag': id },
+    h('span', { class: 'tag-name' }, `${name} `),
+    h('span', { class: 'tag-value' }, value),
+  );
 }
 
 export function renderError(error: ErrorInfo): HTMLElement {

@@ -51,7 +51,7 @@ export function renderSearchTab(view: View): void {
     t === 0 ? `Before any thought (t = 0 of ${k})` : `After thought ${t} of ${k}`,
   );
   const stepper = h('div', { class: 'toolbar stepper', role: 'group', 'aria-label': 'Thought stepper' }, prev, position, next);
-  const fig = figure(view, `ProsQA graph after ${t} thought${t === 1 ? '' : 's'}`, svg, renderValueTable(graph, values, t));
+  const fig = figure(view, `ProsQA graph after ${t} thought${t === 1 ? '' : 's'}`, svg, h('div', {}, graphLegend(), renderValueTable(graph, values, t)));
   fig.tabIndex = 0;
   fig.setAttribute('data-testid', 'graph-figure');
   fig.setAttribute('aria-label', `${svg.getAttribute('aria-label') ?? ''} Use the left and right arrow keys to step through the thoughts.`);
@@ -62,7 +62,11 @@ export function renderSearchTab(view: View): void {
     e.preventDefault();
     stepSearch(view, to, k, true);
   });
+  // The figure right under its stepper, its legend and the explanation after it: beside an editor
+  // the graph is then on screen when the tab opens.
   panel.append(
+    stepper,
+    fig,
     h(
       'p',
       { class: 'muted small' },
@@ -71,9 +75,6 @@ export function renderSearchTab(view: View): void {
         : 'After t thoughts the model is switched to language mode and asked to continue “Every …”; a concept’s value is the probability of its name. ') +
         'Several high values at once are branches of the search held in superposition.',
     ),
-    stepper,
-    graphLegend(),
-    fig,
   );
 }
 

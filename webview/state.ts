@@ -9,6 +9,8 @@ export interface ViewPrefs {
   showLens?: boolean;
   /** Intervention edits being prepared, per thought. */
   drafts?: Record<number, Draft>;
+  /** The question shows in full rather than in two lines; a new question starts folded again. */
+  questionExpanded?: boolean;
 }
 
 /** Persisted state plus what only lives while the script runs. */
@@ -59,4 +61,14 @@ export function searchThought(state: ViewState, k: number): number {
 /** The intervention on view: only while it belongs to the question of the result on view. */
 export function interventionOnView(state: ViewState) {
   return state.intervention && state.result && state.intervention.original.question === state.result.question ? state.intervention : undefined;
+}
+
+/**
+ * True when the model picker already names the model of the run on view: a narrow panel then drops
+ * the Model chip beside it. They differ after another model was picked and before it ran.
+ */
+export function modelChipRepeatsPicker(state: ViewState): boolean {
+  const shown = state.result?.model ?? state.run?.model;
+  const current = state.models?.list.find((m) => m.current);
+  return shown !== undefined && current !== undefined && current.label === shown;
 }

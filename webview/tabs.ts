@@ -40,6 +40,8 @@ export function createTabs(view: View): Tabs {
     view.persist();
     update();
     tabs[id].focus();
+    // A narrow panel scrolls the tab strip sideways; the chosen tab must not sit outside it.
+    tabs[id].scrollIntoView({ block: 'nearest', inline: 'nearest' });
   };
 
   for (const id of TAB_IDS) {
