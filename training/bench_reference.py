@@ -138,6 +138,31 @@ class Loop:
         return logits
 
     @torch.no_grad()
+    def answer(self, prompt: Sequence[int], k: int, eot: int, eos: int, max_new: int) -> List[int]:
+        """The reference Coconut loop for one prompt (ids ending in bot): k thoughts, eot, greedy
+        answer ids until eos (excluded) or max_new tokens."""
+        ids = torch.tensor([list(prompt)], device=self.device)
+        out = self._step(self.model.embed(ids), None, 0)
+        pos = ids.shape[1]
+        for _ in range(k):
+            out = self._step(out.last_hidden_state[:, -1:], out.presents, pos)
+            pos += 1
+        out = self._step(self.model.embed(torch.tensor([[eot]], device=self.device)), out.presents, pos)
+        pos += 1
+        ans: List[int] = []
+        for n in range(max_new):
+            tok = int(torch.argmax(out.logits[0, -1]))
+            if tok == eos:
+                break
+            ans.append(tok)
+            if n == max_new - 1:
+                break
+            out = self._step(self.model.embed(torch.tensor([[tok]], device=self.device)), out.presents, pos)
+            pos += 1
+        self._sync()
+        return ans
+
+    @torch.no_grad()
     def block(self, prompt: Sequence[int], k: int, answer: int, runs: int, warmup: int) -> Dict[str, List[float]]:
         res = {"prefill_ms": [], "thought_ms": [], "token_ms": []}
         ids = torch.tensor([list(prompt)], device=self.device)
@@ -195,6 +220,14 @@ def serve(args) -> int:
             break
         if cmd == "check":
             print(json.dumps({"logits": loop.check(req["prompt"], int(req["thoughts"]))}), flush=True)
+        elif cmd == "answers":
+            ms, answers = [], []
+            for prompt in req["prompts"]:
+                t0 = time.perf_counter()
+                answers.append(loop.answer(prompt, int(req["thoughts"]), int(req["eot"]), int(req["eos"]),
+                                           int(req["max_new_tokens"])))
+                ms.append((time.perf_counter() - t0) * 1e3)
+            print(json.dumps({"ms": ms, "answers": answers}), flush=True)
         elif cmd == "block":
             r = loop.block(req["prompt"], int(req["thoughts"]), int(req.get("answer", 0)), int(req["runs"]),
                            int(req.get("warmup", 0)))

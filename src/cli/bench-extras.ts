@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import { timeGrowth } from '../engine/bench/steps';
 import { CoconutEngine } from '../engine/engine';
+import { PytorchReference } from '../engine/bench/pytorch';
 import { createSession } from '../engine/session';
 import { parsePromptFile } from '../prompts';
 import { round } from './bench-report';
@@ -58,8 +59,9 @@ export async function benchDataset(
   provider: string,
   threads: number,
   log: (s: string) => void,
-  batchSize = 8,
+  opts: { batchSize?: number; pytorch?: { python: string; root: string; device: string } } = {},
 ): Promise<Record<string, unknown>> {
+  const batchSize = opts.batchSize ?? 8;
   const recs = parsePromptFile(fs.readFileSync(file, 'utf-8'), file).records.slice(0, limit);
   const engine = await CoconutEngine.load(dir, { provider: provider as never, threads });
   try {
@@ -69,6 +71,7 @@ export async function benchDataset(
     const batched: number[] = [];
     let differing = 0;
     let accuracy = { single: 0, batched: 0 };
+    let ours: { text?: string }[] = [];
     for (let round = 0; round < 2; round++) {
       let t0 = performance.now();
       const a = await engine.evalDataset(evalRecs, { thoughts: [k], batchSize: 1 });
@@ -78,11 +81,13 @@ export async function benchDataset(
       batched.push((performance.now() - t0) / 1000);
       differing = a.records.filter((r, i) => r.text !== b.records[i]?.text || r.correct !== b.records[i]?.correct).length;
       accuracy = { single: a.perK[0].accuracy, batched: b.perK[0].accuracy };
+      ours = b.records;
       log(
         `  dataset round ${round + 1}: record by record ${single[round].toFixed(2)} s, batches of ${batchSize} ${batched[round].toFixed(2)} s, ${differing} answers differ`,
       );
     }
     const best = (xs: number[]) => Math.min(...xs);
+    const pytorch = opts.pytorch ? await referenceEval(engine, dir, evalRecs, k, threads, opts.pytorch, log) : undefined;
     const t0 = performance.now();
     let answerTokens = 0;
     for (const r of recs) {
@@ -108,8 +113,42 @@ export async function benchDataset(
         accuracy,
       },
       batched_eval_speedup: round(best(single) / best(batched)),
+      ...(pytorch
+        ? {
+            pytorch: {
+              ...pytorch.summary,
+              answersDifferingFromOurs: pytorch.answers.filter((ids, i) => engine.tokenizer.decode(ids) !== ours[i]?.text).length,
+            },
+            batched_eval_speedup_vs_pytorch: round(pytorch.summary.seconds / best(batched)),
+          }
+        : {}),
     };
   } finally {
     await engine.dispose();
+  }
+}
+
+/** The PyTorch reference loop over the same records, one by one (the way training/evaluate.py runs). */
+async function referenceEval(
+  engine: CoconutEngine,
+  dir: string,
+  recs: { question: string }[],
+  k: number,
+  threads: number,
+  py: { python: string; root: string; device: string },
+  log: (s: string) => void,
+): Promise<{ summary: { seconds: number; msPerRecord: number }; answers: number[][] }> {
+  const m = engine.model.manifest;
+  const s = m.special_tokens;
+  const prompts = recs.map((r) => [...engine.tokenizer.encode(r.question + m.prompt.question_suffix).ids, s.bot.id]);
+  const { ref } = await PytorchReference.start({ ...py, modelDir: dir, threads });
+  try {
+    await ref.answers(prompts.slice(0, 2), k, s.eot.id, s.eos.id, engine.info.maxNewTokens); // warm up
+    const r = await ref.answers(prompts, k, s.eot.id, s.eos.id, engine.info.maxNewTokens);
+    const seconds = r.ms.reduce((a, b) => a + b, 0) / 1000;
+    log(`  dataset: PyTorch reference loop ${seconds.toFixed(2)} s`);
+    return { summary: { seconds: round(seconds), msPerRecord: round((seconds * 1000) / recs.length) }, answers: r.answers };
+  } finally {
+    ref.close();
   }
 }

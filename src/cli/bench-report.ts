@@ -63,6 +63,8 @@ export function formatReport(r: Record<string, any>): string {
     );
     const w = m.warmInspectMs;
     lines.push(`  warm inspect ms (k=${w.thoughts}) ${s(w)}: ${w.promptTokens} prompt tokens, ${w.answerTokens} answer tokens`);
+    if (m.pytorch?.wholeRunMs)
+      lines.push(`    pytorch loop alone ${s(m.pytorch.wholeRunMs)}   speed-up of our whole inspect ×${m.warm_inspect_speedup_vs_pytorch_loop}`);
     lines.push(
       `    medians: tokenize ${w.medians.tokenizeMs}, prefill ${w.medians.prefillMs}, thoughts ${w.medians.thoughtsMs}, answer ${w.medians.answerMs}, decoding ${w.medians.decodeMs}`,
     );
@@ -93,6 +95,11 @@ export function formatReport(r: Record<string, any>): string {
       `  evaluation: record by record ${d.eval.recordByRecordSeconds} s, batches of ${d.eval.batchSize} ${d.eval.batchedSeconds} s ` +
         `(x${d.batched_eval_speedup}), ${d.eval.answersDiffering} answers differ`,
     );
+    if (d.pytorch)
+      lines.push(
+        `  pytorch reference loop ${d.pytorch.seconds} s (${d.pytorch.msPerRecord} ms/record), ${d.pytorch.answersDifferingFromOurs} answers differ from ours; ` +
+          `batched vs pytorch ×${d.batched_eval_speedup_vs_pytorch}`,
+      );
   }
   lines.push('', `peak RSS ${r.peakRssMB} MB`);
   return lines.join('\n');

@@ -130,7 +130,9 @@ export async function benchCommand(argv: string[], io: Io, root: string): Promis
 
   let dataset: Record<string, unknown> | undefined;
   if (datasetFile)
-    dataset = await benchDataset(targets[targets.length - 1].dir, datasetFile, limit, results[results.length - 1].provider as string, threads, log);
+    dataset = await benchDataset(targets[targets.length - 1].dir, datasetFile, limit, results[results.length - 1].provider as string, threads, log, {
+      pytorch: vsPytorch ? { python, root, device: torchDevice } : undefined,
+    });
 
   const primary = results[results.length - 1];
   const report: Record<string, unknown> = {

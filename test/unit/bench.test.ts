@@ -73,12 +73,35 @@ describe('coconut-lens bench', () => {
     assert.match(r.err, /block 8\/8: ours .* ms\/thought, pytorch .* ms\/thought/);
   });
 
-  it('--vs-pytorch rebuilds a rotary, smeared-key model (the shipped architecture) with equal logits', async () => {
-    const r = await run(['bench', '--model', FIXTURE_RSC, '--threads', '1', '--runs', '1', '--no-cold', '--vs-pytorch', '--json']);
+  it('--vs-pytorch rebuilds a rotary, smeared-key model (the shipped architecture) with equal logits and answers', async () => {
+    const r = await run([
+      'bench',
+      '--model',
+      FIXTURE_RSC,
+      '--threads',
+      '1',
+      '--runs',
+      '1',
+      '--no-cold',
+      '--vs-pytorch',
+      '--dataset',
+      SAMPLE,
+      '--limit',
+      '2',
+      '--json',
+    ]);
     assert.equal(r.code, 0, r.err);
-    const m = JSON.parse(r.out).models[0];
+    const j = JSON.parse(r.out);
+    const m = j.models[0];
     assert.ok(m.pytorch.parity.ok && m.pytorch.parity.maxAbsLogitDiff < 1e-4, JSON.stringify(m.pytorch.parity));
     assert.ok(m.thought_step_speedup_vs_pytorch > 0);
+    // The whole reference loop on the example question beside our warm inspect.
+    positiveStat(m.pytorch.wholeRunMs, 'pytorch whole run');
+    assert.ok(m.warm_inspect_speedup_vs_pytorch_loop > 0);
+    // The dataset three ways: ours record by record, ours batched, PyTorch's loop; the same answers.
+    assert.equal(j.dataset.eval.answersDiffering, 0);
+    assert.equal(j.dataset.pytorch.answersDifferingFromOurs, 0);
+    assert.ok(j.dataset.pytorch.seconds > 0 && j.dataset.batched_eval_speedup_vs_pytorch > 0);
   });
 
   it('--dataset evaluates record by record and in batches, with the same answers', async () => {

@@ -12,6 +12,9 @@
 //                       -> {"logits": [[V floats] per pass: the prefill, then each thought step]}
 //   {"cmd": "block", "prompt": [ids], "thoughts": k, "answer": t, "runs": r, "warmup": w}
 //                       -> {"prefill_ms": [...], "thought_ms": [...], "token_ms": [...]}
+//   {"cmd": "answers", "prompts": [[ids]], "thoughts": k, "eot": id, "eos": id, "max_new_tokens": n}
+//                       -> {"ms": [per prompt], "answers": [[ids] per prompt]}: the whole reference
+//                          loop per prompt (ids ending in bot), greedy, eos excluded
 //   anything else       -> {"error": TEXT}
 //   {"cmd": "quit"}     -> no answer; the process exits (killed 2 s later if it does not)
 //
@@ -107,6 +110,11 @@ export class PytorchReference {
   /** LM-head logits of the prefill and each of `thoughts` thought steps (last position). */
   async check(prompt: number[], thoughts: number): Promise<number[][]> {
     return (await this.request<{ logits: number[][] }>({ cmd: 'check', prompt, thoughts })).logits;
+  }
+
+  /** The whole reference loop per prompt (ids ending in bot): its milliseconds and greedy answer ids. */
+  answers(prompts: number[][], thoughts: number, eot: number, eos: number, maxNewTokens: number): Promise<{ ms: number[]; answers: number[][] }> {
+    return this.request({ cmd: 'answers', prompts, thoughts, eot, eos, max_new_tokens: maxNewTokens });
   }
 
   block(prompt: number[], thoughts: number, answer: number, runs: number, warmup = 0): Promise<ReferenceBlock> {
