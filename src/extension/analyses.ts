@@ -14,8 +14,8 @@ import { docLabel, PromptDocuments, toRange } from './documents';
 import { HostError, showError, toErrorInfo } from './errors';
 import type { InspectorPanel } from './panel';
 import { fromRecord } from './questions';
-import type { Job, Report } from './jobQueue';
-import type { CurrentRun } from './runHistory';
+import type { Job, Report } from './job-queue';
+import type { CurrentRun } from './run-history';
 import { nothingYet, type InspectRunner } from './runner';
 import { readSettings } from './settings';
 

@@ -10,7 +10,7 @@ import { parseDocument } from './documents';
 import { HostError } from './errors';
 import { questionFromRecordIndex } from './questions';
 import type { InspectRunner } from './runner';
-import type { ExampleRowInput } from './sidebarItems';
+import type { ExampleRowInput } from './sidebar-items';
 
 /** The example the walkthrough uses: three official ProsQA validation records. */
 export const DEFAULT_EXAMPLE = 'prosqa.json';

@@ -5,18 +5,18 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { InspectResult } from '../shared/types';
 import type { RunInfo } from '../protocol/inspector';
-import { EngineCache } from './engineCache';
+import { EngineCache } from './engine-cache';
 import { HostError, reportingCommands } from './errors';
 import { registerInspectorFeatures, type FeatureTestHooks } from './features';
 import { InspectorPanel } from './panel';
 import { registerModelCommands } from './models';
 import { selectModel, selectProvider } from './pickers';
 import { questionFromFile, questionFromRecord, questionFromSelection } from './questions';
-import type { Question } from './runHistory';
+import type { Question } from './run-history';
 import { InspectRunner } from './runner';
 import { SECTION } from './settings';
 import { registerSidebar, type SidebarTestHooks } from './sidebar';
-import { StatusBar } from './statusBar';
+import { StatusBar } from './status-bar';
 
 /**
  * What activate() returns, for the tests in test/vscode (through

@@ -1,27 +1,27 @@
 // The inspector features of issue 3 registered in one place: prompt-file CodeLens and step hovers,
 // thought ↔ step highlighting, the analyses (k sweep, interventions, attribution, dataset), the
-// Compare pin and exports, with their commands. What the panel's messages do is panelMessages.ts;
-// the palette's pickers are paletteInputs.ts.
+// Compare pin and exports, with their commands. What the panel's messages do is panel-messages.ts;
+// the palette's pickers are palette-inputs.ts.
 
 import * as vscode from 'vscode';
 import type { InspectResult } from '../shared/types';
 import type { Intervention } from '../protocol/inspector';
 import { Analyses } from './analyses';
-import { CODELENS_SELECTOR, INSPECT_AT_COMMAND, RecordCodeLens } from './codeLens';
+import { CODELENS_SELECTOR, INSPECT_AT_COMMAND, RecordCodeLens } from './code-lens';
 import { PromptDocuments } from './documents';
 import { reportingCommands } from './errors';
 import { modelOptions, onDidChangeModels } from './models';
-import { ExportCommands } from './exportCommands';
+import { ExportCommands } from './export-commands';
 import { Exporter } from './exporter';
 import { StepHover } from './hover';
 import type { InspectorPanel } from './panel';
-import { askIntervention, pickRecord } from './paletteInputs';
-import { onPanelMessage } from './panelMessages';
+import { askIntervention, pickRecord } from './palette-inputs';
+import { onPanelMessage } from './panel-messages';
 import { questionFromRecordIndex } from './questions';
-import type { Question } from './runHistory';
+import type { Question } from './run-history';
 import type { InspectRunner } from './runner';
 import { SECTION } from './settings';
-import { StepLinks } from './stepLinks';
+import { StepLinks } from './step-links';
 
 /** Hooks for the extension-host tests (through CoconutLensApi). */
 export interface FeatureTestHooks {

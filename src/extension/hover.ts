@@ -5,8 +5,8 @@ import * as vscode from 'vscode';
 import { thoughtsOfStep } from '../protocol/inspector';
 import { stepAt, toRange, type PromptDocuments } from './documents';
 import type { InspectRunner } from './runner';
-import type { StepLinks } from './stepLinks';
-import { stepWordMass } from './stepWords';
+import type { StepLinks } from './step-links';
+import { stepWordMass } from './step-words';
 
 const TOKENS_SHOWN = 5;
 

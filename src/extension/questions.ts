@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import { parsePromptFile, recordAt, type PromptFile, type PromptRecord } from '../prompts';
 import { docLabel as label, parseDocument as parse } from './documents';
 import { HostError } from './errors';
-import type { Question } from './runHistory';
+import type { Question } from './run-history';
 
 /** Inspect File: JSON/JSONL → the record under the cursor, else the first; text → the whole text. */
 export function questionFromFile(editor: vscode.TextEditor): Question {

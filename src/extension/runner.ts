@@ -1,19 +1,19 @@
-// The extension's entry to running things: one job at a time (jobQueue.ts), the engine loaded on
-// demand for the current settings, what has run (runHistory.ts), pinning for the Compare tab, and
-// the status bar kept in line. An inspection itself is inspectRun.ts; the analyses are analyses.ts
+// The extension's entry to running things: one job at a time (job-queue.ts), the engine loaded on
+// demand for the current settings, what has run (run-history.ts), pinning for the Compare tab, and
+// the status bar kept in line. An inspection itself is inspect-run.ts; the analyses are analyses.ts
 // and run through exclusive().
 
 import * as vscode from 'vscode';
 import type { InspectResult } from '../shared/types';
 import type { ErrorInfo, PinnedRun, RecordRef, RunInfo, TraceResult } from '../protocol/inspector';
-import type { EngineCache, LoadedEngine } from './engineCache';
+import type { EngineCache, LoadedEngine } from './engine-cache';
 import { CANCELLED, HostError, showError, toErrorInfo } from './errors';
-import { runInspect } from './inspectRun';
-import { JobQueue, type Job, type JobKind, type Report } from './jobQueue';
+import { runInspect } from './inspect-run';
+import { JobQueue, type Job, type JobKind, type Report } from './job-queue';
 import type { InspectorPanel } from './panel';
-import { RunHistory, runLabel, type CurrentRun, type FinishedRun, type Question } from './runHistory';
+import { RunHistory, runLabel, type CurrentRun, type FinishedRun, type Question } from './run-history';
 import { locateModel, modelLabel, readSettings, resolveModelPath } from './settings';
-import type { StatusBar } from './statusBar';
+import type { StatusBar } from './status-bar';
 
 export class InspectRunner implements vscode.Disposable {
   private readonly jobs: JobQueue;
@@ -186,7 +186,7 @@ export class InspectRunner implements vscode.Disposable {
   }
 
   /**
-   * Runs `body` as the one active job (jobQueue.ts): resolves with undefined when it failed, was
+   * Runs `body` as the one active job (job-queue.ts): resolves with undefined when it failed, was
    * cancelled or another job was running.
    */
   exclusive<T>(

@@ -1,6 +1,6 @@
 // The Coconut Lens side bar: native tree views for the models (shipped, added, the selected one),
 // this window's runs (click to show one in the panel again) and the bundled examples, with their
-// commands. The rows' wording is sidebarItems.ts; what a command does to a model is models.ts,
+// commands. The rows' wording is sidebar-items.ts; what a command does to a model is models.ts,
 // to a run runner.ts, to an example examples.ts.
 
 import * as fs from 'node:fs';
@@ -10,7 +10,7 @@ import { hoverExampleStep, inspectExample, listExamples, openExample } from './e
 import { HostError, reportingCommands } from './errors';
 import { chooseModelFromPanel, forgetModel, modelOptions, onDidChangeModels } from './models';
 import type { InspectRunner } from './runner';
-import { exampleRow, modelFacts, modelRow, runRow, runRows, type ModelFacts, type RowSpec } from './sidebarItems';
+import { exampleRow, modelFacts, modelRow, runRow, runRows, type ModelFacts, type RowSpec } from './sidebar-items';
 
 export const VIEW_IDS = { models: 'coconutLens.models', runs: 'coconutLens.runs', examples: 'coconutLens.examples' } as const;
 

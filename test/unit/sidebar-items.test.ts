@@ -7,9 +7,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { RunInfo, TraceResult } from '../../src/protocol/inspector';
-import { MAX_RUNS, RunHistory } from '../../src/extension/runHistory';
+import { MAX_RUNS, RunHistory } from '../../src/extension/run-history';
 import { ROOT as root } from './helpers';
-import { clock, estimateParameters, exampleRow, fmtBytes, fmtCount, modelFacts, modelRow, runRow, runRows } from '../../src/extension/sidebarItems';
+import { clock, estimateParameters, exampleRow, fmtBytes, fmtCount, modelFacts, modelRow, runRow, runRows } from '../../src/extension/sidebar-items';
 
 const shippedManifest = JSON.parse(readFileSync(join(root, 'models/prosqa-coconut/coconut.json'), 'utf8'));
 const shippedCard = readFileSync(join(root, 'models/prosqa-coconut/README.md'), 'utf8');

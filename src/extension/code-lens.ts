@@ -28,7 +28,7 @@ export class RecordCodeLens implements vscode.CodeLensProvider {
   }
 
   provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
-    if (!vscode.workspace.getConfiguration(SECTION).get<boolean>('codeLens', true)) return [];
+    if (!vscode.workspace.getConfiguration(SECTION).get<boolean>('code-lens', true)) return [];
     const file = this.documents.tryParse(doc);
     if (!file || file.format === 'text') return [];
     return file.records.map((r) => {

@@ -5,7 +5,7 @@ import type { Intervention } from '../protocol/inspector';
 import { docLabel, type PromptDocuments } from './documents';
 import { HostError } from './errors';
 import { questionFromRecord, questionFromRecordIndex } from './questions';
-import type { Question } from './runHistory';
+import type { Question } from './run-history';
 import type { InspectRunner } from './runner';
 
 interface RecordPick extends vscode.QuickPickItem {

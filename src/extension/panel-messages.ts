@@ -3,10 +3,10 @@
 // panel and to a notification, as for the palette commands.
 import type { WebviewToHost } from '../protocol/inspector';
 import type { Analyses } from './analyses';
-import type { ExportCommands } from './exportCommands';
+import type { ExportCommands } from './export-commands';
 import { chooseModelFromPanel } from './models';
 import type { InspectRunner } from './runner';
-import type { StepLinks } from './stepLinks';
+import type { StepLinks } from './step-links';
 
 export interface PanelMessageTargets {
   runner: InspectRunner;

@@ -4,12 +4,12 @@
 import type * as vscode from 'vscode';
 import { isCompleteGraph } from '../shared/graph';
 import { graphMissingReason, type ProgressInfo, type ProsQAGraph, type RunInfo, type TraceResult } from '../protocol/inspector';
-import type { LoadedEngine } from './engineCache';
-import type { Job, Report } from './jobQueue';
+import type { LoadedEngine } from './engine-cache';
+import type { Job, Report } from './job-queue';
 import type { InspectorPanel } from './panel';
-import type { Question, RunHistory } from './runHistory';
+import type { Question, RunHistory } from './run-history';
 import { readSettings } from './settings';
-import { stepWords } from './stepWords';
+import { stepWords } from './step-words';
 
 export interface InspectDeps {
   panel: InspectorPanel;
