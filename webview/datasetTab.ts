@@ -53,11 +53,10 @@ export function renderDatasetTab(view: View): void {
       const caption = fig.querySelector('figcaption')?.textContent ?? '';
       if (svg) fig.replaceWith(figure(view, caption, svg));
     }
-    panel.append(
-      charts,
-      renderDatasetTable(ds.info, ds.result?.records ?? ds.records, (index, k) =>
-        view.post(k === undefined ? { type: 'openRecord', uri: ds.info.uri, index } : { type: 'openRecord', uri: ds.info.uri, index, k }),
-      ),
+    const table = renderDatasetTable(ds.info, ds.result?.records ?? ds.records, (index, k) =>
+      view.post(k === undefined ? { type: 'openRecord', uri: ds.info.uri, index } : { type: 'openRecord', uri: ds.info.uri, index, k }),
     );
+    // One column per k: wider than a panel beside an editor, so the table scrolls on its own.
+    panel.append(charts, h('div', { class: 'table-scroll' }, table));
   }
 }

@@ -5,6 +5,7 @@ import { emptyCategoryCounts, PATH_CATEGORIES } from '../src/shared/path-categor
 import type { DatasetInfo, DatasetResult } from '../src/protocol/inspector';
 import { barChart, stackedBarChart } from './charts';
 import { h } from './dom';
+import { gridMove } from './gridKeys';
 
 export const CATEGORY_NAMES: Record<PathCategory, string> = {
   correct_path: 'Correct path',
@@ -107,20 +108,29 @@ export function renderDatasetTable(info: DatasetInfo, records: DatasetRecordResu
         {
           class: `dataset-cell ${r.error ? 'error' : r.correct ? 'ok' : 'wrong'}`,
           title: r.error ? r.error : `k = ${k}: “${r.predicted}”${r.category ? ` (${CATEGORY_NAMES[r.category]})` : ''}`,
+          'data-testid': 'dataset-cell',
+          'data-index': index,
+          'data-k': k,
+          tabindex: -1,
         },
         text,
         r.category ? h('span', { class: 'small muted' }, ` ${CATEGORY_SHORT[r.category]}`) : undefined,
       );
       cell.addEventListener('dblclick', () => onOpen(index, k));
+      cell.addEventListener('keydown', (e) => {
+        if (e.key !== 'Enter' && e.key !== ' ') return;
+        e.preventDefault();
+        onOpen(index, k);
+      });
       row.append(cell);
     }
     row.append(h('td', { class: 'answer-cell muted' }, anyRecord?.answer ?? ''));
     body.append(row);
   }
-  return h(
+  const table = h(
     'table',
     { class: 'data-table dataset-table', 'data-testid': 'dataset-table' },
-    h('caption', {}, `Records of ${info.file} (✓ correct, ✗ wrong; double-click a cell to open the record at that k)`),
+    h('caption', {}, `Records of ${info.file} (✓ correct, ✗ wrong; double-click a cell, or Enter on it, to open the record at that k)`),
     h(
       'thead',
       {},
@@ -134,6 +144,34 @@ export function renderDatasetTable(info: DatasetInfo, records: DatasetRecordResu
     ),
     body,
   );
+  rovingCells(table, info.ks.length);
+  return table;
+}
+
+/**
+ * One Tab stop for all result cells (the first, or the last one used); arrow keys, Home/End and
+ * Page Up/Down move between them, Enter or Space opens the record at that k.
+ */
+function rovingCells(table: HTMLElement, cols: number): void {
+  const cells = Array.from(table.querySelectorAll<HTMLElement>('tbody tr')).map((tr) => Array.from(tr.querySelectorAll<HTMLElement>('td')).slice(0, cols));
+  const first = cells[0]?.[0];
+  if (first?.dataset.testid === 'dataset-cell') first.tabIndex = 0;
+  table.addEventListener('focusin', (e) => {
+    const cell = e.target as HTMLElement;
+    if (cell.dataset?.testid !== 'dataset-cell') return;
+    for (const c of Array.from(table.querySelectorAll<HTMLElement>('[data-testid="dataset-cell"]'))) c.tabIndex = c === cell ? 0 : -1;
+  });
+  table.addEventListener('keydown', (e) => {
+    const cell = e.target as HTMLElement;
+    const row = cells.findIndex((r) => r.includes(cell));
+    if (row < 0) return;
+    const to = gridMove({ row, col: cells[row]!.indexOf(cell) }, e.key, cells.length, cols, e.ctrlKey);
+    if (!to) return;
+    e.preventDefault();
+    // A record still running at that k has a placeholder cell, which is not a stop.
+    const target = cells[to.row]?.[to.col];
+    if (target?.dataset.testid === 'dataset-cell') target.focus();
+  });
 }
 
 export function datasetHeadline(info: DatasetInfo, result: DatasetResult | undefined, done: number): string {

@@ -29,13 +29,15 @@ export function focusedKey(kField: HTMLElement): string | undefined {
   if (!el || el === document.body || el === kField) return undefined;
   const id = el.dataset?.testid ?? el.id;
   if (!id) return undefined;
-  return `${id}|${el.dataset.index ?? ''}|${el.dataset.thought ?? ''}|${el.dataset.chart ?? ''}`;
+  return `${id}|${el.dataset.index ?? ''}|${el.dataset.thought ?? ''}|${el.dataset.chart ?? ''}|${el.dataset.k ?? ''}`;
 }
 
 export function restoreFocus(key: string): void {
-  const [id, index, thought, chart] = key.split('|');
+  const [id, index, thought, chart, k] = key.split('|');
   const candidates = Array.from(document.querySelectorAll<HTMLElement>(`[data-testid="${id}"], #${CSS.escape(id!)}`));
-  const el = candidates.find((c) => (c.dataset.index ?? '') === index && (c.dataset.thought ?? '') === thought && (c.dataset.chart ?? '') === chart);
+  const el = candidates.find(
+    (c) => (c.dataset.index ?? '') === index && (c.dataset.thought ?? '') === thought && (c.dataset.chart ?? '') === chart && (c.dataset.k ?? '') === k,
+  );
   el?.focus();
 }
 

@@ -3,8 +3,8 @@
 // element boxes (not only screenshots) must show that the question takes two lines until expanded,
 // the run controls one row, and each tab's main picture (first thought card, latent-search graph,
 // sweep chart) is on screen without scrolling. The header's controls are walked with Tab: each takes
-// focus in order and shows it. Screenshots of the panel alone go to test-output/screenshots/narrow/
-// (for the Marketplace README).
+// focus in order and shows it; the dataset table is one Tab stop with arrow keys and Enter.
+// Screenshots of the panel alone go to test-output/screenshots/narrow/ (for the Marketplace README).
 //
 //   node --test test/vscode/ui-narrow-panel.test.mjs
 import assert from 'node:assert/strict';
@@ -162,7 +162,52 @@ describe(`the panel at ${WIDTH} × ${HEIGHT} (UI)`, { timeout: 600_000 }, () => 
     await page.keyboard.press('Space');
     assert.equal(await more.getAttribute('aria-expanded'), 'false', 'Space closes it again');
   });
+
+  it('the dataset table is one Tab stop: arrows move between its cells, Enter opens the record at that k', async () => {
+    // The example file is the active editor's: evaluate it from the palette, as a user does.
+    await page.locator('.tabs-container .tab', { hasText: 'prosqa.json' }).first().click();
+    await runCommand(page, 'Coconut Lens: Evaluate Dataset');
+    let panel = await findWebviewFrame(page, '[data-testid="dataset-table"]', 120_000, 'ui-narrow-panel');
+    await panel.locator('[data-testid="busy"]').waitFor({ state: 'detached', timeout: 180_000 });
+    panel = await panelFrame();
+    await page.screenshot({ path: join(narrowShotDir, 'dataset.png'), clip: await panelClip(page) });
+
+    await panel.locator('[data-testid="dataset-open"][data-index="0"]').focus();
+    await page.keyboard.press('Tab');
+    let f = await focusInfo(panel);
+    assert.deepEqual([f.id, f.index, f.k], ['dataset-cell', '0', '0'], 'Tab enters the table at its first cell');
+    assert.ok(f.visible, `the cell shows its focus (${f.how})`);
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowDown');
+    f = await focusInfo(panel);
+    assert.deepEqual([f.id, f.index, f.k], ['dataset-cell', '1', '2'], 'arrows move right twice, then down');
+    await page.keyboard.press('Tab');
+    assert.notEqual((await focusInfo(panel)).id, 'dataset-cell', 'the next Tab leaves the table');
+    await page.keyboard.press('Shift+Tab');
+    f = await focusInfo(panel);
+    assert.deepEqual([f.index, f.k], ['1', '2'], 'Shift+Tab comes back to the cell last used');
+
+    await page.keyboard.press('Enter');
+    const second = JSON.parse(readFileSync(join(repoRoot, 'examples/prosqa.json'), 'utf8'))[1];
+    panel = await panelFrame();
+    await panel.locator('[data-testid="question"]', { hasText: second.question.slice(0, 60) }).waitFor({ timeout: 60_000 });
+    await panel.locator('[data-testid="tab-thoughts"]').click();
+    await panel.locator('[data-testid="answer"]').waitFor({ timeout: 60_000 });
+    assert.equal(await panel.locator('[data-testid="thought"]').count(), 2, 'record 1 opened at k = 2');
+  });
 });
+
+/** F1, the command's title, Enter: the palette as a user runs it. */
+async function runCommand(page, title) {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor();
+  await input.fill(`>${title}`);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor();
+  await page.keyboard.press('Enter');
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+}
 
 /**
  * Resizes the browser until the webview's own window is WIDTH × HEIGHT: the editor groups share
@@ -262,6 +307,12 @@ function focusInfo(panel) {
     el.focus();
     await settle();
     const changed = focused.findIndex((f, i) => f !== blurred[i]);
-    return { id, visible: changed >= 0, how: changed >= 0 ? `${blurred[changed]} → ${focused[changed]}` : 'looks the same without focus' };
+    return {
+      id,
+      index: el.dataset?.index,
+      k: el.dataset?.k,
+      visible: changed >= 0,
+      how: changed >= 0 ? `${blurred[changed]} → ${focused[changed]}` : 'looks the same without focus',
+    };
   });
 }
