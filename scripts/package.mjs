@@ -5,7 +5,7 @@
 // 1. Production bundles: `node esbuild.mjs --production` (the development bundles are rebuilt at
 //    the end, so dist/ keeps its source maps for tests and debugging).
 // 2. Per target, a staging folder out/vsix/stage/<target>/ with exactly what the extension needs:
-//    package.json, package.nls.json, README/LICENSE, examples/, dist/{extension,engine-worker,webview,cli}.js, bin/, media/,
+//    package.json, package.nls.json, README (from MARKETPLACE.md)/CHANGELOG/LICENSE, examples/, dist/{extension,engine-worker,webview,cli}.js, bin/, media/,
 //    the files package.json's contributes name (grammars, ...), models/README.md, the default model models/prosqa-coconut/ when it exists, and
 //    node_modules/{onnxruntime-node,onnxruntime-common} with onnxruntime-node's
 //    bin/napi-v6/<os>/<arch> for that target only. The repository's node_modules is never touched.
@@ -102,7 +102,7 @@ try {
     console.log(`\nPackaging ${target}…`);
     run(
       process.execPath,
-      [vsce, 'package', '--target', target, '--dependencies', '--no-yarn', '--allow-missing-repository', '--skip-license', '--out', vsix],
+      [vsce, 'package', '--target', target, '--dependencies', '--no-yarn', '--allow-missing-repository', '--skip-license', ...imageLinks(), '--out', vsix],
       stage,
     );
     const problems = checkVsix(vsix, target);
@@ -140,8 +140,10 @@ function stageTarget(stage, target) {
   delete stagedPkg.devDependencies;
   stagedPkg.dependencies = { 'onnxruntime-node': pkg.dependencies['onnxruntime-node'] };
   writeFileSync(join(stage, 'package.json'), JSON.stringify(stagedPkg, null, 2) + '\n');
-  if (existsSync(join(root, 'README.md'))) copy('README.md');
-  else writeFileSync(join(stage, 'README.md'), `# ${pkg.displayName}\n\n${pkg.description}\n`);
+  // The extension page is MARKETPLACE.md (for people who install it); the repository's README.md
+  // is for the people who build it.
+  copy('MARKETPLACE.md', 'README.md');
+  copy('CHANGELOG.md');
   if (existsSync(join(root, 'LICENSE'))) copy('LICENSE');
   for (const b of BUNDLES) copy(join('dist', b));
   copy('bin');
@@ -208,4 +210,14 @@ function ortVersion() {
   } catch {
     return '?';
   }
+}
+
+/**
+ * The page's screenshots are files in the VSIX (media/screenshots). VS Code shows them from there;
+ * the Marketplace needs them at a public URL: COCONUT_LENS_BASE_URL (the raw URL of the published
+ * repository's root) rewrites the relative links to it. Without it the links stay relative.
+ */
+function imageLinks() {
+  const base = process.env.COCONUT_LENS_BASE_URL;
+  return base ? ['--baseContentUrl', base, '--baseImagesUrl', base] : ['--no-rewrite-relative-links'];
 }

@@ -55,6 +55,24 @@ describe('the shipped model in the panel (UI)', { timeout: 600_000 }, () => {
     assert.ok(frontier1.has(top1.trim()), `thought 1's top token ${top1} is one of ${[...frontier1].join(', ')}`);
     await page.screenshot({ path: join(screenshotDir, 'shipped-model-thoughts.png') });
 
+    // The mouse on the record's first reasoning step: the hover shows thought 1 and what it holds.
+    // Quoted, as the step stands alone in its JSON string (the question holds the same words).
+    const step1 = page.locator('.view-lines .view-line span span', { hasText: JSON.stringify(rec.steps[0]) }).first();
+    await step1.scrollIntoViewIfNeeded();
+    const box = await step1.boundingBox();
+    assert.ok(box, 'step 1 is on screen');
+    await page.mouse.move(box.x + 20, box.y + box.height / 2);
+    await page.mouse.move(box.x + 24, box.y + box.height / 2);
+    const hover = page.locator('.monaco-hover', { hasText: 'Thought 1' });
+    await hover.first().waitFor({ timeout: 20_000 });
+    const hoverText = (await hover.first().textContent()) ?? '';
+    assert.ok(
+      [...frontier1].some((c) => hoverText.includes(c)),
+      `the hover names a frontier concept: ${hoverText.slice(0, 200)}`,
+    );
+    await page.screenshot({ path: join(screenshotDir, 'shipped-model-hover.png') });
+    await page.keyboard.press('Escape');
+
     await panel.locator('[data-testid="tab-search"]').click();
     const graph = panel.locator('svg[data-chart="graph"]');
     await graph.waitFor({ timeout: 30_000 });

@@ -140,6 +140,8 @@ describe('getting started and the side bar (UI)', { timeout: 600_000 }, () => {
     const examples = await rowLabels('Examples');
     assert.deepEqual(examples, [`Example prosqa.json, ${example.length} records`]);
     await page.screenshot({ path: join(screenshotDir, 'sidebar-views.png') });
+    // The side bar alone, for the Marketplace page (scripts/update-screenshots.mjs).
+    await page.locator('.part.sidebar').screenshot({ path: join(screenshotDir, 'sidebar-bar.png') });
   });
 
   it('Ctrl+Alt+J inspects the record under the cursor; clicking the first run shows its thoughts again', async () => {

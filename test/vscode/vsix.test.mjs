@@ -46,6 +46,41 @@ describe('linux-x64 VSIX', { timeout: 900_000 }, () => {
     assert.match(manifest, /TargetPlatform="linux-x64"/, 'the VSIX manifest names its target platform');
   });
 
+  it('carries exactly what the extension needs, and its page is the user-facing README with every picture inside', () => {
+    const names = zipEntries(vsix).filter((n) => !n.endsWith('/'));
+    // Everything the extension loads, shows or documents, and nothing else (no sources, tests,
+    // training code, other platforms' binaries or development files).
+    const allowed = [
+      /^extension\.vsixmanifest$/,
+      /^\[Content_Types\]\.xml$/,
+      // vsce stores the page and the changelog as readme.md and changelog.md
+      /^extension\/(package\.json|package\.nls\.json|readme\.md|changelog\.md|LICENSE(\.txt)?)$/,
+      /^extension\/dist\/(extension|engine-worker|webview|cli)\.js$/,
+      /^extension\/bin\/[^/]+$/,
+      /^extension\/media\/.+\.(css|png|svg|md)$/,
+      /^extension\/examples\/[^/]+$/,
+      /^extension\/syntaxes\/[^/]+$/,
+      /^extension\/models\/README\.md$/,
+      /^extension\/models\/prosqa-coconut\/(coconut\.json|decoder\.onnx|probe\.safetensors|tokenizer\.json|README\.md)$/,
+      /^extension\/node_modules\/onnxruntime-(node|common)\/(package\.json|LICENSE)$/,
+      /^extension\/node_modules\/onnxruntime-(node|common)\/dist\/.+\.(js|cjs|mjs|json)$/,
+      /^extension\/node_modules\/onnxruntime-node\/bin\/napi-v6\/linux\/x64\/[^/]+$/,
+    ];
+    assert.deepEqual(
+      names.filter((n) => !allowed.some((re) => re.test(n))),
+      [],
+      'files the extension does not need',
+    );
+    for (const f of ['package.json', 'package.nls.json', 'readme.md', 'changelog.md', 'models/prosqa-coconut/decoder.onnx', 'media/icon.png']) {
+      assert.ok(names.includes(`extension/${f}`), `${f} is missing`);
+    }
+    const readme = zipRead(vsix, 'extension/readme.md')?.toString('utf8') ?? '';
+    assert.equal(readme, readFileSync(join(repoRoot, 'MARKETPLACE.md'), 'utf8'), 'the page is MARKETPLACE.md, not the developer README');
+    const pictures = [...readme.matchAll(/!\[[^\]]*\]\(([^)]+)\)/g)].map((m) => m[1]);
+    assert.ok(pictures.length >= 4, 'a picture of each view');
+    for (const p of pictures) assert.ok(names.includes(`extension/${p}`), `the page shows ${p}, which the VSIX does not carry`);
+  });
+
   it("passes the UI test when installed into VS Code's server", () => {
     const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', 'test/vscode/ui.test.mjs'], {
       cwd: repoRoot,
