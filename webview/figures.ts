@@ -3,7 +3,7 @@
 import type { AnalysisKind, ChartId, ImageFormat } from '../src/protocol/inspector';
 import { TAB_TEXT } from './tabs';
 import { h } from './dom';
-import { serializeSvg, svgSize, svgToPngBase64 } from './exportImage';
+import { serializeSvg, svgSize, svgToPngBase64 } from './export-image';
 import { renderError } from './render';
 import { currentTab, type ViewState } from './state';
 import type { View } from './view';

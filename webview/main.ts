@@ -7,19 +7,19 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import type { HostToWebview, InspectorState, RunInfo, TraceResult, WebviewToHost } from '../src/protocol/inspector';
-import { renderCompareTab } from './compareTab';
+import { renderCompareTab } from './compare-tab';
 import { createControls } from './controls';
-import { renderDatasetTab } from './datasetTab';
+import { renderDatasetTab } from './dataset-tab';
 import { h } from './dom';
 import { answerChartRequest } from './figures';
 import { reduce, type Effect } from './reduce';
 import { renderBusy, renderError, renderHeader, renderNotice } from './render';
-import { renderSearchTab } from './searchTab';
+import { renderSearchTab } from './search-tab';
 import { currentTab, modelChipRepeatsPicker, persistedPart, restoreState, type ViewPrefs, type ViewState } from './state';
-import { renderSweepTab } from './sweepTab';
+import { renderSweepTab } from './sweep-tab';
 import { createTabs } from './tabs';
-import { applyLinked, focusedKey, restoreFocus, thoughtColumns, wireThoughts } from './thoughtLinks';
-import { renderThoughtsTab } from './thoughtsTab';
+import { applyLinked, focusedKey, restoreFocus, thoughtColumns, wireThoughts } from './thought-links';
+import { renderThoughtsTab } from './thoughts-tab';
 import type { View } from './view';
 
 interface VsCodeApi {

@@ -4,7 +4,7 @@ import type { AnswerToken, InspectResult, ThoughtTrace } from '../src/shared/typ
 import { asSentence, type ErrorInfo, type RunInfo } from '../src/protocol/inspector';
 import { bar, h } from './dom';
 import { fmtMs, fmtNum, fmtP, sameAnswer, showToken, speakToken } from './format';
-import type { ThoughtDiff } from './interventionView';
+import type { ThoughtDiff } from './intervention-view';
 import { renderQuestion, type QuestionOptions } from './question';
 
 /** Nearest embeddings and lens rows are context for the probe; a few are enough per column. */

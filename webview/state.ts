@@ -3,7 +3,7 @@
 import type { AnalysisKind, ErrorInfo, InspectorState, ModelOption, RunInfo, TabId, TraceResult } from '../src/protocol/inspector';
 import { isInspectorState } from '../src/protocol/inspector';
 import type { SweepPoint, ThoughtTrace } from '../src/shared/types';
-import type { Draft } from './interventionView';
+import type { Draft } from './intervention-view';
 
 export interface ViewPrefs {
   showLens?: boolean;

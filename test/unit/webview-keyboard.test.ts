@@ -1,8 +1,8 @@
-// Keyboard movement in the dataset table (webview/gridKeys.ts): one Tab stop for the whole table,
+// Keyboard movement in the dataset table (webview/grid-keys.ts): one Tab stop for the whole table,
 // the ARIA grid pattern's keys inside it. Pure, so without a browser.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { gridMove } from '../../webview/gridKeys';
+import { gridMove } from '../../webview/grid-keys';
 
 describe('webview gridMove', () => {
   const at = { row: 2, col: 1 };

@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DatasetInfo, PinnedRun } from '../../src/protocol/inspector';
 import type { DatasetRecordResult } from '../../src/shared/types';
-import { datasetHeadline, summarise } from '../../webview/datasetView';
+import { datasetHeadline, summarise } from '../../webview/dataset-view';
 import { topkDivergence } from '../../webview/divergence';
 import { fmtMs, fmtNum, fmtP, sameAnswer, showToken, speakToken } from '../../webview/format';
-import { buildInterventions } from '../../webview/interventionView';
+import { buildInterventions } from '../../webview/intervention-view';
 
 describe('webview format', () => {
   it('writes probabilities, numbers and times as the panel shows them', () => {

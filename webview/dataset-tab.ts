@@ -1,6 +1,6 @@
 // The Dataset tab: evaluate a prompt file at k = 0 … max; accuracy and path categories per k, and
 // every record one click from the editor.
-import { datasetHeadline, renderDatasetCharts, renderDatasetTable, summarise } from './datasetView';
+import { datasetHeadline, renderDatasetCharts, renderDatasetTable, summarise } from './dataset-view';
 import { analysisErrorFor, figure } from './figures';
 import { h } from './dom';
 import type { View } from './view';

@@ -5,7 +5,7 @@ import { emptyCategoryCounts, PATH_CATEGORIES } from '../src/shared/path-categor
 import type { DatasetInfo, DatasetResult } from '../src/protocol/inspector';
 import { barChart, stackedBarChart } from './charts';
 import { h } from './dom';
-import { gridMove } from './gridKeys';
+import { gridMove } from './grid-keys';
 
 export const CATEGORY_NAMES: Record<PathCategory, string> = {
   correct_path: 'Correct path',

@@ -1,7 +1,7 @@
 // The k sweep tab: rerun the question at every k up to a bound, then the answer probability per k.
 import { analysisErrorFor, figure } from './figures';
 import { h } from './dom';
-import { renderSweepChart, renderSweepTable, sweepSummary } from './sweepView';
+import { renderSweepChart, renderSweepTable, sweepSummary } from './sweep-view';
 import type { View } from './view';
 
 export function renderSweepTab(view: View): void {

@@ -2,7 +2,7 @@
 // nodes, stepped through thought by thought (buttons or arrow keys on the figure).
 import { figure } from './figures';
 import { h } from './dom';
-import { graphLegend, renderGraphSvg, renderValueTable, whenLayoutReady } from './graphView';
+import { graphLegend, renderGraphSvg, renderValueTable, whenLayoutReady } from './graph-view';
 import { searchThought } from './state';
 import type { View } from './view';
 

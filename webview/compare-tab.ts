@@ -1,5 +1,5 @@
 // The Compare tab: a pinned run beside the current one, with the divergence per thought.
-import { renderCompare } from './compareView';
+import { renderCompare } from './compare-view';
 import { figure } from './figures';
 import { h } from './dom';
 import { interventionOnView } from './state';

@@ -3,7 +3,7 @@
 import { analysisErrorFor, figure } from './figures';
 import { h } from './dom';
 import { renderHeatmap } from './heatmap';
-import { attributionSummary, buildInterventions, diffOf, renderAttributionChart, renderDivergenceChart, renderInterventionEditor } from './interventionView';
+import { attributionSummary, buildInterventions, diffOf, renderAttributionChart, renderDivergenceChart, renderInterventionEditor } from './intervention-view';
 import { renderAnswer, renderEmpty, renderFooter, renderNotice, renderThoughts } from './render';
 import { clampSelected } from './state';
 import type { View } from './view';
