@@ -5,6 +5,7 @@ import { argmax } from '../decode';
 import type { BatchDecoder, BatchPass } from '../batch-decoder';
 import { throwIfAborted } from '../errors';
 import type { Manifest } from '../manifest';
+import { atEachDepth } from './sweep';
 
 export interface BatchAnswer {
   k: number;
@@ -35,21 +36,20 @@ export async function batchAnswersAtDepths(
     maxK + maxNewTokens,
   );
   const answers: BatchAnswer[] = [];
-  let next = 0;
-  for (let t = 0; t <= maxK; t++) {
-    if (ks[next] === t) {
-      next++;
+  await atEachDepth(
+    ks,
+    async (t) => {
       const state = dec.snapshot();
       throwIfAborted(signal);
       const first = await dec.step(dec.embed(new Array(dec.rows).fill(eot.id)));
       answers.push({ k: t, ...(await greedyBatch(dec, first, eos.id, maxNewTokens, signal)) });
       dec.restore(state);
-    }
-    if (t < maxK) {
+    },
+    async () => {
       throwIfAborted(signal);
       out = await dec.step(out.lastHidden);
-    }
-  }
+    },
+  );
   return answers;
 }
 

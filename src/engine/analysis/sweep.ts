@@ -43,11 +43,9 @@ export async function answersAtDepths(
   let passes = 1;
   let naivePasses = 0;
   const answers: BranchAnswer[] = [];
-  const maxK = ks.length ? ks[ks.length - 1] : 0;
-  let next = 0;
-  for (let t = 0; t <= maxK; t++) {
-    if (ks[next] === t) {
-      next++;
+  await atEachDepth(
+    ks,
+    async (t) => {
       const state = dec.snapshot();
       throwIfAborted(opts.signal);
       const first = await dec.step(dec.embed([eot.id]));
@@ -64,14 +62,30 @@ export async function answersAtDepths(
       naivePasses += 1 + t + a.passes;
       answers.push(a);
       opts.onAnswer?.(a);
-    }
-    if (t < maxK) {
+    },
+    async (t) => {
       throwIfAborted(opts.signal);
       out = await dec.step(opts.feed ? opts.feed(t + 1, out) : out.lastHidden);
       passes++;
-    }
-  }
+    },
+  );
   return { answers, passes, naivePasses };
+}
+
+/**
+ * The schedule of a run that answers at several depths from one main line: at each t = 0..max(ks),
+ * `branch(t)` when t is in `ks` (ascending, distinct), then `advance(t)` feeds thought t + 1.
+ */
+export async function atEachDepth(ks: number[], branch: (t: number) => Promise<void>, advance: (t: number) => Promise<void>): Promise<void> {
+  const maxK = ks.length ? ks[ks.length - 1] : 0;
+  let next = 0;
+  for (let t = 0; t <= maxK; t++) {
+    if (ks[next] === t) {
+      next++;
+      await branch(t);
+    }
+    if (t < maxK) await advance(t);
+  }
 }
 
 /** Sorted distinct values of k, each checked against the model's range. */
