@@ -1,6 +1,6 @@
 // A small, strict argument parser: unknown options and missing values are usage errors (exit 2)
 // with a message that names the option, rather than being silently ignored.
-import { LensError } from '../engine/errors';
+import { EngineError } from '../engine/errors';
 
 export interface OptionSpec {
   /** Takes a value (--model DIR) rather than being a switch (--json). */
@@ -16,8 +16,8 @@ export interface ParsedArgs {
   lists: Map<string, string[]>;
 }
 
-export function usageError(message: string, fix: string): LensError {
-  return new LensError('BAD_OPTION', message, fix);
+export function usageError(message: string, fix: string): EngineError {
+  return new EngineError('BAD_OPTION', message, fix);
 }
 
 export function parseArgs(argv: string[], spec: Record<string, OptionSpec>, command: string): ParsedArgs {

@@ -5,7 +5,7 @@ import { median, syntheticPrompt, timeSteps, type StepTimes } from '../engine/be
 import { PytorchReference } from '../engine/bench/pytorch';
 import { Decoder } from '../engine/coconut';
 import { CoconutEngine } from '../engine/engine';
-import { LensError } from '../engine/errors';
+import { EngineError } from '../engine/errors';
 import { createSession } from '../engine/session';
 import { coldInspect, hostMemory } from './bench-process';
 import { round, stat, type Stat } from './bench-report';
@@ -188,7 +188,7 @@ async function checkParity(
   ours.forEach((l, i) => l.forEach((v, j) => (maxAbs = Math.max(maxAbs, Math.abs(v - theirs[i][j])))));
   const ok = maxAbs < 1e-3;
   if (!ok) {
-    throw new LensError(
+    throw new EngineError(
       'INTERNAL',
       `the PyTorch reference and the engine disagree on the same inputs: max |Δlogit| = ${maxAbs}`,
       'the timings would compare different models; check training/bench_reference.py against the export',

@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CoconutEngine } from '../engine/engine';
-import { LensError } from '../engine/errors';
+import { EngineError } from '../engine/errors';
 import { DEFAULT_MODEL_RELATIVE } from '../engine/model-dir';
 import { checkProviderSetting } from '../engine/session';
 import { parsePromptFile, type PromptFile } from '../prompts';
@@ -62,7 +62,7 @@ function readPromptFile(file: string | undefined, what: string): { text: string;
     text = fs.readFileSync(full, 'utf-8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new LensError(
+    throw new EngineError(
       'PROMPT_EMPTY',
       code === 'ENOENT' ? `${file} does not exist` : code === 'EISDIR' ? `${file} is a folder, not a file` : `${file} cannot be read (${code})`,
       'give the path of a .json, .jsonl or .txt prompt file',

@@ -1,7 +1,7 @@
 // coconut-lens eval: accuracy over a dataset at one k, or at several (--sweep) with the ProsQA path
 // categories. Both run the engine's dataset evaluation; this file only shapes what it prints.
 import * as path from 'node:path';
-import { LensError } from '../engine/errors';
+import { EngineError } from '../engine/errors';
 import type { PromptRecord } from '../prompts';
 import type { DatasetResult, EvalRecord } from '../shared/types';
 import { intOption, parseArgs, strOption, usageError, type ParsedArgs } from './args';
@@ -21,7 +21,7 @@ export async function evalCommand(argv: string[], io: Io): Promise<number> {
   const records = limit !== undefined ? file.records.slice(0, limit) : file.records;
   const missing = records.find((r) => r.answer === undefined);
   if (missing) {
-    throw new LensError(
+    throw new EngineError(
       'PROMPT_MALFORMED',
       `${path.basename(name)} record ${missing.index} (line ${missing.line}) has no "answer"; eval needs an answer for every record`,
       'add "answer" to every record, or use "coconut-lens inspect" for questions without answers',

@@ -2,7 +2,7 @@
 // cannot take the file. The format follows the extension (.json trace, .csv distributions).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { LensError } from '../engine/errors';
+import { EngineError } from '../engine/errors';
 
 export type ExportFormat = 'json' | 'csv';
 
@@ -16,15 +16,15 @@ export function exportFormat(file: string): ExportFormat {
   const ext = path.extname(file).toLowerCase();
   if (ext === '.json') return 'json';
   if (ext === '.csv') return 'csv';
-  throw new LensError(
+  throw new EngineError(
     'BAD_OPTION',
     `cannot tell the export format of ${file}: it must end in .json (the trace) or .csv (the thought distributions)`,
     'name the file e.g. trace.json or trace.csv',
   );
 }
 
-function existsError(file: string): LensError {
-  return new LensError(
+function existsError(file: string): EngineError {
+  return new EngineError(
     'EXPORT_EXISTS',
     `${file} already exists; an export never overwrites a file unless told to`,
     'choose another file name, or pass --force to overwrite it',
@@ -37,10 +37,10 @@ export function checkExportTarget(file: string, force: boolean, fsi: ExportFs = 
   const full = path.resolve(file);
   const dir = path.dirname(full);
   if (!fsi.existsSync(dir)) {
-    throw new LensError('EXPORT_FAILED', `cannot write ${file}: the folder ${dir} does not exist`, 'create the folder first, or export to an existing one');
+    throw new EngineError('EXPORT_FAILED', `cannot write ${file}: the folder ${dir} does not exist`, 'create the folder first, or export to an existing one');
   }
   if (fsi.existsSync(full)) {
-    if (fsi.statSync(full).isDirectory()) throw new LensError('EXPORT_FAILED', `cannot write ${file}: it is a folder`, 'give a file name, e.g. trace.json');
+    if (fsi.statSync(full).isDirectory()) throw new EngineError('EXPORT_FAILED', `cannot write ${file}: it is a folder`, 'give a file name, e.g. trace.json');
     if (!force) throw existsError(file);
   }
   return format;
@@ -56,7 +56,7 @@ export function writeExport(file: string, content: string, force: boolean, fsi: 
     const dir = path.dirname(full);
     if (code === 'EEXIST') throw existsError(file);
     if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-      throw new LensError(
+      throw new EngineError(
         'EXPORT_FAILED',
         `cannot write ${file}: the folder ${dir} is read-only (${code})`,
         'export to a folder you can write to, e.g. your home folder or the workspace',
@@ -64,8 +64,8 @@ export function writeExport(file: string, content: string, force: boolean, fsi: 
       );
     }
     if (code === 'ENOENT')
-      throw new LensError('EXPORT_FAILED', `cannot write ${file}: the folder ${dir} does not exist`, 'create the folder first, or export to an existing one');
-    if (code === 'EISDIR') throw new LensError('EXPORT_FAILED', `cannot write ${file}: it is a folder`, 'give a file name, e.g. trace.json');
-    throw new LensError('EXPORT_FAILED', `cannot write ${file}: ${(e as Error).message}`, 'check the path and the free disk space, then export again');
+      throw new EngineError('EXPORT_FAILED', `cannot write ${file}: the folder ${dir} does not exist`, 'create the folder first, or export to an existing one');
+    if (code === 'EISDIR') throw new EngineError('EXPORT_FAILED', `cannot write ${file}: it is a folder`, 'give a file name, e.g. trace.json');
+    throw new EngineError('EXPORT_FAILED', `cannot write ${file}: ${(e as Error).message}`, 'check the path and the free disk space, then export again');
   }
 }

@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Intervention } from '../shared/types';
-import { LensError } from '../engine/errors';
+import { EngineError } from '../engine/errors';
 import { parseTrace } from '../engine/export';
 import { usageError } from './args';
 
@@ -43,7 +43,7 @@ export function parseInterventionSpec(spec: string, readFile: (file: string) => 
         text = readFile(file);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        throw new LensError(
+        throw new EngineError(
           'BAD_OPTION',
           `--intervene ${JSON.stringify(spec)}: cannot read ${file} (${code ?? (e as Error).message})`,
           'give the path of a JSON list of numbers or of an exported trace',

@@ -4,7 +4,7 @@
 //                        [--intervene SPEC]... [--export FILE.json|FILE.csv [--force]]
 //   coconut-lens sweep FILE [--record N] [--from K] [--to K] [--json]
 //   coconut-lens eval DATASET [--model DIR] [--thoughts K | --sweep A..B] [--limit N] [--json]
-// Exit codes: 0 ok, 2 bad input or usage (the LensError's message and fix are printed), 1 internal.
+// Exit codes: 0 ok, 2 bad input or usage (the EngineError's message and fix are printed), 1 internal.
 import { toLensError } from '../engine/errors';
 import { benchCommand } from './bench';
 import { packageRoot, type Io } from './common';

@@ -4,7 +4,7 @@
 // pads (attention and smeared keys skip them) and position_ids count real tokens only, so a row's
 // numbers match its own unbatched run up to float rounding.
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
-import { LensError } from './errors';
+import { EngineError } from './errors';
 import { decoderShape, pastKey, pastValue, presentKey, presentValue, type DecoderShape } from './decoder-io';
 import type { Manifest } from './manifest';
 import type { Probe } from './model-dir';
@@ -63,7 +63,7 @@ export class BatchDecoder {
    * room for `after` more positions (thoughts, eot, answer tokens).
    */
   async start(prompts: number[][], after: number): Promise<BatchPass> {
-    if (prompts.length === 0) throw new LensError('INTERNAL', 'a batch needs at least one prompt', 'pass one or more prompts');
+    if (prompts.length === 0) throw new EngineError('INTERNAL', 'a batch needs at least one prompt', 'pass one or more prompts');
     const { D, H, Dh, L } = this.s;
     const B = prompts.length;
     const S = Math.max(...prompts.map((p) => p.length));
@@ -93,7 +93,7 @@ export class BatchDecoder {
   async step(embeds: Float32Array): Promise<BatchPass> {
     const B = this.B;
     if (embeds.length !== B * this.s.D)
-      throw new LensError('INTERNAL', `a batch step needs ${B}×${this.s.D} values, got ${embeds.length}`, 'feed one vector per row');
+      throw new EngineError('INTERNAL', `a batch step needs ${B}×${this.s.D} values, got ${embeds.length}`, 'feed one vector per row');
     const mask = new BigInt64Array(B).fill(1n);
     const pos = new BigInt64Array(this.nextPos);
     for (let b = 0; b < B; b++) this.nextPos[b] += 1n;
@@ -124,7 +124,7 @@ export class BatchDecoder {
 
   private copyRow(id: number, out: Float32Array, at: number): void {
     if (!Number.isInteger(id) || id < 0 || id >= this.s.V) {
-      throw new LensError('INTERNAL', `token id ${id} is outside the embedding matrix (0..${this.s.V - 1})`, 'check that tokenizer.json matches the model');
+      throw new EngineError('INTERNAL', `token id ${id} is outside the embedding matrix (0..${this.s.V - 1})`, 'check that tokenizer.json matches the model');
     }
     out.set(this.probe.wte.subarray(id * this.s.D, (id + 1) * this.s.D), at);
   }
@@ -149,7 +149,7 @@ export class BatchDecoder {
     const { B, T: T0 } = this;
     const T = T0 + S;
     if (T > this.capacity)
-      throw new LensError('INTERNAL', `the batch cache holds ${this.capacity} positions, a pass needs ${T}`, 'start the batch with more room');
+      throw new EngineError('INTERNAL', `the batch cache holds ${this.capacity} positions, a pass needs ${T}`, 'start the batch with more room');
     const mask = new BigInt64Array(B * T);
     for (let b = 0; b < B; b++) {
       mask.set(this.mask.subarray(b * T0, (b + 1) * T0), b * T);

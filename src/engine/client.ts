@@ -1,9 +1,9 @@
 // The host side of the engine worker. The extension host (and anything else that must stay
 // responsive) talks to the engine only through this class: every call is a message, inference runs
-// on the worker thread, and engine errors come back as LensError with code, message and fix intact.
+// on the worker thread, and engine errors come back as EngineError with code, message and fix intact.
 import * as fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { cancelledError, LensError } from './errors';
+import { cancelledError, EngineError } from './errors';
 import type {
   AnalysisProgress,
   AttributionEntry,
@@ -47,7 +47,7 @@ export interface ClientLoadOptions {
 
 interface Pending {
   resolve(v: unknown): void;
-  reject(e: LensError): void;
+  reject(e: EngineError): void;
   onProgress?: (p: Progress) => void;
 }
 
@@ -77,7 +77,7 @@ export class EngineClient {
   /** Loads (or replaces) the model in the worker; starts the worker on first use. */
   async load(modelDir: string, provider: ProviderSetting, opts: ClientLoadOptions = {}): Promise<ModelInfo> {
     if (this.runningId !== undefined || this.loadingId !== undefined) {
-      throw new LensError(
+      throw new EngineError(
         'BUSY',
         this.runningId !== undefined ? BUSY_MESSAGE : 'a model is already loading; wait for it',
         'cancel the current run, or wait for it to finish, then load',
@@ -131,13 +131,13 @@ export class EngineClient {
   private async run(msg: WithoutId<RunMessage>, signal: AbortSignal | undefined, onProgress: ((p: Progress) => void) | undefined): Promise<unknown> {
     if (this.disposed) throw disposedError();
     if (this.runningId !== undefined) {
-      throw new LensError('BUSY', BUSY_MESSAGE, 'cancel the current run (Coconut Lens: Cancel Run) or wait for it to finish');
+      throw new EngineError('BUSY', BUSY_MESSAGE, 'cancel the current run (Coconut Lens: Cancel Run) or wait for it to finish');
     }
     if (this.loadingId !== undefined) {
-      throw new LensError('BUSY', 'the model is still loading', 'wait for the model to load, then run again');
+      throw new EngineError('BUSY', 'the model is still loading', 'wait for the model to load, then run again');
     }
     if (!this.modelInfo) {
-      throw new LensError('NOT_LOADED', 'no model is loaded', 'load a model (EngineClient.load) before inspecting');
+      throw new EngineError('NOT_LOADED', 'no model is loaded', 'load a model (EngineClient.load) before inspecting');
     }
     if (signal?.aborted) throw cancelledError();
     const id = this.nextId++;
@@ -164,7 +164,7 @@ export class EngineClient {
     this.modelInfo = undefined;
     const w = this.worker;
     this.worker = undefined;
-    this.rejectAll(new LensError('CANCELLED', 'the engine was shut down while a request was pending', 'run it again'));
+    this.rejectAll(new EngineError('CANCELLED', 'the engine was shut down while a request was pending', 'run it again'));
     void w?.terminate();
   }
 
@@ -177,7 +177,7 @@ export class EngineClient {
         this.worker?.ref();
       } catch (e) {
         this.pending.delete(msg.id);
-        reject(e instanceof LensError ? e : new LensError('INTERNAL', `could not reach the engine worker: ${(e as Error).message}`, 'reload the model'));
+        reject(e instanceof EngineError ? e : new EngineError('INTERNAL', `could not reach the engine worker: ${(e as Error).message}`, 'reload the model'));
       }
     });
   }
@@ -189,7 +189,7 @@ export class EngineClient {
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
     if (!fs.existsSync(this.opts.workerPath)) {
-      throw new LensError(
+      throw new EngineError(
         'INTERNAL',
         `the engine worker script ${this.opts.workerPath} does not exist`,
         'build the extension (npm run build) so dist/engine-worker.js exists',
@@ -219,17 +219,17 @@ export class EngineClient {
     // Idle workers must not keep a CLI or test process alive.
     if (this.pending.size === 0) this.worker?.unref();
     if (m.kind === 'ok') p.resolve(m.value);
-    else p.reject(LensError.fromData(m.error));
+    else p.reject(EngineError.fromData(m.error));
   }
 
   private onWorkerGone(w: Worker, why: string): void {
     if (this.worker !== w) return; // an old worker, already replaced or disposed
     this.worker = undefined;
     this.modelInfo = undefined;
-    this.rejectAll(new LensError('INTERNAL', why, 'load the model again; if it keeps happening, report it with the model folder'));
+    this.rejectAll(new EngineError('INTERNAL', why, 'load the model again; if it keeps happening, report it with the model folder'));
   }
 
-  private rejectAll(e: LensError): void {
+  private rejectAll(e: EngineError): void {
     const all = [...this.pending.values()];
     this.pending.clear();
     this.runningId = undefined;
@@ -237,6 +237,6 @@ export class EngineClient {
   }
 }
 
-function disposedError(): LensError {
-  return new LensError('NOT_LOADED', 'this engine client was disposed', 'create a new EngineClient and load the model');
+function disposedError(): EngineError {
+  return new EngineError('NOT_LOADED', 'this engine client was disposed', 'create a new EngineClient and load the model');
 }

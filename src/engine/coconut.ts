@@ -3,7 +3,7 @@
 // inputs_embeds; eot; greedy answer until eos or max_new_tokens. The KV cache is the decoder's own
 // present.* outputs, fed back as past_key_values.* without copying.
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
-import { LensError, throwIfAborted } from './errors';
+import { EngineError, throwIfAborted } from './errors';
 import { argmax } from './decode';
 import { decoderShape, pastKey, pastValue, presentKey, presentValue, type DecoderShape } from './decoder-io';
 import type { Manifest } from './manifest';
@@ -84,7 +84,7 @@ export class Decoder {
     const out = new Float32Array(ids.length * this.s.D);
     ids.forEach((id, s) => {
       if (!Number.isInteger(id) || id < 0 || id >= this.s.V) {
-        throw new LensError('INTERNAL', `token id ${id} is outside the embedding matrix (0..${this.s.V - 1})`, 'check that tokenizer.json matches the model');
+        throw new EngineError('INTERNAL', `token id ${id} is outside the embedding matrix (0..${this.s.V - 1})`, 'check that tokenizer.json matches the model');
       }
       out.set(this.probe.wte.subarray(id * this.s.D, (id + 1) * this.s.D), s * this.s.D);
     });
@@ -135,7 +135,7 @@ export class Decoder {
 function cpuData(t: Tensor): Float32Array {
   if (t.location !== 'cpu') {
     // getData() on a GPU-resident tensor kills the process in onnxruntime-node; never go there.
-    throw new LensError('INTERNAL', `decoder output is on ${t.location}, not the CPU`, 'run on the CPU provider');
+    throw new EngineError('INTERNAL', `decoder output is on ${t.location}, not the CPU`, 'run on the CPU provider');
   }
   return t.data as Float32Array;
 }

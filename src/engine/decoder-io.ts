@@ -1,7 +1,7 @@
 // The decoder graph's contract (models/README.md, "decoder.onnx"): the input and output names
 // implied by n_layer, their element types, and every dimension the manifest fixes.
 import type { InferenceSession } from 'onnxruntime-node';
-import { LensError } from './errors';
+import { EngineError } from './errors';
 import type { Manifest } from './manifest';
 
 interface Expected {
@@ -73,7 +73,7 @@ export function checkDecoderIO(session: SessionIO, m: Manifest, file: string): v
     problems.push(...compareMetadata('output', exp.outputs, session.outputMetadata));
   }
   if (problems.length > 0) {
-    throw new LensError('MODEL_ONNX_IO', `${file} does not match the decoder contract: ${problems.join('; ')}`, fix, {
+    throw new EngineError('MODEL_ONNX_IO', `${file} does not match the decoder contract: ${problems.join('; ')}`, fix, {
       details: { problems, inputNames: [...session.inputNames], outputNames: [...session.outputNames] },
     });
   }

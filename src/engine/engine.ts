@@ -5,7 +5,7 @@ import { BatchDecoder } from './batch-decoder';
 import { Decoder, positionsNeeded, runCoconut, type LoopHooks, type LoopResult } from './coconut';
 import { decodeThought, l2norm, softmax, topTokens } from './decode';
 import { checkDecoderIO } from './decoder-io';
-import { LensError, toLensError } from './errors';
+import { EngineError, toLensError } from './errors';
 import { fileForRole } from './manifest';
 import { loadModelDir, type ModelDir } from './model-dir';
 import { quickThoughtStepMs } from './bench/steps';
@@ -141,7 +141,7 @@ export class CoconutEngine {
   intervene(req: InspectRequest, opts: RunOptions = {}): Promise<InterventionResult> {
     return this.serialize(async () => {
       if (!Array.isArray(req.interventions) || req.interventions.length === 0) {
-        throw new LensError('BAD_OPTION', 'no interventions were given', 'give at least one intervention, e.g. { thought: 2, kind: "zero" }');
+        throw new EngineError('BAD_OPTION', 'no interventions were given', 'give at least one intervention, e.g. { thought: 2, kind: "zero" }');
       }
       const total = 2;
       const report = (done: number) => opts.onProgress?.({ task: 'intervene', done, total });
@@ -213,7 +213,7 @@ export class CoconutEngine {
 
   private serialize<T>(fn: () => Promise<T>): Promise<T> {
     if (this.disposed) {
-      return Promise.reject(new LensError('NOT_LOADED', 'the engine was disposed', 'load the model again'));
+      return Promise.reject(new EngineError('NOT_LOADED', 'the engine was disposed', 'load the model again'));
     }
     const run = this.queue.then(fn, fn);
     this.queue = run.catch(() => undefined);
@@ -239,7 +239,7 @@ export class CoconutEngine {
 
   private encodeQuestion(question: string): number[] {
     if (typeof question !== 'string' || question.trim().length === 0) {
-      throw new LensError('PROMPT_EMPTY', 'the question is empty', 'give the model a question to answer');
+      throw new EngineError('PROMPT_EMPTY', 'the question is empty', 'give the model a question to answer');
     }
     return this.model.tokenizer.encode(question + this.model.manifest.prompt.question_suffix).ids;
   }
@@ -253,7 +253,7 @@ export class CoconutEngine {
     const need = positionsNeeded(withBot, k, maxNewTokens);
     if (need > limit) {
       const room = limit - (k + 2 + maxNewTokens);
-      throw new LensError(
+      throw new EngineError(
         'PROMPT_TOO_LONG',
         `the prompt is too long: ${promptTokens} tokens, and with the start-of-thought token, ${k} thoughts, ` +
           `the end-of-thought token and up to ${maxNewTokens} answer tokens the run needs ${need} positions, ` +
@@ -373,7 +373,7 @@ const MAX_WATCH = 256;
 function watchList(v: unknown): string[] {
   if (v === undefined) return [];
   if (!Array.isArray(v) || v.length > MAX_WATCH || v.some((w) => typeof w !== 'string' || w.trim() === '' || w.length > 64)) {
-    throw new LensError(
+    throw new EngineError(
       'BAD_OPTION',
       `watch must be a list of at most ${MAX_WATCH} words (non-empty, at most 64 characters each)`,
       'pass the words whose probability each thought should report',
@@ -384,7 +384,7 @@ function watchList(v: unknown): string[] {
 
 function intOption(name: string, v: unknown, min: number, max: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw new LensError('BAD_OPTION', `${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`, `pass ${name} between ${min} and ${max}`);
+    throw new EngineError('BAD_OPTION', `${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`, `pass ${name} between ${min} and ${max}`);
   }
   return v;
 }

@@ -1,7 +1,7 @@
 // The trace export formats (docs/trace-schema.md): JSON with a schema tag, and CSV of the thought
 // distributions. Pure functions of a result; writing files is the caller's job (CLI, extension).
 import type { AttributionEntry, InspectResult, InterventionResult, ProsQAGraph, SweepResult } from '../shared/types';
-import { LensError } from './errors';
+import { EngineError } from './errors';
 
 export const TRACE_SCHEMA = 'coconut-lens/trace@1';
 
@@ -91,7 +91,7 @@ export function parseTrace(text: string, name = 'the trace'): Record<string, unk
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw new LensError(
+    throw new EngineError(
       'PROMPT_MALFORMED',
       `${name} is not valid JSON: ${(e as Error).message}`,
       'export the trace again with coconut-lens inspect --export FILE.json',
@@ -99,14 +99,14 @@ export function parseTrace(text: string, name = 'the trace'): Record<string, unk
   }
   const d = doc as Record<string, unknown> | null;
   if (!d || typeof d !== 'object' || d.schema !== TRACE_SCHEMA) {
-    throw new LensError(
+    throw new EngineError(
       'PROMPT_MALFORMED',
       `${name} is not a Coconut Lens trace (its "schema" is ${JSON.stringify(d && typeof d === 'object' ? d.schema : undefined)}, expected "${TRACE_SCHEMA}")`,
       "use a file written by coconut-lens inspect --export FILE.json or the panel's JSON export",
     );
   }
   if (!Array.isArray(d.thoughts)) {
-    throw new LensError('PROMPT_MALFORMED', `${name} has no "thoughts" list`, 'export the trace again');
+    throw new EngineError('PROMPT_MALFORMED', `${name} has no "thoughts" list`, 'export the trace again');
   }
   return d as Record<string, unknown> & { thoughts: { index: number; vector: number[] }[] };
 }

@@ -1,6 +1,6 @@
 // Validation of coconut.json (models/README.md). Each problem is reported with the JSON path of the
 // field, what was expected and what was found, so a model author can fix the file without guessing.
-import { LensError } from './errors';
+import { EngineError } from './errors';
 
 export interface SpecialToken {
   id: number;
@@ -53,8 +53,8 @@ export type FileRole = (typeof REQUIRED_ROLES)[number];
 
 const FIX = 'correct coconut.json (the format is described in models/README.md), or re-export the model';
 
-function bad(where: string, message: string): LensError {
-  return new LensError('MODEL_MANIFEST', `${where}: ${message}`, FIX);
+function bad(where: string, message: string): EngineError {
+  return new EngineError('MODEL_MANIFEST', `${where}: ${message}`, FIX);
 }
 
 function typeName(v: unknown): string {
@@ -144,20 +144,20 @@ export function parseManifestText(text: string, file = 'coconut.json'): Manifest
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new LensError('MODEL_MANIFEST', `${file} is not valid JSON: ${(e as Error).message}`, FIX);
+    throw new EngineError('MODEL_MANIFEST', `${file} is not valid JSON: ${(e as Error).message}`, FIX);
   }
   return validateManifest(raw, file);
 }
 
 export function validateManifest(raw: unknown, file = 'coconut.json'): Manifest {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new LensError('MODEL_MANIFEST', `${file} must hold a JSON object, found ${typeName(raw)}`, FIX);
+    throw new EngineError('MODEL_MANIFEST', `${file} must hold a JSON object, found ${typeName(raw)}`, FIX);
   }
   const root = new Obj(raw as Record<string, unknown>, '', file);
   root.str('format', { oneOf: ['coconut-lens-model'] });
   const version = root.int('format_version', 0);
   if (version !== 1) {
-    throw new LensError(
+    throw new EngineError(
       'MODEL_MANIFEST',
       `${file} format_version: this engine reads version 1, the model is version ${version}`,
       version > 1 ? 'update Coconut Lens to a version that reads this model format' : FIX,

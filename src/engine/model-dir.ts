@@ -4,10 +4,10 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { LensError } from './errors';
+import { EngineError } from './errors';
 import { fileForRole, parseManifestText, type Manifest, type ManifestFile } from './manifest';
 import { parseSafetensors, SafetensorsFormatError } from './safetensors';
-import { LensTokenizer } from './tokenizer';
+import { ModelTokenizer } from './tokenizer';
 
 export const MANIFEST_FILE = 'coconut.json';
 export const DEFAULT_MODEL_RELATIVE = path.join('models', 'prosqa-coconut');
@@ -24,7 +24,7 @@ export interface Probe {
 export interface ModelDir {
   dir: string;
   manifest: Manifest;
-  tokenizer: LensTokenizer;
+  tokenizer: ModelTokenizer;
   probe: Probe;
   decoderPath: string;
 }
@@ -34,8 +34,8 @@ export interface LoadModelDirOptions {
   isDefault?: boolean;
 }
 
-export function missingDefaultModelError(dir: string): LensError {
-  return new LensError(
+export function missingDefaultModelError(dir: string): EngineError {
+  return new EngineError(
     'MODEL_NOT_FOUND',
     'the default model models/prosqa-coconut is not there yet (it is not shipped with this build); ' +
       `pass --model DIR or set coconutLens.modelPath (looked in ${dir})`,
@@ -48,7 +48,7 @@ export async function loadModelDir(dirArg: string, opts: LoadModelDirOptions = {
   const manifestPath = path.join(dir, MANIFEST_FILE);
   if (!isDirectory(dir)) {
     if (opts.isDefault) throw missingDefaultModelError(dir);
-    throw new LensError(
+    throw new EngineError(
       'MODEL_NOT_FOUND',
       `the model folder ${dir} does not exist`,
       'pass the path of a folder that holds coconut.json, decoder.onnx, probe.safetensors and tokenizer.json',
@@ -56,7 +56,7 @@ export async function loadModelDir(dirArg: string, opts: LoadModelDirOptions = {
   }
   if (!fs.existsSync(manifestPath)) {
     if (opts.isDefault) throw missingDefaultModelError(dir);
-    throw new LensError(
+    throw new EngineError(
       'MODEL_NOT_FOUND',
       `${dir} is not a Coconut Lens model: it has no ${MANIFEST_FILE}`,
       'point to the model folder itself (the one holding coconut.json); the format is described in models/README.md',
@@ -88,24 +88,24 @@ async function checkFile(dir: string, f: ManifestFile): Promise<void> {
   try {
     stat = await fs.promises.stat(full);
   } catch {
-    throw new LensError(
+    throw new EngineError(
       'MODEL_FILE_MISSING',
       `${f.path} (role ${f.role}) is listed in ${MANIFEST_FILE} but missing from ${dir}`,
       `copy ${f.path} into the model folder, or re-export the model`,
     );
   }
   if (!stat.isFile()) {
-    throw new LensError('MODEL_FILE_MISSING', `${f.path} (role ${f.role}) in ${dir} is not a regular file`, `replace ${f.path} with the exported file`);
+    throw new EngineError('MODEL_FILE_MISSING', `${f.path} (role ${f.role}) in ${dir} is not a regular file`, `replace ${f.path} with the exported file`);
   }
   const fix = `the file is damaged or from another export: copy the matching ${f.path}, or re-export the model (which rewrites coconut.json)`;
   if (f.bytes !== undefined && stat.size !== f.bytes) {
-    throw new LensError('MODEL_CHECKSUM', `${f.path} has ${stat.size} bytes but ${MANIFEST_FILE} lists ${f.bytes}`, fix, {
+    throw new EngineError('MODEL_CHECKSUM', `${f.path} has ${stat.size} bytes but ${MANIFEST_FILE} lists ${f.bytes}`, fix, {
       details: { file: f.path, expectedBytes: f.bytes, actualBytes: stat.size },
     });
   }
   const actual = await sha256File(full);
   if (actual !== f.sha256) {
-    throw new LensError('MODEL_CHECKSUM', `${f.path} does not match its checksum: expected sha256 ${f.sha256}, actual ${actual}`, fix, {
+    throw new EngineError('MODEL_CHECKSUM', `${f.path} does not match its checksum: expected sha256 ${f.sha256}, actual ${actual}`, fix, {
       details: { file: f.path, expected: f.sha256, actual },
     });
   }
@@ -121,27 +121,27 @@ export function sha256File(file: string): Promise<string> {
   });
 }
 
-function loadTokenizer(full: string, rel: string, m: Manifest): LensTokenizer {
+function loadTokenizer(full: string, rel: string, m: Manifest): ModelTokenizer {
   const fix = `use the tokenizer.json exported with the model, with the Coconut special tokens at the ids in ${MANIFEST_FILE}`;
   let json: unknown;
   try {
     json = JSON.parse(fs.readFileSync(full, 'utf-8'));
   } catch (e) {
-    throw new LensError('MODEL_TOKENIZER', `${rel} is not valid JSON: ${(e as Error).message}`, fix);
+    throw new EngineError('MODEL_TOKENIZER', `${rel} is not valid JSON: ${(e as Error).message}`, fix);
   }
-  let tok: LensTokenizer;
+  let tok: ModelTokenizer;
   try {
-    tok = LensTokenizer.fromJson(json);
+    tok = ModelTokenizer.fromJson(json);
   } catch (e) {
-    throw new LensError('MODEL_TOKENIZER', `${rel} could not be loaded by @huggingface/tokenizers: ${(e as Error).message}`, fix);
+    throw new EngineError('MODEL_TOKENIZER', `${rel} could not be loaded by @huggingface/tokenizers: ${(e as Error).message}`, fix);
   }
   for (const [key, t] of Object.entries(m.special_tokens)) {
     const id = tok.idOf(t.text);
     if (id === undefined) {
-      throw new LensError('MODEL_TOKENIZER', `${rel} has no token ${JSON.stringify(t.text)} (special_tokens.${key} in ${MANIFEST_FILE})`, fix);
+      throw new EngineError('MODEL_TOKENIZER', `${rel} has no token ${JSON.stringify(t.text)} (special_tokens.${key} in ${MANIFEST_FILE})`, fix);
     }
     if (id !== t.id) {
-      throw new LensError(
+      throw new EngineError(
         'MODEL_TOKENIZER',
         `${rel} gives ${JSON.stringify(t.text)} the id ${id}, but special_tokens.${key}.id in ${MANIFEST_FILE} is ${t.id}`,
         fix,
@@ -151,14 +151,14 @@ function loadTokenizer(full: string, rel: string, m: Manifest): LensTokenizer {
   const modelType = (json as { model?: { type?: unknown } }).model?.type;
   // Whole-word vocabularies must name an unknown token, or unknown words could not be reported.
   if ((modelType === 'WordPiece' || modelType === 'WordLevel') && tok.unkId === undefined) {
-    throw new LensError(
+    throw new EngineError(
       'MODEL_TOKENIZER',
       `${rel} is a ${modelType} tokenizer without a usable unk_token, so unknown words could not be reported`,
       'add an unknown token (e.g. "[UNK]") to the vocabulary and set model.unk_token to it',
     );
   }
   if (tok.vocabSize > m.architecture.vocab_size) {
-    throw new LensError(
+    throw new EngineError(
       'MODEL_TOKENIZER',
       `${rel} has ${tok.vocabSize} tokens but architecture.vocab_size in ${MANIFEST_FILE} is ${m.architecture.vocab_size}`,
       fix,
@@ -170,7 +170,7 @@ function loadTokenizer(full: string, rel: string, m: Manifest): LensTokenizer {
 export function loadProbe(buf: Uint8Array, rel: string, m: Manifest): Probe {
   const { vocab_size: V, n_embd: D } = m.architecture;
   const fix = 're-export probe.safetensors with the model (float32 wte [vocab_size, n_embd], ln_f.weight and ln_f.bias [n_embd])';
-  const fail = (msg: string) => new LensError('MODEL_PROBE', `${rel}: ${msg}`, fix);
+  const fail = (msg: string) => new EngineError('MODEL_PROBE', `${rel}: ${msg}`, fix);
   let st;
   try {
     st = parseSafetensors(buf);
@@ -189,7 +189,7 @@ export function loadProbe(buf: Uint8Array, rel: string, m: Manifest): Probe {
     if (e.dtype !== 'F32') throw fail(`the tensor "${name}" is ${e.dtype}, expected F32`);
     if (name === 'wte' && e.shape.length === 2 && e.shape[1] === D && e.shape[0] !== V) {
       // The likeliest slip when a model is assembled by hand: say which two numbers disagree.
-      throw new LensError(
+      throw new EngineError(
         'MODEL_PROBE',
         `architecture.vocab_size in ${MANIFEST_FILE} is ${V}, but the embedding matrix "wte" in ${rel} has ${e.shape[0]} rows; ` +
           'they must agree (one row, and one logit, per token)',

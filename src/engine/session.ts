@@ -3,7 +3,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { InferenceSession as OrtSession } from 'onnxruntime-node';
-import { LensError } from './errors';
+import { EngineError } from './errors';
 import { cachedChoice, cacheKey, candidateProviders, checkCuda, providerCacheFile, rememberChoice, type AutoChoice } from './providers';
 import type { ProviderName, ProviderSetting } from '../shared/types';
 
@@ -69,7 +69,7 @@ export function resolveProvider(setting: ProviderSetting): ProviderName {
 
 export function checkProviderSetting(p: unknown): ProviderSetting {
   if (typeof p === 'string' && (PROVIDERS as readonly string[]).includes(p)) return p as ProviderSetting;
-  throw new LensError('PROVIDER_FAILED', `unknown execution provider ${JSON.stringify(p)}`, `choose one of ${PROVIDERS.join(', ')}`);
+  throw new EngineError('PROVIDER_FAILED', `unknown execution provider ${JSON.stringify(p)}`, `choose one of ${PROVIDERS.join(', ')}`);
 }
 
 export function sessionOptions(threads: number): OrtSession.SessionOptions {
@@ -92,7 +92,7 @@ function loadOrt(): Ort {
   try {
     return ort();
   } catch (e) {
-    throw new LensError(
+    throw new EngineError(
       'PROVIDER_FAILED',
       `onnxruntime-node could not be loaded: ${firstLine(e instanceof Error ? e.message : String(e))}`,
       'reinstall the extension (or run npm install) so onnxruntime-node matches this platform',
@@ -120,7 +120,7 @@ async function createOnCpu(modelPath: string, threads: number): Promise<OrtSessi
     return await loadOrt().InferenceSession.create(modelPath, { ...sessionOptions(threads), executionProviders: ['cpu'] });
   } catch (e) {
     const cause = e instanceof Error ? e.message : String(e);
-    throw new LensError(
+    throw new EngineError(
       'MODEL_ONNX_INVALID',
       `${path.basename(modelPath)} matches its checksum but onnxruntime cannot load it: ${firstLine(cause)}`,
       'the model folder was exported wrongly or its manifest was updated for a broken file: export the model again (training/export.py) and check it with onnx.checker',
@@ -146,7 +146,7 @@ export async function createSession(modelPath: string, opts: SessionOptions = {}
   const setting = checkProviderSetting(opts.provider ?? 'auto');
   const threads = opts.threads ?? defaultThreads();
   if (!Number.isInteger(threads) || threads < 1) {
-    throw new LensError('PROVIDER_FAILED', `threads must be a positive integer, got ${threads}`, 'pass threads ≥ 1 or leave it unset');
+    throw new EngineError('PROVIDER_FAILED', `threads must be a positive integer, got ${threads}`, 'pass threads ≥ 1 or leave it unset');
   }
   if (setting === 'auto' && opts.auto) return createAuto(modelPath, threads, opts.auto);
   return createWithFallback(modelPath, resolveProvider(setting), threads, opts.kvOnGpuLayers);

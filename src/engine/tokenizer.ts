@@ -1,7 +1,7 @@
 // Wraps @huggingface/tokenizers. The one thing it adds is refusing unknown words: a whole-word
 // vocabulary maps them to [UNK], which would silently change the question the model sees.
 import type { Tokenizer as HfTokenizer } from '@huggingface/tokenizers' with { 'resolution-mode': 'import' };
-import { LensError } from './errors';
+import { EngineError } from './errors';
 import { lineColumn } from './text';
 
 // The package is ESM-first with a CJS build; require() picks the CJS one under tsx and esbuild.
@@ -25,7 +25,7 @@ export interface Encoded {
 // Suggestions scan the whole vocabulary; beyond this size that costs more than it helps.
 const MAX_VOCAB_FOR_SUGGESTIONS = 20000;
 
-export class LensTokenizer {
+export class ModelTokenizer {
   private constructor(
     private readonly tok: HfTokenizer,
     readonly unkToken: string | undefined,
@@ -33,13 +33,13 @@ export class LensTokenizer {
   ) {}
 
   /** Builds from a parsed tokenizer.json. Throws plain errors; model-dir.ts words them. */
-  static fromJson(json: unknown): LensTokenizer {
+  static fromJson(json: unknown): ModelTokenizer {
     // Library defaults throughout: training/tokenizer.py mirrors exactly these (golden answer texts).
     const tok = new hf.Tokenizer(json as object, {});
     const model = (json as { model?: { unk_token?: unknown } }).model;
     const unkToken = typeof model?.unk_token === 'string' ? model.unk_token : undefined;
     const unkId = unkToken === undefined ? undefined : tok.token_to_id(unkToken);
-    return new LensTokenizer(tok, unkToken, unkId);
+    return new ModelTokenizer(tok, unkToken, unkId);
   }
 
   /**
@@ -119,13 +119,13 @@ export class LensTokenizer {
     return out;
   }
 
-  private oovError(text: string, count: number): LensError {
+  private oovError(text: string, count: number): EngineError {
     const words = this.unknownWords(text);
     const fix =
       'rephrase the question with words from the model vocabulary (the model was trained on a fixed ' +
       `vocabulary of ${this.vocabSize} tokens; words outside it cannot be represented)`;
     if (words.length === 0) {
-      return new LensError('PROMPT_OOV', `the prompt has ${count} token(s) the model's tokenizer does not know (they would become ${this.unkToken})`, fix);
+      return new EngineError('PROMPT_OOV', `the prompt has ${count} token(s) the model's tokenizer does not know (they would become ${this.unkToken})`, fix);
     }
     const list = words
       .map((w) => {
@@ -135,7 +135,7 @@ export class LensTokenizer {
       })
       .join(', ');
     const noun = words.length === 1 ? 'a word' : `${words.length} words`;
-    return new LensError('PROMPT_OOV', `the prompt has ${noun} the model does not know: ${list}`, fix, {
+    return new EngineError('PROMPT_OOV', `the prompt has ${noun} the model does not know: ${list}`, fix, {
       details: { unknown: words },
     });
   }

@@ -16,7 +16,7 @@ import type {
   SweepOptions,
   SweepResult,
 } from '../shared/types';
-import type { LensErrorData } from './errors';
+import type { EngineErrorData } from './errors';
 
 export interface LoadParams {
   modelDir: string;
@@ -43,7 +43,7 @@ export type RunValue = InspectResult | InterventionResult | SweepResult | Attrib
 
 export type WorkerToHost =
   | { kind: 'ok'; id: number; value: ModelInfo | RunValue }
-  | { kind: 'error'; id: number; error: LensErrorData }
+  | { kind: 'error'; id: number; error: EngineErrorData }
   | { kind: 'progress'; id: number; progress: InspectProgress | AnalysisProgress };
 
 export const BUSY_MESSAGE = 'a run is already in progress; cancel it or wait';

@@ -2,7 +2,7 @@
 // EngineClient's messages, so inference never blocks the extension host's event loop.
 import { parentPort } from 'node:worker_threads';
 import { CoconutEngine } from './engine';
-import { LensError, toLensError } from './errors';
+import { EngineError, toLensError } from './errors';
 import type { AnalysisProgress, InspectProgress } from '../shared/types';
 import type { HostToWorker, RunMessage, RunValue, WorkerToHost } from './worker-protocol';
 import { BUSY_MESSAGE } from './worker-protocol';
@@ -44,7 +44,7 @@ async function handle(msg: HostToWorker): Promise<void> {
       return;
     case 'load': {
       if (running || loading) {
-        fail(msg.id, new LensError('BUSY', BUSY_MESSAGE, 'cancel the current run, or wait for it to finish, then load'));
+        fail(msg.id, new EngineError('BUSY', BUSY_MESSAGE, 'cancel the current run, or wait for it to finish, then load'));
         return;
       }
       loading = true;
@@ -68,11 +68,11 @@ async function handle(msg: HostToWorker): Promise<void> {
     case 'attribution':
     case 'eval': {
       if (!engine) {
-        fail(msg.id, new LensError('NOT_LOADED', 'no model is loaded in the engine worker', 'load a model before running it'));
+        fail(msg.id, new EngineError('NOT_LOADED', 'no model is loaded in the engine worker', 'load a model before running it'));
         return;
       }
       if (running || loading) {
-        fail(msg.id, new LensError('BUSY', BUSY_MESSAGE, 'cancel the current run, or wait for it to finish'));
+        fail(msg.id, new EngineError('BUSY', BUSY_MESSAGE, 'cancel the current run, or wait for it to finish'));
         return;
       }
       const abort = new AbortController();
@@ -90,7 +90,7 @@ async function handle(msg: HostToWorker): Promise<void> {
     default: {
       const unknown = msg as { id?: unknown; kind?: unknown };
       if (typeof unknown.id === 'number') {
-        fail(unknown.id, new LensError('INTERNAL', `unknown message kind ${JSON.stringify(unknown.kind)}`, 'rebuild the extension so host and worker agree'));
+        fail(unknown.id, new EngineError('INTERNAL', `unknown message kind ${JSON.stringify(unknown.kind)}`, 'rebuild the extension so host and worker agree'));
       }
     }
   }

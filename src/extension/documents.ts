@@ -37,7 +37,7 @@ export function docLabel(doc: vscode.TextDocument): string {
   return doc.isUntitled ? doc.uri.path : path.basename(doc.fileName);
 }
 
-/** Parses a document (throws the parser's LensError for a malformed file). */
+/** Parses a document (throws the parser's EngineError for a malformed file). */
 export function parseDocument(doc: vscode.TextDocument): PromptFile {
   return parsePromptFile(doc.getText(), doc.isUntitled ? doc.uri.path : doc.fileName, formatOf(doc));
 }

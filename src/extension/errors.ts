@@ -3,7 +3,7 @@
 import * as vscode from 'vscode';
 import { asSentence, type ErrorCode, type ErrorInfo } from '../protocol/inspector';
 
-/** Errors the extension host raises itself, shaped like the engine's LensError. */
+/** Errors the extension host raises itself, shaped like the engine's EngineError. */
 export class HostError extends Error {
   constructor(
     readonly code: ErrorCode,
@@ -22,7 +22,7 @@ export const CANCELLED: ErrorInfo = {
 };
 
 /**
- * LensErrors cross the worker boundary as plain objects, so they are recognised by shape, not by
+ * EngineErrors cross the worker boundary as plain objects, so they are recognised by shape, not by
  * class.
  */
 export function toErrorInfo(err: unknown, aborted = false): ErrorInfo {

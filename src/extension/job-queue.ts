@@ -132,7 +132,7 @@ function describe(p: ProgressInfo): string {
   return p.total > 1 ? `${p.stage} ${p.done}/${p.total}` : p.stage;
 }
 
-/** After an abort, an engine error that is not a LensError is the abort itself. */
+/** After an abort, an engine error that is not a EngineError is the abort itself. */
 function isCancelledOrUnknown(err: unknown): boolean {
   const info = toErrorInfo(err, true);
   return info.code === 'CANCELLED' || info.code === 'INTERNAL';

@@ -131,7 +131,7 @@ export async function chooseModel(dir: string, extensionPath: string): Promise<v
 /**
  * Loads the folder in a throwaway engine worker: manifest, checksums, tokenizer, probe and the
  * decoder graph are checked exactly as for a run. Resolves with what the engine read; rejects with
- * the engine's LensError (its own code, message and fix).
+ * the engine's EngineError (its own code, message and fix).
  */
 export async function validateModel(dir: string, extensionPath: string): Promise<ModelInfo> {
   const client = new EngineClient({ workerPath: path.join(extensionPath, 'dist', 'engine-worker.js') });

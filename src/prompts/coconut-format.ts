@@ -11,7 +11,7 @@
 // Records end at a blank line or a `---` line; `#` starts a comment line. A question may continue on
 // the lines after `Q:` (joined with a space). Ranges cover the text after the marker, so
 // the editor can highlight exactly the words of a step. No vscode here: the CLI shares it.
-import { LensError } from '../engine/errors';
+import { EngineError } from '../engine/errors';
 import type { PromptRecord, Range } from './types';
 
 export const COCONUT_FORMAT_HINT =
@@ -40,7 +40,7 @@ export function parseCoconutFormat(text: string, name: string): PromptRecord[] {
   let draft: Draft | undefined;
 
   const bad = (line: Line, message: string, fix = COCONUT_FORMAT_HINT) =>
-    new LensError('PROMPT_MALFORMED', `${name} line ${line.no}: ${message}`, fix, { details: { line: line.no } });
+    new EngineError('PROMPT_MALFORMED', `${name} line ${line.no}: ${message}`, fix, { details: { line: line.no } });
 
   const finish = () => {
     if (!draft) return;
@@ -89,7 +89,7 @@ export function parseCoconutFormat(text: string, name: string): PromptRecord[] {
   }
   finish();
   if (records.length === 0) {
-    throw new LensError('PROMPT_EMPTY', `${name} has no records (no "Q:" line)`, COCONUT_FORMAT_HINT);
+    throw new EngineError('PROMPT_EMPTY', `${name} has no records (no "Q:" line)`, COCONUT_FORMAT_HINT);
   }
   return records;
 }
@@ -97,7 +97,7 @@ export function parseCoconutFormat(text: string, name: string): PromptRecord[] {
 function toRecord(d: Draft, index: number, text: string, name: string): PromptRecord {
   const parts = d.question?.parts ?? [];
   if (parts.length === 0) {
-    throw new LensError('PROMPT_EMPTY', `${name} record ${index} (line ${d.startLine.no}) has an empty question`, 'write the question after "Q:"', {
+    throw new EngineError('PROMPT_EMPTY', `${name} record ${index} (line ${d.startLine.no}) has an empty question`, 'write the question after "Q:"', {
       details: { record: index, line: d.startLine.no },
     });
   }

@@ -1,7 +1,7 @@
 // Prompt files: JSON (one record or an array of records), JSON Lines, or plain text (the whole
 // text is the question). Records follow the official Coconut data schema (question, steps, answer,
 // and ProsQA's graph fields). No vscode here: the CLI, tests and extension share it.
-import { LensError } from '../engine/errors';
+import { EngineError } from '../engine/errors';
 import { lineColumn } from '../engine/text';
 import type { GraphLike } from '../shared/graph';
 import { parseCoconutFormat } from './coconut-format';
@@ -28,7 +28,7 @@ export function detectFormat(text: string, fileName: string): PromptFormat {
 export function parsePromptFile(text: string, fileName: string, format?: PromptFormat): PromptFile {
   const name = baseName(fileName);
   if (text.replace(/[\s\uFEFF]+/g, '').length === 0) {
-    throw new LensError(
+    throw new EngineError(
       'PROMPT_EMPTY',
       `${name} is empty`,
       'write a question in it (plain text), or a JSON record such as {"question": "Is Tom a lempus or a rempus?"}',
@@ -55,7 +55,7 @@ export function recordAt(file: PromptFile, offset: number): PromptRecord | undef
 export function selectRecord(file: PromptFile, index: number): PromptRecord {
   const n = file.records.length;
   if (!Number.isInteger(index) || index < 0 || index >= n) {
-    throw new LensError(
+    throw new EngineError(
       'PROMPT_RECORD_RANGE',
       `record ${index} is out of range: ${baseName(file.fileName)} has ${n} record${n === 1 ? '' : 's'} (valid: ${n === 1 ? '0' : `0 to ${n - 1}`})`,
       `pass --record with a number from 0 to ${n - 1} (records are counted from 0)`,
@@ -79,9 +79,9 @@ function plainTextRecord(text: string): PromptRecord {
   };
 }
 
-function syntaxError(text: string, name: string, e: JsonSyntaxError, hint = ''): LensError {
+function syntaxError(text: string, name: string, e: JsonSyntaxError, hint = ''): EngineError {
   const { line, column } = lineColumn(text, e.offset);
-  return new LensError(
+  return new EngineError(
     'PROMPT_MALFORMED',
     `${name} is not valid JSON: ${e.message} at line ${line}, column ${column}${hint}`,
     'fix the JSON at that position (strings in double quotes, no trailing commas, no comments)',
@@ -105,11 +105,11 @@ function parseJson(text: string, name: string): PromptRecord[] {
   if (root.type === 'object') return [toRecord(root, 0, text, name)];
   if (root.type === 'array') {
     if (root.items.length === 0) {
-      throw new LensError('PROMPT_EMPTY', `${name} holds an empty array: there are no records`, `add at least one record; ${SCHEMA_HINT}`);
+      throw new EngineError('PROMPT_EMPTY', `${name} holds an empty array: there are no records`, `add at least one record; ${SCHEMA_HINT}`);
     }
     return root.items.map((item, i) => toRecord(item, i, text, name));
   }
-  throw new LensError('PROMPT_MALFORMED', `${name} holds a JSON ${root.type}; expected a record (object) or an array of records`, SCHEMA_HINT);
+  throw new EngineError('PROMPT_MALFORMED', `${name} holds a JSON ${root.type}; expected a record (object) or an array of records`, SCHEMA_HINT);
 }
 
 function parseJsonl(text: string, name: string): PromptRecord[] {
@@ -134,7 +134,7 @@ function parseJsonl(text: string, name: string): PromptRecord[] {
     lineStart = lineEnd + 1;
   }
   if (records.length === 0) {
-    throw new LensError('PROMPT_EMPTY', `${name} has no records`, `add one JSON record per line; ${SCHEMA_HINT}`);
+    throw new EngineError('PROMPT_EMPTY', `${name} has no records`, `add one JSON record per line; ${SCHEMA_HINT}`);
   }
   return records;
 }
@@ -146,7 +146,7 @@ function describeNode(n: JsonNode): string {
 function toRecord(node: JsonNode, index: number, text: string, name: string): PromptRecord {
   const line = lineColumn(text, node.start).line;
   const where = `${name} record ${index} (line ${line})`;
-  const bad = (msg: string, fix = SCHEMA_HINT) => new LensError('PROMPT_MALFORMED', `${where} ${msg}`, fix, { details: { record: index, line } });
+  const bad = (msg: string, fix = SCHEMA_HINT) => new EngineError('PROMPT_MALFORMED', `${where} ${msg}`, fix, { details: { record: index, line } });
   if (node.type !== 'object') throw bad(`is ${describeNode(node)}, not an object`);
   const field = (key: string) => node.members.find((m) => m.key === key)?.value;
 
@@ -154,7 +154,7 @@ function toRecord(node: JsonNode, index: number, text: string, name: string): Pr
   if (!q) throw bad('has no "question" field', `add a "question" string to the record; ${SCHEMA_HINT}`);
   if (q.type !== 'string') throw bad(`has a "question" that is ${describeNode(q)}, not a string`);
   if (q.value.trim().length === 0) {
-    throw new LensError('PROMPT_EMPTY', `${where} has an empty "question"`, 'write the question the model should answer');
+    throw new EngineError('PROMPT_EMPTY', `${where} has an empty "question"`, 'write the question the model should answer');
   }
   const rec: PromptRecord = {
     index,
@@ -186,7 +186,7 @@ function toRecord(node: JsonNode, index: number, text: string, name: string): Pr
   return rec;
 }
 
-function readGraph(field: (k: string) => JsonNode | undefined, bad: (m: string) => LensError): GraphLike | undefined {
+function readGraph(field: (k: string) => JsonNode | undefined, bad: (m: string) => EngineError): GraphLike | undefined {
   const sym = field('idx_to_symbol');
   const edges = field('edges');
   if (!sym && !edges) return undefined;

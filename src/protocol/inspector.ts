@@ -11,7 +11,7 @@ import type {
   InspectResult,
   Intervention,
   InterventionResult,
-  LensErrorCode,
+  EngineErrorCode,
   ProsQAGraph,
   ProviderName,
   ProviderSetting,
@@ -82,7 +82,7 @@ export type HostErrorCode =
   | 'EXPORT_NOTHING'
   | 'DATASET_INVALID'
   | 'ANALYSIS_UNAVAILABLE';
-export type ErrorCode = LensErrorCode | HostErrorCode;
+export type ErrorCode = EngineErrorCode | HostErrorCode;
 
 export interface ErrorInfo {
   code: ErrorCode;

@@ -1,7 +1,7 @@
 // What makes an intervention list unusable, found in one place. The protocol guard asks only whether
 // a message is well formed (no run to check against); the extension host and the engine also check
 // it against the run (thought range, duplicates, finite numbers, vector length). Each caller words
-// the problem for its own audience: a panel notice, a LensError with a fix.
+// the problem for its own audience: a panel notice, a EngineError with a fix.
 import type { Intervention } from './types';
 
 /** What an intervention does to its thought, e.g. "scaled by 0.5": the one wording of the CLI, the log and the panel. */

@@ -152,8 +152,8 @@ export interface ModelInfo {
   };
 }
 
-/** Every error the engine raises for bad input is a LensError with a stable code and a fix. */
-export type LensErrorCode =
+/** Every error the engine raises for bad input is a EngineError with a stable code and a fix. */
+export type EngineErrorCode =
   | 'MODEL_NOT_FOUND'
   | 'MODEL_FILE_MISSING'
   | 'MODEL_CHECKSUM'
@@ -274,7 +274,7 @@ export interface DatasetRecordResult {
   category?: PathCategory; // ProsQA records only
   error?: string;
   text?: string; // the whole generated text (category is judged on it)
-  errorCode?: string; // the LensError code when error is set
+  errorCode?: string; // the EngineError code when error is set
 }
 
 /** One record to evaluate (PromptRecord of src/prompts fits). */

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { parseInterventionSpec } from '../../src/cli/interventions';
 import { parseKList } from '../../src/cli/eval';
 import { main } from '../../src/cli/run';
-import { LensError } from '../../src/engine/errors';
+import { EngineError } from '../../src/engine/errors';
 import { TRACE_SCHEMA } from '../../src/engine/export';
 import { buildBundles, FIXTURE, ROOT, rm, tmpDir } from './helpers';
 
@@ -220,7 +220,7 @@ describe('coconut-lens inspect --intervene / --export', () => {
     );
     assert.throws(
       () => parseInterventionSpec('1:zero=3'),
-      (e: LensError) => e.code === 'BAD_OPTION' && /zero takes no value/.test(e.message),
+      (e: EngineError) => e.code === 'BAD_OPTION' && /zero takes no value/.test(e.message),
     );
     assert.throws(() => parseInterventionSpec('1:token='), /token needs a token/);
     assert.throws(

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CoconutEngine, extractAnswer, answersMatch } from '../../src/engine/engine';
-import type { LensError } from '../../src/engine/errors';
+import type { EngineError } from '../../src/engine/errors';
 import type { InspectProgress, InspectRequest } from '../../src/shared/types';
 import { FIXTURE, golden, rejectsCode } from './helpers';
 
@@ -211,7 +211,7 @@ describe('CoconutEngine', () => {
     }
     await assert.rejects(
       CoconutEngine.load(FIXTURE, { provider: 'tpu' as any }),
-      (e: LensError) => e.code === 'PROVIDER_FAILED' && /auto, cpu, webgpu, cuda/.test(e.fix),
+      (e: EngineError) => e.code === 'PROVIDER_FAILED' && /auto, cpu, webgpu, cuda/.test(e.fix),
     );
   });
 

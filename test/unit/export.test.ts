@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { InspectResult, InterventionResult, ProsQAGraph } from '../../src/shared/types';
 import { CoconutEngine } from '../../src/engine/engine';
-import { LensError } from '../../src/engine/errors';
+import { EngineError } from '../../src/engine/errors';
 import { buildTrace, CSV_COLUMNS, csvField, parseTrace, TRACE_SCHEMA, traceToCsv, traceToJson } from '../../src/engine/export';
 import { checkExportTarget, writeExport, type ExportFs } from '../../src/cli/export-file';
 import { FIXTURE, ROOT, rm, tmpDir } from './helpers';
@@ -102,7 +102,7 @@ describe('trace JSON', () => {
   it('refuses files that are not traces, naming the problem', () => {
     assert.throws(
       () => parseTrace('{', 'x.json'),
-      (e: LensError) => e.code === 'PROMPT_MALFORMED' && /x\.json is not valid JSON/.test(e.message),
+      (e: EngineError) => e.code === 'PROMPT_MALFORMED' && /x\.json is not valid JSON/.test(e.message),
     );
     assert.throws(() => parseTrace('{"schema": "other"}', 'x.json'), /not a Coconut Lens trace \(its "schema" is "other"/);
     assert.throws(() => parseTrace(JSON.stringify({ schema: TRACE_SCHEMA }), 'x.json'), /no "thoughts" list/);
@@ -155,11 +155,11 @@ describe('writing an export file', () => {
     writeExport(file, 'one', false);
     assert.throws(
       () => checkExportTarget(file, false),
-      (e: LensError) => e.code === 'EXPORT_EXISTS' && /already exists/.test(e.message) && /--force/.test(e.fix),
+      (e: EngineError) => e.code === 'EXPORT_EXISTS' && /already exists/.test(e.message) && /--force/.test(e.fix),
     );
     assert.throws(
       () => writeExport(file, 'two', false),
-      (e: LensError) => e.code === 'EXPORT_EXISTS',
+      (e: EngineError) => e.code === 'EXPORT_EXISTS',
     );
     assert.equal(fs.readFileSync(file, 'utf-8'), 'one');
     assert.equal(checkExportTarget(file, true), 'json');
@@ -171,16 +171,16 @@ describe('writing an export file', () => {
   it('names the problem: unknown format, missing folder, a folder in the way, a read-only folder', () => {
     assert.throws(
       () => checkExportTarget(path.join(dir, 'trace.txt'), false),
-      (e: LensError) => e.code === 'BAD_OPTION' && /must end in \.json .* or \.csv/.test(e.message),
+      (e: EngineError) => e.code === 'BAD_OPTION' && /must end in \.json .* or \.csv/.test(e.message),
     );
     assert.throws(
       () => checkExportTarget(path.join(dir, 'nope', 't.json'), false),
-      (e: LensError) => e.code === 'EXPORT_FAILED' && /the folder .*nope does not exist/.test(e.message),
+      (e: EngineError) => e.code === 'EXPORT_FAILED' && /the folder .*nope does not exist/.test(e.message),
     );
     fs.mkdirSync(path.join(dir, 'sub.json'));
     assert.throws(
       () => checkExportTarget(path.join(dir, 'sub.json'), true),
-      (e: LensError) => e.code === 'EXPORT_FAILED' && /it is a folder/.test(e.message),
+      (e: EngineError) => e.code === 'EXPORT_FAILED' && /it is a folder/.test(e.message),
     );
     for (const code of ['EACCES', 'EROFS', 'EPERM']) {
       const readOnly: ExportFs = {
@@ -192,7 +192,7 @@ describe('writing an export file', () => {
       };
       assert.throws(
         () => writeExport('/data/out/trace.json', 'x', false, readOnly),
-        (e: LensError) =>
+        (e: EngineError) =>
           e.code === 'EXPORT_FAILED' &&
           e.message === `cannot write /data/out/trace.json: the folder /data/out is read-only (${code})` &&
           /folder you can write to/.test(e.fix),
@@ -214,7 +214,7 @@ describe('writing an export file', () => {
     }
     assert.throws(
       () => writeExport(target, 'x', false),
-      (e: LensError) => e.code === 'EXPORT_FAILED' && /is read-only \(E(ACCES|ROFS|PERM)\)/.test(e.message),
+      (e: EngineError) => e.code === 'EXPORT_FAILED' && /is read-only \(E(ACCES|ROFS|PERM)\)/.test(e.message),
     );
     assert.ok(!fs.existsSync(target));
   });

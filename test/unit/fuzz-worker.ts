@@ -2,7 +2,7 @@
 // one input hangs (a synchronous loop cannot be interrupted from its own thread). Every input is
 // derived from (seed, target, index), so a reported failure can be replayed exactly.
 import { parentPort, workerData } from 'node:worker_threads';
-import { LensError } from '../../src/engine/errors';
+import { EngineError } from '../../src/engine/errors';
 import { parseManifestText, validateManifest } from '../../src/engine/manifest';
 import { loadProbe } from '../../src/engine/model-dir';
 import { parseSafetensors, SafetensorsFormatError } from '../../src/engine/safetensors';
@@ -294,7 +294,7 @@ function run(job: FuzzJob): void {
       }
       accepted++;
     } catch (e) {
-      if (e instanceof LensError) refused[e.code] = (refused[e.code] ?? 0) + 1;
+      if (e instanceof EngineError) refused[e.code] = (refused[e.code] ?? 0) + 1;
       else crashes.push({ index: i, what, error: e instanceof Error ? `${e.name}: ${e.message}`.slice(0, 300) : String(e) });
     }
     const ms = performance.now() - t0;

@@ -2,7 +2,7 @@
 // (src/engine/manifest.ts) and safetensors probes (src/engine/safetensors.ts through loadProbe).
 // Thousands of generated and mutated inputs from a seeded PRNG (byte flips, truncations, random
 // and deeply nested JSON, huge strings, invalid UTF-8, JSONL with bad lines): every input must be
-// accepted or refused with a LensError, never crash, and none may take long. The inputs run in a
+// accepted or refused with a EngineError, never crash, and none may take long. The inputs run in a
 // worker (fuzz-worker.ts) that is terminated if it stops reporting progress, so a hang fails the
 // test instead of freezing it. FUZZ_SEED=N replays another stream; FUZZ_SCALE=k multiplies counts.
 import assert from 'node:assert/strict';
@@ -88,7 +88,7 @@ function fuzz(target: Target): Promise<Extract<FuzzMessage, { type: 'done' }>> {
 
 describe('fuzzing the parsers of untrusted files', () => {
   for (const target of ['prompts', 'manifests', 'safetensors'] as Target[]) {
-    it(`${target}: ${COUNTS[target]} inputs, each accepted or refused with a LensError, none slow`, async () => {
+    it(`${target}: ${COUNTS[target]} inputs, each accepted or refused with a EngineError, none slow`, async () => {
       const r = await fuzz(target);
       done.set(target, r);
       const refusedTotal = Object.values(r.refused).reduce((a, b) => a + b, 0);

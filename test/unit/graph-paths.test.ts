@@ -8,7 +8,7 @@ import type { ProsQAGraph } from '../../src/shared/types';
 import { bfsDistances, bfsLayers, conceptNodes, frontierAt, isCompleteGraph, reachableFrom, shortestPaths } from '../../src/shared/graph';
 import { validateGraph } from '../../src/engine/analysis/validate-graph';
 import { classifyPath, parseOutput } from '../../src/engine/analysis/paths';
-import { LensError } from '../../src/engine/errors';
+import { EngineError } from '../../src/engine/errors';
 import { ROOT, VALID_SET } from './helpers';
 
 // Tom → wumpus → lempus is the shortest path to the target (2 edges); Tom → yumpus → zumpus →
@@ -75,7 +75,7 @@ describe('graph helpers', () => {
     for (const [g, re] of bad) {
       assert.throws(
         () => validateGraph(g),
-        (e: LensError) => e.code === 'PROMPT_MALFORMED' && re.test(e.message) && e.fix.length > 10,
+        (e: EngineError) => e.code === 'PROMPT_MALFORMED' && re.test(e.message) && e.fix.length > 10,
       );
     }
   });

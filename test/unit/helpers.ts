@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { decodeThought } from '../../src/engine/decode';
 import type { CoconutEngine } from '../../src/engine/engine';
-import { LensError } from '../../src/engine/errors';
+import { EngineError } from '../../src/engine/errors';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'tiny-model');
@@ -107,12 +107,12 @@ export function buildBundles(): Promise<{ worker: string; cli: string }> {
   return bundled;
 }
 
-/** Awaits `p`, which must reject with a LensError of `code`; returns that error. */
-export async function rejectsCode(p: Promise<unknown>, code: string): Promise<LensError> {
+/** Awaits `p`, which must reject with a EngineError of `code`; returns that error. */
+export async function rejectsCode(p: Promise<unknown>, code: string): Promise<EngineError> {
   try {
     await p;
   } catch (e) {
-    assert.ok(e instanceof LensError, `expected LensError ${code}, got ${String(e)}`);
+    assert.ok(e instanceof EngineError, `expected EngineError ${code}, got ${String(e)}`);
     assert.equal(e.code, code, e.message);
     return e;
   }

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CoconutEngine } from '../../src/engine/engine';
-import { LensError } from '../../src/engine/errors';
+import { EngineError } from '../../src/engine/errors';
 import { BAD_ONNX, copyFixture, editManifest, readManifest, replaceListedFile, rm } from './helpers';
 
 interface Case {
@@ -129,12 +129,12 @@ const CASES: Case[] = [
 const made: string[] = [];
 after(() => made.forEach(rm));
 
-async function loadError(dir: string): Promise<LensError> {
+async function loadError(dir: string): Promise<EngineError> {
   try {
     const engine = await CoconutEngine.load(dir, { provider: 'cpu', threads: 1 });
     await engine.dispose();
   } catch (e) {
-    assert.ok(e instanceof LensError, `expected a LensError, got ${String(e)}`);
+    assert.ok(e instanceof EngineError, `expected a EngineError, got ${String(e)}`);
     return e;
   }
   assert.fail('the broken model loaded');

@@ -43,7 +43,7 @@ describe('layer walls (ESLint)', () => {
     ['src/engine/wrong.ts', "import * as vscode from 'vscode';", /vscode API is not available/],
     ['src/engine/analysis/wrong.ts', "import { InspectorPanel } from '../../extension/panel';", /engine runs in tests/],
     ['src/prompts/wrong.ts', "import type { HostToWebview } from '../protocol/inspector';", /engine runs in tests/],
-    ['src/shared/wrong.ts', "import { LensError } from '../engine/errors';", /shared types and the protocol/],
+    ['src/shared/wrong.ts', "import { EngineError } from '../engine/errors';", /shared types and the protocol/],
     ['src/protocol/wrong.ts', "import * as fs from 'node:fs';", /Node built-ins/],
     ['src/cli/wrong.ts', "import { InspectRunner } from '../extension/runner';", /command line drives the engine/],
     ['src/extension/wrong.ts', "import { reduce } from '../../webview/main';", /only through src\/protocol/],

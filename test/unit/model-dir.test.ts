@@ -4,20 +4,20 @@ import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { checkDecoderIO } from '../../src/engine/decoder-io';
 import { CoconutEngine } from '../../src/engine/engine';
-import { LensError } from '../../src/engine/errors';
+import { EngineError } from '../../src/engine/errors';
 import { validateManifest } from '../../src/engine/manifest';
 import { loadModelDir } from '../../src/engine/model-dir';
 import { writeSafetensors } from '../../src/engine/safetensors';
 import { BAD_ONNX, copyFixture, editManifest, FIXTURE, readManifest, replaceListedFile, rm, tmpDir } from './helpers';
 
-async function rejectsLens(p: Promise<unknown>, code: string, ...patterns: RegExp[]): Promise<LensError> {
+async function rejectsLens(p: Promise<unknown>, code: string, ...patterns: RegExp[]): Promise<EngineError> {
   let caught: unknown;
   try {
     await p;
   } catch (e) {
     caught = e;
   }
-  assert.ok(caught instanceof LensError, `expected a LensError ${code}, got ${String(caught)}`);
+  assert.ok(caught instanceof EngineError, `expected a EngineError ${code}, got ${String(caught)}`);
   assert.equal(caught.code, code, caught.message);
   for (const re of patterns) assert.match(caught.message, re);
   assert.ok(caught.fix.length > 10);
@@ -33,7 +33,7 @@ function manifestError(edit: (m: any) => void, ...patterns: RegExp[]): void {
   } catch (e) {
     caught = e;
   }
-  assert.ok(caught instanceof LensError, 'expected MODEL_MANIFEST');
+  assert.ok(caught instanceof EngineError, 'expected MODEL_MANIFEST');
   assert.equal(caught.code, 'MODEL_MANIFEST');
   for (const re of patterns) assert.match(caught.message, re);
 }
@@ -84,7 +84,7 @@ describe('coconut.json validation', () => {
     manifestError((m) => (m.files[0].path = '/etc/passwd'), /must be a path inside the model folder/);
     assert.throws(
       () => validateManifest({ ...readManifest(FIXTURE), format_version: 2 }),
-      (e: LensError) => /reads version 1, the model is version 2/.test(e.message) && /update Coconut Lens/.test(e.fix),
+      (e: EngineError) => /reads version 1, the model is version 2/.test(e.message) && /update Coconut Lens/.test(e.fix),
     );
   });
 
@@ -237,7 +237,7 @@ describe('model folder validation', () => {
     };
     assert.throws(
       () => checkDecoderIO(session, m, 'decoder.onnx'),
-      (e: LensError) =>
+      (e: EngineError) =>
         e.code === 'MODEL_ONNX_IO' &&
         /input inputs_embeds dimension 2 is 16, expected 32/.test(e.message) &&
         /input attention_mask is float32, expected int64/.test(e.message) &&

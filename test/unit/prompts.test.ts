@@ -1,18 +1,18 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { describe, it } from 'node:test';
-import { LensError } from '../../src/engine/errors';
+import { EngineError } from '../../src/engine/errors';
 import { detectFormat, parsePromptFile, recordAt, selectRecord } from '../../src/prompts';
 import { VALID_SET } from './helpers';
 
-function throwsLens(f: () => unknown, code: string, ...patterns: RegExp[]): LensError {
+function throwsLens(f: () => unknown, code: string, ...patterns: RegExp[]): EngineError {
   let caught: unknown;
   try {
     f();
   } catch (e) {
     caught = e;
   }
-  assert.ok(caught instanceof LensError, `expected a LensError, got ${String(caught)}`);
+  assert.ok(caught instanceof EngineError, `expected a EngineError, got ${String(caught)}`);
   assert.equal(caught.code, code, caught.message);
   for (const p of patterns) assert.match(caught.message, p);
   assert.ok(caught.fix.length > 10, 'every error carries a fix');

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CoconutEngine } from '../../src/engine/engine';
-import type { LensError } from '../../src/engine/errors';
+import type { EngineError } from '../../src/engine/errors';
 import { cacheDir, cacheKey, candidateProviders, checkCuda, providerCacheFile, vulkanLoaderPresent } from '../../src/engine/providers';
 import { copyFixture, FIXTURE, readManifest, replaceListedFile, rm, tmpDir } from './helpers';
 
@@ -151,7 +151,7 @@ describe('a decoder.onnx that onnxruntime cannot load', () => {
         // Valid checksum, broken content: the truncated protobuf of the real decoder.
         const bytes = fs.readFileSync(path.join(FIXTURE, 'decoder.onnx'));
         replaceListedFile(dir, 'decoder', bytes.subarray(0, Math.floor(bytes.length / 3)));
-        await assert.rejects(CoconutEngine.load(dir, { provider, threads: 1 }), (e: LensError) => {
+        await assert.rejects(CoconutEngine.load(dir, { provider, threads: 1 }), (e: EngineError) => {
           assert.equal(e.code, 'MODEL_ONNX_INVALID');
           assert.match(e.message, /^decoder\.onnx matches its checksum but onnxruntime cannot load it: /);
           assert.match(e.fix, /export the model again/);

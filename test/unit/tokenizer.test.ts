@@ -2,17 +2,17 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { LensError } from '../../src/engine/errors';
-import { LensTokenizer } from '../../src/engine/tokenizer';
+import { EngineError } from '../../src/engine/errors';
+import { ModelTokenizer } from '../../src/engine/tokenizer';
 import { FIXTURE, golden } from './helpers';
 
-const tok = LensTokenizer.fromJson(JSON.parse(fs.readFileSync(path.join(FIXTURE, 'tokenizer.json'), 'utf-8')));
+const tok = ModelTokenizer.fromJson(JSON.parse(fs.readFileSync(path.join(FIXTURE, 'tokenizer.json'), 'utf-8')));
 
-function oov(text: string): LensError {
+function oov(text: string): EngineError {
   try {
     tok.encode(text);
   } catch (e) {
-    assert.ok(e instanceof LensError);
+    assert.ok(e instanceof EngineError);
     assert.equal(e.code, 'PROMPT_OOV');
     return e;
   }

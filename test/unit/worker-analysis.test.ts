@@ -1,5 +1,5 @@
 // The analyses through EngineClient and the worker thread: same results as in-process, progress
-// streamed, BUSY while any run goes on, CANCELLED on cancel, LensErrors intact across the boundary.
+// streamed, BUSY while any run goes on, CANCELLED on cancel, EngineErrors intact across the boundary.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';

@@ -30,7 +30,7 @@ describe('EngineClient and the engine worker', () => {
     assert.match(e.fix, /load a model/);
   });
 
-  it('re-creates engine errors as LensError with code, message and fix', async () => {
+  it('re-creates engine errors as EngineError with code, message and fix', async () => {
     const e = await rejectsCode(client.load('/nonexistent/model-dir', 'cpu'), 'MODEL_NOT_FOUND');
     assert.match(e.message, /\/nonexistent\/model-dir does not exist/);
     assert.match(e.fix, /coconut\.json/);

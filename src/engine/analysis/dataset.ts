@@ -2,7 +2,7 @@
 // cache at each k (see sweep.ts), reference scoring, and for ProsQA records the path category.
 import type { DatasetKSummary, DatasetRecordResult, DatasetResult, EvalOptions, EvalRecord, PathCategory, ProsQAGraph } from '../../shared/types';
 import { extractAnswer, scoreForModel } from '../answer';
-import { LensError, throwIfAborted, toLensError } from '../errors';
+import { EngineError, throwIfAborted, toLensError } from '../errors';
 import type { RunContext, RunOptions } from './context';
 import { isCompleteGraph } from '../../shared/graph';
 import { emptyCategoryCounts } from '../../shared/path-categories';
@@ -15,16 +15,16 @@ const PER_RECORD = new Set(['PROMPT_EMPTY', 'PROMPT_OOV', 'PROMPT_TOO_LONG', 'PR
 
 function checkRecords(records: unknown): EvalRecord[] {
   if (!Array.isArray(records) || records.length === 0) {
-    throw new LensError('PROMPT_EMPTY', 'the dataset has no records', 'give a list of records like {"question": "...", "answer": "..."}');
+    throw new EngineError('PROMPT_EMPTY', 'the dataset has no records', 'give a list of records like {"question": "...", "answer": "..."}');
   }
   records.forEach((r, i) => {
     const rec = r as Partial<EvalRecord> | null;
     const where = `record ${rec && Number.isInteger(rec.index) ? rec.index : i}`;
     if (!rec || typeof rec.question !== 'string') {
-      throw new LensError('PROMPT_MALFORMED', `${where} has no "question"`, 'give every record a "question" string');
+      throw new EngineError('PROMPT_MALFORMED', `${where} has no "question"`, 'give every record a "question" string');
     }
     if (typeof rec.answer !== 'string') {
-      throw new LensError(
+      throw new EngineError(
         'PROMPT_MALFORMED',
         `${where} has no "answer"; eval needs an answer for every record`,
         'add "answer" to every record, or inspect questions without answers',
@@ -45,7 +45,7 @@ export async function runEvalDataset(
   const started = performance.now();
   const ks = checkThoughtList(options.thoughts ?? [m.thoughts.default], m.thoughts, m.name);
   if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 1)) {
-    throw new LensError(
+    throw new EngineError(
       'BAD_OPTION',
       `limit must be a whole number ≥ 1, got ${JSON.stringify(options.limit)}`,
       'pass limit ≥ 1, or leave it out for every record',
@@ -123,7 +123,7 @@ const DEFAULT_BATCH = 8;
 function checkBatchSize(n: unknown): number {
   if (n === undefined) return DEFAULT_BATCH;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 1024) {
-    throw new LensError(
+    throw new EngineError(
       'BAD_OPTION',
       `batch size must be a whole number from 1 to 1024, got ${JSON.stringify(n)}`,
       `pass e.g. ${DEFAULT_BATCH}, or 1 to run record by record`,
@@ -145,7 +145,7 @@ interface Prepared {
 function prepare(ctx: RunContext, rec: EvalRecord, pos: number, ks: number[], maxNewTokens: number): Prepared {
   const index = Number.isInteger(rec.index) ? rec.index! : pos;
   const p: Prepared = { index, rec, graph: isCompleteGraph(rec.graph) ? rec.graph : undefined, fits: [], rows: [] };
-  const failRow = (k: number, e: LensError): DatasetRecordResult => ({
+  const failRow = (k: number, e: EngineError): DatasetRecordResult => ({
     index,
     k,
     predicted: '',

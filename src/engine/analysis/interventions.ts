@@ -1,12 +1,12 @@
 // Interventions on continuous thoughts: checking a request's list against the run, and replacing a
 // thought before it is fed back. Also the divergence between two runs' thought distributions.
-import { LensError } from '../errors';
+import { EngineError } from '../errors';
 import type { AppliedIntervention, Intervention } from '../../shared/types';
 import { findInterventionProblem, INTERVENTION_KINDS, type InterventionProblem } from '../../shared/interventions';
 import type { PassOutput } from '../coconut';
 import { project } from '../decode';
 import type { Probe } from '../model-dir';
-import type { LensTokenizer } from '../tokenizer';
+import type { ModelTokenizer } from '../tokenizer';
 
 /** An intervention checked against the model and the run, ready to apply. */
 export interface ResolvedIntervention {
@@ -23,16 +23,16 @@ export interface ResolvedIntervention {
 export interface InterventionContext {
   k: number; // thoughts in this run
   D: number; // n_embd
-  tokenizer: LensTokenizer;
+  tokenizer: ModelTokenizer;
   probe: Probe;
 }
 
-function badOption(message: string, fix: string): LensError {
-  return new LensError('BAD_OPTION', message, fix);
+function badOption(message: string, fix: string): EngineError {
+  return new EngineError('BAD_OPTION', message, fix);
 }
 
 /** The engine's wording of a problem found by findInterventionProblem: what is wrong and the fix. */
-function interventionError(p: InterventionProblem, k: number, D: number): LensError {
+function interventionError(p: InterventionProblem, k: number, D: number): EngineError {
   const where = `intervention on thought ${JSON.stringify('thought' in p ? p.thought : undefined)}`;
   switch (p.problem) {
     case 'not-a-list':
@@ -43,7 +43,7 @@ function interventionError(p: InterventionProblem, k: number, D: number): LensEr
       return badOption(`${where}: unknown kind ${JSON.stringify(p.kind)}`, `use one of ${INTERVENTION_KINDS.join(', ')}`);
     case 'no-such-thought': {
       const has = k === 0 ? 'this run has no thoughts' : `this run has ${k} thought${k === 1 ? '' : 's'}`;
-      return new LensError(
+      return new EngineError(
         'THOUGHTS_RANGE',
         `thought ${JSON.stringify(p.thought)} does not exist: ${has}`,
         k === 0
@@ -91,7 +91,7 @@ export function resolveInterventions(list: unknown, ctx: InterventionContext): M
         const id = ctx.tokenizer.idOf(iv.token);
         if (id === undefined || id >= ctx.probe.wteNorms.length) {
           const hint = ctx.tokenizer.unknownWords(iv.token)[0]?.suggestion;
-          throw new LensError(
+          throw new EngineError(
             'PROMPT_OOV',
             `intervention on thought ${iv.thought}: ${JSON.stringify(iv.token)} is not a token of the model's vocabulary${hint ? ` (did you mean "${hint}"?)` : ''}`,
             `replace the thought with a single token the model knows (it has ${ctx.tokenizer.vocabSize}); tokens are case-sensitive`,

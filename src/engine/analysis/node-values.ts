@@ -7,8 +7,8 @@
 import type { ProsQAGraph, ThoughtNodeValues } from '../../shared/types';
 import type { Decoder } from '../coconut';
 import { softmax } from '../decode';
-import { LensError, throwIfAborted } from '../errors';
-import type { LensTokenizer } from '../tokenizer';
+import { EngineError, throwIfAborted } from '../errors';
+import type { ModelTokenizer } from '../tokenizer';
 import { bfsDistances, conceptNodes } from '../../shared/graph';
 
 export const NODE_VALUE_CUE = 'Every';
@@ -22,12 +22,12 @@ export interface NodeValuePlan {
   depth: (number | null)[];
 }
 
-function encodeOrExplain(tok: LensTokenizer, text: string, what: string): number[] {
+function encodeOrExplain(tok: ModelTokenizer, text: string, what: string): number[] {
   try {
     return tok.encode(text).ids;
   } catch (e) {
-    if (e instanceof LensError && e.code === 'PROMPT_OOV') {
-      throw new LensError(
+    if (e instanceof EngineError && e.code === 'PROMPT_OOV') {
+      throw new EngineError(
         'PROMPT_OOV',
         `${what}: ${e.message.replace(/^the prompt has /, 'it has ')}`,
         'node values need the ProsQA sentence format ("Every X is a Y") and concept names the model knows; use a graph whose names are in the model vocabulary',
@@ -39,7 +39,7 @@ function encodeOrExplain(tok: LensTokenizer, text: string, what: string): number
 }
 
 /** Tokenizes the cue and every concept name once per graph, in the context the model sees them. */
-export function planNodeValues(graph: ProsQAGraph, tok: LensTokenizer, how: NodeValueSource = { source: 'cue', cue: NODE_VALUE_CUE }): NodeValuePlan {
+export function planNodeValues(graph: ProsQAGraph, tok: ModelTokenizer, how: NodeValueSource = { source: 'cue', cue: NODE_VALUE_CUE }): NodeValuePlan {
   const depth = bfsDistances(graph, graph.root);
   if (how.source === 'thought') {
     const concepts = conceptNodes(graph).map((node) => {

@@ -4,7 +4,7 @@
 // thought. Passes drop from Σ(1 + k + answer) to 1 + to + Σ answer.
 import type { SweepOptions, SweepPoint, SweepResult, TokenProb } from '../../shared/types';
 import { greedyFrom, type PassOutput } from '../coconut';
-import { LensError, throwIfAborted } from '../errors';
+import { EngineError, throwIfAborted } from '../errors';
 import { scoreForModel, extractAnswer } from '../answer';
 import { feedWith, type RunContext, type RunOptions } from './context';
 import { logProbAt, resolveInterventions } from './interventions';
@@ -90,8 +90,8 @@ export async function atEachDepth(ks: number[], branch: (t: number) => Promise<v
 
 /** Sorted distinct values of k, each checked against the model's range. */
 /** THOUGHTS_RANGE for one number of thoughts, as inspect and a single-k eval report it. */
-export function thoughtsRangeError(k: unknown, name: string, thoughts: { max: number; default: number }): LensError {
-  return new LensError(
+export function thoughtsRangeError(k: unknown, name: string, thoughts: { max: number; default: number }): EngineError {
+  return new EngineError(
     'THOUGHTS_RANGE',
     `${typeof k === 'number' ? k : JSON.stringify(k)} thoughts is out of range: ${name} allows 0 to ${thoughts.max} continuous thoughts`,
     `choose a number of thoughts between 0 and ${thoughts.max} (the model's default is ${thoughts.default})`,
@@ -101,14 +101,14 @@ export function thoughtsRangeError(k: unknown, name: string, thoughts: { max: nu
 export function checkThoughtList(ks: unknown, thoughts: { max: number; default: number }, name: string): number[] {
   const max = thoughts.max;
   if (!Array.isArray(ks) || ks.length === 0) {
-    throw new LensError('BAD_OPTION', 'thoughts must be a non-empty list of numbers of thoughts', `pass e.g. [0, 1, 2] (0 to ${max})`);
+    throw new EngineError('BAD_OPTION', 'thoughts must be a non-empty list of numbers of thoughts', `pass e.g. [0, 1, 2] (0 to ${max})`);
   }
   const inRange = (k: unknown) => typeof k === 'number' && Number.isInteger(k) && k >= 0 && k <= max;
   // One k is the eval of a single depth: the same error as inspect gives for it.
   if (ks.length === 1 && !inRange(ks[0])) throw thoughtsRangeError(ks[0], name, thoughts);
   for (const k of ks) {
     if (!inRange(k)) {
-      throw new LensError(
+      throw new EngineError(
         'THOUGHTS_RANGE',
         `${JSON.stringify(k)} thoughts is out of range: ${name} allows 0 to ${max} continuous thoughts`,
         `choose numbers of thoughts between 0 and ${max}`,
@@ -136,7 +136,7 @@ export async function runSweep(
     ['to', to],
   ] as const) {
     if (!Number.isInteger(v) || v < 0 || v > max) {
-      throw new LensError(
+      throw new EngineError(
         'THOUGHTS_RANGE',
         `sweep ${name} = ${JSON.stringify(v)} is out of range: ${m.name} allows 0 to ${max} continuous thoughts`,
         `sweep k from 0 to at most ${max}`,
@@ -144,10 +144,10 @@ export async function runSweep(
     }
   }
   if (from > to) {
-    throw new LensError('BAD_OPTION', `the sweep goes from ${from} to ${to}: "from" is larger than "to"`, 'give from ≤ to, e.g. from 0 to 6');
+    throw new EngineError('BAD_OPTION', `the sweep goes from ${from} to ${to}: "from" is larger than "to"`, 'give from ≤ to, e.g. from 0 to 6');
   }
   if (sweep.expected !== undefined && typeof sweep.expected !== 'string') {
-    throw new LensError('BAD_OPTION', 'the expected answer must be text', 'pass expected as a string, e.g. "Tom is a lempus."');
+    throw new EngineError('BAD_OPTION', 'the expected answer must be text', 'pass expected as a string, e.g. "Tom is a lempus."');
   }
   const promptIds = ctx.encode(question);
   ctx.checkPlan(promptIds.length, to, req.maxNewTokens);

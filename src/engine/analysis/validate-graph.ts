@@ -1,12 +1,12 @@
 // Records come from user files: a graph is checked once, with a message naming the first problem,
 // before any analysis walks it.
 import type { ProsQAGraph } from '../../shared/types';
-import { LensError } from '../errors';
+import { EngineError } from '../errors';
 
 /** Throws PROMPT_MALFORMED naming the first problem: wrong types, indices outside the node list. */
 export function validateGraph(g: unknown): ProsQAGraph {
   const bad = (what: string) =>
-    new LensError(
+    new EngineError(
       'PROMPT_MALFORMED',
       `the ProsQA graph is malformed: ${what}`,
       'give the record "idx_to_symbol" (node names), "edges" ([parent, child] index pairs), and "root", "target", "neg_target" (node indices), as in the official ProsQA files',

@@ -25,7 +25,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
-import { LensError } from '../errors';
+import { EngineError } from '../errors';
 import { cacheDir } from '../providers';
 import { runChild } from './run-child';
 
@@ -86,7 +86,7 @@ export class PytorchReference {
       return { ref, hello };
     } catch (e) {
       ref.close();
-      throw new LensError(
+      throw new EngineError(
         'BAD_OPTION',
         `the PyTorch reference (${opts.python} ${script}) did not start: ${(e as Error).message}${ref.stderr ? `\n${ref.stderr.trim().split('\n').slice(-5).join('\n')}` : ''}`,
         'install PyTorch, numpy and onnx for that Python (Debian: apt-get install python3-torch python3-onnx) or pass --python PATH',
@@ -103,7 +103,7 @@ export class PytorchReference {
   private async request<T>(req: Record<string, unknown>): Promise<T> {
     this.child.stdin.write(JSON.stringify(req) + '\n');
     const res = (await this.next()) as T & { error?: string };
-    if (res.error) throw new LensError('INTERNAL', `PyTorch reference: ${res.error}`, 'check training/bench_reference.py');
+    if (res.error) throw new EngineError('INTERNAL', `PyTorch reference: ${res.error}`, 'check training/bench_reference.py');
     return res;
   }
 

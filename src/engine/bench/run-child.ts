@@ -2,7 +2,7 @@
 // failure: the bench's cold starts, its host-memory probe and the PyTorch helper commands.
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
-import { LensError } from '../errors';
+import { EngineError } from '../errors';
 
 export function runChild(cmd: string, args: string[], env: Record<string, string> = {}): Promise<{ ms: number; stdout: string }> {
   return new Promise((resolve, reject) => {
@@ -18,7 +18,7 @@ export function runChild(cmd: string, args: string[], env: Record<string, string
       if (code === 0) resolve({ ms, stdout });
       else
         reject(
-          new LensError(
+          new EngineError(
             'INTERNAL',
             `${path.basename(cmd)} ${args.slice(0, 2).join(' ')} failed (exit ${code}): ${stderr.trim().split('\n').slice(-4).join(' / ')}`,
             'run it by hand to see the whole error',
