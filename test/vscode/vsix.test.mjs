@@ -1,7 +1,7 @@
 // The extension as users install it: builds the linux-x64 VSIX (scripts/package.mjs), checks what
 // it carries, installs it into the test VS Code server with the server's own command line and runs
-// the UI test (ui.test.mjs) against the installed copy; no extensionDevelopmentPath is given, so
-// the development folder is not loaded at all.
+// the UI tests (ui.test.mjs, ui-sidebar.test.mjs, ui-shipped-model.test.mjs) against the installed
+// copy; no extensionDevelopmentPath is given, so the development folder is not loaded at all.
 //
 //   node --test test/vscode/vsix.test.mjs          (COCONUT_TEST_VSIX=FILE skips the build)
 import assert from 'node:assert/strict';
@@ -81,8 +81,11 @@ describe('linux-x64 VSIX', { timeout: 900_000 }, () => {
     for (const p of pictures) assert.ok(names.includes(`extension/${p}`), `the page shows ${p}, which the VSIX does not carry`);
   });
 
-  it("passes the UI test when installed into VS Code's server", () => {
-    const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', 'test/vscode/ui.test.mjs'], {
+  // A new user's path on the installed copy: the walkthrough inspects the example, a hover, the run
+  // found again in the side bar (ui-sidebar); the shipped model's thoughts and graph (ui-shipped-model).
+  it("passes the UI tests when installed into VS Code's server", () => {
+    const files = ['test/vscode/ui.test.mjs', 'test/vscode/ui-sidebar.test.mjs', 'test/vscode/ui-shipped-model.test.mjs'];
+    const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
       cwd: repoRoot,
       // Without NODE_TEST_CONTEXT the child is a test run of its own, not a nested one.
       env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_TEST_CONTEXT')), COCONUT_TEST_VSIX: vsix },
@@ -93,7 +96,7 @@ describe('linux-x64 VSIX', { timeout: 900_000 }, () => {
     process.stdout.write(output.replace(/^/gm, '  | '));
     const count = (key) => Number(new RegExp(`^ℹ ${key} (\\d+)`, 'm').exec(output)?.[1] ?? NaN);
     assert.match(output, /installed .*coconut-lens\.coconut-lens-/i, 'the UI test ran against the installed VSIX');
-    assert.ok(count('pass') > 0, 'UI tests ran');
+    assert.ok(count('pass') >= 6, 'the UI tests of the three files ran');
     assert.equal(count('fail'), 0, 'no UI test failed');
     assert.equal(r.status, 0);
   });
