@@ -85,6 +85,11 @@ export async function hoverExampleStep(extensionPath: string, file?: unknown): P
   }
   // Inside the literal, past the quote: the hover is on the step's words.
   place(editor, step.start + 2);
+  // Run from the walkthrough, this command completes its step, and the walkthrough then moves its
+  // selection (and the focus) to the next step, which would close a hover shown at once. So the
+  // hover waits for that, then the editor takes the focus back.
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  await vscode.window.showTextDocument(editor.document, { viewColumn: editor.viewColumn, preserveFocus: false });
   await vscode.commands.executeCommand('editor.action.showHover');
 }
 

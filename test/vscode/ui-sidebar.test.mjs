@@ -120,6 +120,19 @@ describe('getting started and the side bar (UI)', { timeout: 600_000 }, () => {
     assert.equal(firstRun.thoughts.length, K, `the panel shows k=${K} thoughts`);
     assert.ok(firstRun.answer.length > 0);
     await page.screenshot({ path: join(screenshotDir, 'sidebar-walkthrough-inspect.png') });
+
+    // Step 3: its button shows the hover on the example's first reasoning step.
+    await walkthrough.getByText(nls['walkthrough.step.hoverStep.title'], { exact: true }).click();
+    await walkthrough.getByRole('button', { name: 'Show the Hover on Step 1' }).click();
+    const hover = page.locator('.monaco-hover', { hasText: 'Thought 1' });
+    try {
+      await hover.first().waitFor({ timeout: 30_000 });
+    } catch (e) {
+      await page.screenshot({ path: join(screenshotDir, 'sidebar-hover-timeout.png') });
+      throw e;
+    }
+    assert.match((await hover.first().textContent()) ?? '', /step 1 of 3/);
+    await page.keyboard.press('Escape');
   });
 
   it('the side bar lists the models, the run and the examples, labelled for screen readers', async () => {
@@ -161,6 +174,11 @@ describe('getting started and the side bar (UI)', { timeout: 600_000 }, () => {
       .locator('.monaco-list-row')
       .nth(1);
     assert.match((await runRow.getAttribute('aria-label')) ?? '', /prosqa\.json, record 0 /, 'the older run is listed second');
+    // The panel closed first: the side bar still has the run, and a click brings the panel back.
+    const panelTab = page.locator('.tabs-container .tab', { hasText: 'Coconut Lens' });
+    await panelTab.first().click();
+    await page.keyboard.press('Control+W');
+    await panelTab.first().waitFor({ state: 'detached', timeout: 10_000 });
     await runRow.click();
     const again = await panelShowing(firstRun.question);
     assert.deepEqual(again, firstRun, 'the panel shows the first run again: same question, thoughts and answer');
