@@ -9,12 +9,13 @@
 #      checkpoint saw.
 # Results go to RESULTS_DIR as JSON; the model card (MODEL_DIR/README.md) is written by hand from them.
 #
-#   bash training/ship.sh RUN_DIR [MODEL_DIR] [RESULTS_DIR]
+#   bash training/ship.sh RUN_DIR|SNAPSHOT.pt [MODEL_DIR] [RESULTS_DIR]
+#   (a .pt is a snapshot written earlier by training/snapshot.py: shipped as it is)
 #   (defaults: models/prosqa-coconut, training/results/prosqa-coconut)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -lt 1 ]; then
-  echo "usage: bash training/ship.sh RUN_DIR [MODEL_DIR] [RESULTS_DIR]" >&2
+  echo "usage: bash training/ship.sh RUN_DIR|SNAPSHOT.pt [MODEL_DIR] [RESULTS_DIR]" >&2
   exit 2
 fi
 RUN=$1 MODEL=${2:-models/prosqa-coconut} RES=${3:-training/results/prosqa-coconut}
@@ -26,8 +27,13 @@ trap 'rm -rf "$TMP"' EXIT
 mkdir -p "$MODEL" "$RES"
 [ -f dist/cli.js ] || npm run build
 
-echo "== snapshot $RUN"
-"$PY" training/snapshot.py "$RUN" "$TMP/model.pt"
+if [[ "$RUN" == *.pt ]]; then
+  echo "== model checkpoint $RUN (a snapshot taken earlier)"
+  cp "$RUN" "$TMP/model.pt"
+else
+  echo "== snapshot $RUN"
+  "$PY" training/snapshot.py "$RUN" "$TMP/model.pt"
+fi
 
 echo "== export to $MODEL"
 "$PY" training/export.py --checkpoint "$TMP/model.pt" --out "$MODEL" --name prosqa-coconut
