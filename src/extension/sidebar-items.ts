@@ -183,7 +183,7 @@ export function exampleRow(example: ExampleRowInput): RowSpec {
   };
 }
 
-/** "0.9 M parameters", "3.6 MiB", "89.3 % at k=6": the short facts for a row's description. */
+/** "0.9 M parameters", "3.6 MiB", "97.3 % at k=6": the short facts for a row's description. */
 function factsText(f: ModelFacts): string[] {
   const out: string[] = [];
   if (f.parameters) out.push(`${f.parameters.estimated ? '≈' : ''}${fmtCount(f.parameters.count)} params`);

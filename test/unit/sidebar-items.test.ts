@@ -87,11 +87,13 @@ describe('Models view rows', () => {
   it('the selected shipped model: marked, with its facts, for eyes and screen readers', () => {
     const row = modelRow(shipped, modelFacts(shippedManifest, shippedCard));
     assert.equal(row.label, 'prosqa-coconut');
-    assert.equal(row.description, 'selected · 0.9 M params · 3.6 MiB · 89.3 % prosqa_valid');
+    // The shipped model's own measured accuracy, from its manifest.
+    const acc = (shippedManifest.provenance.accuracy.find((a: { thoughts: number }) => a.thoughts === 6).value * 100).toFixed(1);
+    assert.equal(row.description, `selected · 0.9 M params · 3.6 MiB · ${acc} % prosqa_valid`);
     assert.equal(row.icon, 'pass-filled');
     assert.equal(
       row.ariaLabel,
-      'Model prosqa-coconut, shipped, selected, 903,744 parameters, 3.6 MiB on disk, 89.3 % accuracy on prosqa_valid (300 records) with 6 thoughts',
+      `Model prosqa-coconut, shipped, selected, 903,744 parameters, 3.6 MiB on disk, ${acc} % accuracy on prosqa_valid (300 records) with 6 thoughts`,
     );
     assert.match(row.tooltip, /\/ext\/models\/prosqa-coconut/);
     // Selected and shipped: neither "select" nor "remove" is offered; "reveal" is.
