@@ -4,6 +4,7 @@
 // pads (attention and smeared keys skip them) and position_ids count real tokens only, so a row's
 // numbers match its own unbatched run up to float rounding.
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import { embedIds } from './coconut';
 import { EngineError } from './errors';
 import { decoderShape, pastKey, pastValue, presentKey, presentValue, type DecoderShape } from './decoder-io';
 import type { Manifest } from './manifest';
@@ -72,8 +73,8 @@ export class BatchDecoder {
     const pos = new BigInt64Array(B * S);
     prompts.forEach((ids, b) => {
       const pad = S - ids.length;
-      ids.forEach((id, j) => {
-        this.copyRow(id, embeds, (b * S + pad + j) * D);
+      embeds.set(embedIds(this.probe, this.s, ids), (b * S + pad) * D);
+      ids.forEach((_, j) => {
         mask[b * S + pad + j] = 1n;
         pos[b * S + pad + j] = BigInt(j);
       });
@@ -102,9 +103,7 @@ export class BatchDecoder {
 
   /** One token id per row, as [B, D] rows of wte. */
   embed(ids: number[]): Float32Array {
-    const out = new Float32Array(ids.length * this.s.D);
-    ids.forEach((id, b) => this.copyRow(id, out, b * this.s.D));
-    return out;
+    return embedIds(this.probe, this.s, ids);
   }
 
   snapshot(): BatchState {
@@ -120,13 +119,6 @@ export class BatchDecoder {
     this.at = 2;
     this.mask = st.mask;
     this.nextPos = new BigInt64Array(st.nextPos);
-  }
-
-  private copyRow(id: number, out: Float32Array, at: number): void {
-    if (!Number.isInteger(id) || id < 0 || id >= this.s.V) {
-      throw new EngineError('INTERNAL', `token id ${id} is outside the embedding matrix (0..${this.s.V - 1})`, 'check that tokenizer.json matches the model');
-    }
-    out.set(this.probe.wte.subarray(id * this.s.D, (id + 1) * this.s.D), at);
   }
 
   /** The cache tensors (inputs) or the next pass's outputs: views of buffer `which`, T positions. */

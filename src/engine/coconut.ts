@@ -81,14 +81,7 @@ export class Decoder {
 
   /** Rows of wte for token ids, laid out as [S, D]. */
   embed(ids: number[]): Float32Array {
-    const out = new Float32Array(ids.length * this.s.D);
-    ids.forEach((id, s) => {
-      if (!Number.isInteger(id) || id < 0 || id >= this.s.V) {
-        throw new EngineError('INTERNAL', `token id ${id} is outside the embedding matrix (0..${this.s.V - 1})`, 'check that tokenizer.json matches the model');
-      }
-      out.set(this.probe.wte.subarray(id * this.s.D, (id + 1) * this.s.D), s * this.s.D);
-    });
-    return out;
+    return embedIds(this.probe, this.s, ids);
   }
 
   /** Runs S new positions ([S, D] embeddings) after the cache; returns the last position's outputs. */
@@ -130,6 +123,18 @@ export class Decoder {
       hiddenStates,
     };
   }
+}
+
+/** Rows of wte for token ids, laid out as [ids.length, D]; an id outside the matrix is an error. */
+export function embedIds(probe: Probe, s: DecoderShape, ids: number[]): Float32Array {
+  const out = new Float32Array(ids.length * s.D);
+  ids.forEach((id, i) => {
+    if (!Number.isInteger(id) || id < 0 || id >= s.V) {
+      throw new EngineError('INTERNAL', `token id ${id} is outside the embedding matrix (0..${s.V - 1})`, 'check that tokenizer.json matches the model');
+    }
+    out.set(probe.wte.subarray(id * s.D, (id + 1) * s.D), i * s.D);
+  });
+  return out;
 }
 
 function cpuData(t: Tensor): Float32Array {
