@@ -223,3 +223,38 @@ export async function findWebviewFrame(page, selector, timeoutMs, logName) {
       `browser console: ${join(outputDir, `${logName}-console.log`)}.`,
   );
 }
+
+/**
+ * The command palette as a user runs it: F1, the command's title, Enter; then waits for the
+ * palette to close (`closes: false` for a command that opens a pick of its own).
+ */
+export async function runCommand(page, title, { closes = true } = {}) {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor();
+  await input.fill(`>${title}`);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor();
+  await page.keyboard.press('Enter');
+  if (closes) await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+}
+
+/**
+ * node:test's `it` for a suite whose tests save a screenshot of the workbench when they fail
+ * (test-output/screenshots/PREFIX-failure-N.png); `page()` gives the page of the moment.
+ */
+export function itWithScreenshots(nodeIt, prefix, page) {
+  let failures = 0;
+  return (name, fn) =>
+    nodeIt(name, async (t) => {
+      try {
+        await fn(t);
+      } catch (e) {
+        const shot = join(screenshotDir, `${prefix}-failure-${++failures}.png`);
+        await page()
+          ?.screenshot({ path: shot })
+          .catch(() => {});
+        e.message += `\n(screenshot: ${shot})`;
+        throw e;
+      }
+    });
+}

@@ -10,23 +10,11 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it as nodeIt } from 'node:test';
-import { findWebviewFrame, goToLine, openWorkbench, prepareWorkspace, prosqaRecords, screenshotDir, tinyModelDir } from './harness.mjs';
+import { findWebviewFrame, goToLine, itWithScreenshots, openWorkbench, prepareWorkspace, prosqaRecords, screenshotDir, tinyModelDir } from './harness.mjs';
 import { extensionUnderTest } from './vsix.mjs';
 
-let failures = 0;
 /** A test that saves a screenshot of the workbench when it fails (test-output/screenshots/). */
-function it(name, fn) {
-  return nodeIt(name, async (t) => {
-    try {
-      await fn(t);
-    } catch (e) {
-      const shot = join(screenshotDir, `ui-inspector-failure-${++failures}.png`);
-      await currentPage?.screenshot({ path: shot }).catch(() => {});
-      e.message += `\n(screenshot: ${shot})`;
-      throw e;
-    }
-  });
-}
+const it = itWithScreenshots(nodeIt, 'ui-inspector', () => currentPage);
 let currentPage;
 
 const manifest = JSON.parse(readFileSync(join(tinyModelDir, 'coconut.json'), 'utf8'));

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { findWebviewFrame, openWorkbench, prepareWorkspace, screenshotDir } from './harness.mjs';
+import { findWebviewFrame, openWorkbench, prepareWorkspace, runCommand, screenshotDir } from './harness.mjs';
 import { repoRoot } from '../../scripts/vscode-server.mjs';
 import { extensionUnderTest } from './vsix.mjs';
 
@@ -197,17 +197,6 @@ describe(`the panel at ${WIDTH} × ${HEIGHT} (UI)`, { timeout: 600_000 }, () => 
     assert.equal(await panel.locator('[data-testid="thought"]').count(), 2, 'record 1 opened at k = 2');
   });
 });
-
-/** F1, the command's title, Enter: the palette as a user runs it. */
-async function runCommand(page, title) {
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor();
-  await input.fill(`>${title}`);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor();
-  await page.keyboard.press('Enter');
-  await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
-}
 
 /**
  * Resizes the browser until the webview's own window is WIDTH × HEIGHT: the editor groups share

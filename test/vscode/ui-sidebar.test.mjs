@@ -10,7 +10,17 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it as nodeIt } from 'node:test';
-import { findWebviewFrame, goToLine, openWorkbench, prepareWorkspace, repoRoot, screenshotDir, tinyModelDir } from './harness.mjs';
+import {
+  findWebviewFrame,
+  goToLine,
+  itWithScreenshots,
+  openWorkbench,
+  prepareWorkspace,
+  repoRoot,
+  runCommand,
+  screenshotDir,
+  tinyModelDir,
+} from './harness.mjs';
 import { extensionUnderTest } from './vsix.mjs';
 
 const manifest = JSON.parse(readFileSync(join(tinyModelDir, 'coconut.json'), 'utf8'));
@@ -20,20 +30,8 @@ const example = JSON.parse(readFileSync(join(repoRoot, 'examples/prosqa.json'), 
 const nls = JSON.parse(readFileSync(join(repoRoot, 'package.nls.json'), 'utf8'));
 
 let page;
-let failures = 0;
 /** A test that saves a screenshot of the workbench when it fails. */
-function it(name, fn) {
-  return nodeIt(name, async (t) => {
-    try {
-      await fn(t);
-    } catch (e) {
-      const shot = join(screenshotDir, `sidebar-failure-${++failures}.png`);
-      await page?.screenshot({ path: shot }).catch(() => {});
-      e.message += `\n(screenshot: ${shot})`;
-      throw e;
-    }
-  });
-}
+const it = itWithScreenshots(nodeIt, 'sidebar', () => page);
 
 /** The question, thoughts (top tokens) and answer the panel shows now. */
 async function panelView() {
@@ -94,7 +92,7 @@ describe('getting started and the side bar (UI)', { timeout: 600_000 }, () => {
   });
 
   it('the walkthrough: step 1 opens the bundled example, step 2 inspects its first record', async () => {
-    await runCommand('Welcome: Open Walkthrough...');
+    await runCommand(page, 'Welcome: Open Walkthrough...', { closes: false });
     // The walkthroughs' own pick follows the palette's.
     await page.locator('.quick-input-list .monaco-list-row', { hasText: nls['walkthrough.title'] }).first().click();
     const walkthrough = page.locator('.gettingStartedContainer');
@@ -187,15 +185,6 @@ describe('getting started and the side bar (UI)', { timeout: 600_000 }, () => {
     await page.screenshot({ path: join(screenshotDir, 'sidebar-reopen.png') });
   });
 });
-
-async function runCommand(title) {
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor();
-  await input.fill(`>${title}`);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor();
-  await page.keyboard.press('Enter');
-}
 
 async function openFile(name) {
   await page.keyboard.press('Control+P');

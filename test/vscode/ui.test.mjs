@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { findWebviewFrame, goToLine, openWorkbench, prepareWorkspace, prosqaRecords, screenshotDir, tinyModelDir } from './harness.mjs';
+import { findWebviewFrame, goToLine, openWorkbench, prepareWorkspace, prosqaRecords, runCommand, screenshotDir, tinyModelDir } from './harness.mjs';
 import { extensionUnderTest } from './vsix.mjs';
 
 const RECORD_COMMAND = 'Coconut Lens: Inspect Latent Thoughts (Record Under Cursor)';
@@ -102,15 +102,4 @@ async function openFile(page, name) {
   // The editor's input element (zero-sized, so "attached" rather than "visible") is labelled with
   // the file name, followed by the group's name once there are several groups.
   await page.locator(`.editor-instance .monaco-editor [aria-label^="${name}"]`).first().waitFor({ state: 'attached' });
-}
-
-/** The command palette as a user opens it: F1, the command's title, Enter. */
-async function runCommand(page, title) {
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor();
-  await input.fill(`>${title}`);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor();
-  await page.keyboard.press('Enter');
-  await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
 }
