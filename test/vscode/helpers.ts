@@ -138,3 +138,23 @@ export function prosqaRecords(): { question: string; answer: string; steps: stri
 }
 
 export const prosqaFile = (): string => path.join(workspaceRoot(), 'prosqa.json');
+
+/**
+ * For suites that add and select models: after each test, coconutLens.models and modelPath are put
+ * back as they were and the model folders the test pushed into the returned list are deleted.
+ */
+export function restoreModelSettingsAfterEach(): string[] {
+  const config = () => vscode.workspace.getConfiguration('coconutLens');
+  const made: string[] = [];
+  let modelPathBefore: unknown;
+  before(async () => {
+    await activateExtension();
+    modelPathBefore = config().inspect('modelPath')?.workspaceValue;
+  });
+  afterEach(async () => {
+    await config().update('models', undefined, vscode.ConfigurationTarget.Global);
+    await config().update('modelPath', modelPathBefore, vscode.ConfigurationTarget.Workspace);
+    for (const d of made.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+  });
+  return made;
+}

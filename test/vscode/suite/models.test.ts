@@ -7,24 +7,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { modelChoices } from '../../../src/extension/models';
-import { activateExtension, captureNotifications, copyOfModel, inspect, openAt, workspaceRoot } from '../helpers';
+import { activateExtension, captureNotifications, restoreModelSettingsAfterEach, copyOfModel, inspect, openAt, workspaceRoot } from '../helpers';
 
 describe('models: Add Model…', () => {
   const config = () => vscode.workspace.getConfiguration('coconutLens');
-  let modelPathBefore: unknown;
-  let made: string[] = [];
-
-  before(async () => {
-    await activateExtension();
-    modelPathBefore = config().inspect('modelPath')?.workspaceValue;
-  });
-
-  afterEach(async () => {
-    await config().update('models', undefined, vscode.ConfigurationTarget.Global);
-    await config().update('modelPath', modelPathBefore, vscode.ConfigurationTarget.Workspace);
-    for (const d of made) fs.rmSync(d, { recursive: true, force: true });
-    made = [];
-  });
+  const made = restoreModelSettingsAfterEach();
 
   it('validates, remembers and selects a model folder', async () => {
     const dir = copyOfModel();

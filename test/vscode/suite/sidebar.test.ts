@@ -5,24 +5,11 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
-import { activateExtension, captureNotifications, copyOfModel, inspect, openAt, prosqaFile } from '../helpers';
+import { activateExtension, captureNotifications, restoreModelSettingsAfterEach, copyOfModel, inspect, openAt, prosqaFile } from '../helpers';
 
 describe('side bar: model and run actions', () => {
   const config = () => vscode.workspace.getConfiguration('coconutLens');
-  let modelPathBefore: unknown;
-  let made: string[] = [];
-
-  before(async () => {
-    await activateExtension();
-    modelPathBefore = config().inspect('modelPath')?.workspaceValue;
-  });
-
-  afterEach(async () => {
-    await config().update('models', undefined, vscode.ConfigurationTarget.Global);
-    await config().update('modelPath', modelPathBefore, vscode.ConfigurationTarget.Workspace);
-    for (const d of made) fs.rmSync(d, { recursive: true, force: true });
-    made = [];
-  });
+  const made = restoreModelSettingsAfterEach();
 
   it('selects and removes an added model; the shipped model stays and runs again', async () => {
     const { api, ext } = await activateExtension();
