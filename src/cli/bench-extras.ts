@@ -1,7 +1,7 @@
 // The bench's optional tables: latency growth with the prompt length (--growth) and the reference
 // scoring loop over a dataset (--dataset).
 import * as fs from 'node:fs';
-import { timeGrowth } from '../engine/bench/steps';
+import { promptWithBot, timeGrowth } from '../engine/bench/steps';
 import { CoconutEngine } from '../engine/engine';
 import { PytorchReference } from '../engine/bench/pytorch';
 import { createSession } from '../engine/session';
@@ -140,7 +140,7 @@ async function referenceEval(
 ): Promise<{ summary: { seconds: number; msPerRecord: number }; answers: number[][] }> {
   const m = engine.model.manifest;
   const s = m.special_tokens;
-  const prompts = recs.map((r) => [...engine.tokenizer.encode(r.question + m.prompt.question_suffix).ids, s.bot.id]);
+  const prompts = recs.map((r) => promptWithBot(engine.model, r.question));
   const { ref } = await PytorchReference.start({ ...py, modelDir: dir, threads });
   try {
     await ref.answers(prompts.slice(0, 2), k, s.eot.id, s.eos.id, engine.info.maxNewTokens); // warm up

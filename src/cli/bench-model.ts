@@ -1,7 +1,7 @@
 // One model's bench: session creation, prefill / thought-step / token-step latency (interleaved
 // with the PyTorch reference's with --vs-pytorch, after checking both give the same logits), warm
 // inspect, and the fresh-process measurements of bench-process.ts.
-import { median, syntheticPrompt, timeSteps, type StepTimes } from '../engine/bench/steps';
+import { median, promptWithBot, syntheticPrompt, timeSteps, type StepTimes } from '../engine/bench/steps';
 import { PytorchReference } from '../engine/bench/pytorch';
 import { Decoder } from '../engine/coconut';
 import { CoconutEngine } from '../engine/engine';
@@ -199,10 +199,9 @@ async function checkParity(
 
 /** The question's ids + bot, or undefined when it cannot be encoded or leaves no room for `after` positions. */
 function benchPrompt(engine: CoconutEngine, question: string, after: number): number[] | undefined {
-  const m = engine.model.manifest;
   try {
-    const ids = engine.tokenizer.encode(question + m.prompt.question_suffix).ids;
-    return ids.length + 1 + after <= m.architecture.n_positions ? [...ids, m.special_tokens.bot.id] : undefined;
+    const ids = promptWithBot(engine.model, question);
+    return ids.length + after <= engine.model.manifest.architecture.n_positions ? ids : undefined;
   } catch {
     return undefined;
   }

@@ -4,7 +4,7 @@
 import type { InferenceSession } from 'onnxruntime-node';
 import { Decoder } from '../coconut';
 import type { Manifest } from '../manifest';
-import type { Probe } from '../model-dir';
+import type { ModelDir, Probe } from '../model-dir';
 
 export interface StepTimes {
   prefillMs: number[];
@@ -22,6 +22,12 @@ export interface StepPlan {
   warmupRuns?: number;
   /** The prompt ids (ending in bot) to prefill; default `promptTokens` synthetic ids + bot. */
   prompt?: number[];
+}
+
+/** The ids the Coconut loop prefills for a question: question + question_suffix, then bot. */
+export function promptWithBot(model: ModelDir, question: string): number[] {
+  const m = model.manifest;
+  return [...model.tokenizer.encode(question + m.prompt.question_suffix).ids, m.special_tokens.bot.id];
 }
 
 /** A prompt of `n` ordinary token ids (no specials), the same for every provider and for PyTorch. */
