@@ -49,7 +49,13 @@ def _initializers(onnx_path: Path) -> Dict[str, np.ndarray]:
 
     m = onnx.load(str(onnx_path))
     inits = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
-    # The exporter folds nn.Linear weights into anonymous MatMul constants ([in, out], i.e. the
+    if any(k.endswith(".weight.T") for k in inits):
+        # training/onnx_graph.py: PyTorch names, linear weights stored transposed
+        named = {k[: -len(".T")] if k.endswith(".T") else k: (v.T if k.endswith(".T") else v)
+                 for k, v in inits.items() if k.startswith("gpt.")}
+        named["lm_head.weight"] = named.pop("gpt.wte.weight")
+        return named
+    # Older, traced exports: the exporter folds nn.Linear weights into anonymous MatMul constants ([in, out], i.e. the
     # transpose). Name each after the bias its MatMul output is added to: gpt.h.0.attn.c_attn.bias
     # -> gpt.h.0.attn.c_attn.weight. A MatMul without a bias is the tied LM head (wte^T).
     consumers: Dict[str, List] = {}

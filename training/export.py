@@ -4,9 +4,9 @@
       [--thoughts-default 6] [--thoughts-max 16] [--per-step 1] [--max-new-tokens 32]
 
 Writes DIR/decoder.onnx, DIR/probe.safetensors, DIR/tokenizer.json and DIR/coconut.json (with the
-sha256 and size of each file). The same checkpoint exported twice with the same PyTorch gives
-byte-identical files: the trace inputs are fixed and `provenance.created` comes from the
-checkpoint's provenance, else SOURCE_DATE_EPOCH, else the current time.
+sha256 and size of each file). The same checkpoint exported twice gives byte-identical files: the
+graph is written from the weights (training/onnx_graph.py), and `provenance.created` comes from
+the checkpoint's provenance, else SOURCE_DATE_EPOCH, else the current time.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import argparse
 import copy
 import datetime as _dt
 import hashlib
-import inspect
 import json
 import os
 import sys
@@ -26,11 +25,11 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np
 import torch
-import torch.nn as nn
 
 try:
     from .checkpoint import load_checkpoint
     from .model import GPT
+    from .onnx_graph import OPSET, build_decoder
     from .safetensors_io import write_safetensors
     from .tokenizer import WordTokenizer, tokenizer_json_bytes
     from .bpe_tokenizer import tokenizer_for
@@ -38,32 +37,14 @@ try:
 except ImportError:  # pragma: no cover - script use
     from checkpoint import load_checkpoint
     from model import GPT
+    from onnx_graph import OPSET, build_decoder
     from safetensors_io import write_safetensors
     from tokenizer import WordTokenizer, tokenizer_json_bytes
     from bpe_tokenizer import tokenizer_for
     import vocab as _vocab
 
-OPSET = 14
 FORMAT = "coconut-lens-model"
 FORMAT_VERSION = 1
-
-
-class OnnxDecoder(nn.Module):
-    """The decoder contract of models/README.md around a GPT: flat cache inputs and outputs,
-    hidden states stacked into one [L+1, B, S, D] tensor."""
-
-    def __init__(self, gpt: GPT):
-        super().__init__()
-        self.gpt = gpt
-
-    def forward(self, inputs_embeds, attention_mask, position_ids, *past_flat):
-        n = len(self.gpt.h)
-        past = [(past_flat[2 * i], past_flat[2 * i + 1]) for i in range(n)]
-        out = self.gpt(inputs_embeds, position_ids, attention_mask, past, output_hidden_states=True)
-        flat: List[torch.Tensor] = []
-        for k, v in out.presents:
-            flat += [k, v]
-        return (out.logits, out.last_hidden_state, torch.stack(out.hidden_states, 0), *flat)
 
 
 def io_names(n_layer: int):
@@ -76,46 +57,14 @@ def io_names(n_layer: int):
 
 
 def export_onnx(model: GPT, path: Path) -> None:
-    cfg = model.config
-    model = model.eval()
-    use_sdpa = model.use_sdpa
-    model.use_sdpa = False  # export the explicit MatMul/Softmax attention
-    try:
-        # Trace with sizes that are all different and > 1 so no dimension is specialised.
-        b, s, p = 2, 3, 4
-        dh = cfg.n_embd // cfg.n_head
-        gen = torch.Generator().manual_seed(0)
-        embeds = torch.randn(b, s, cfg.n_embd, generator=gen)
-        mask = torch.ones(b, p + s, dtype=torch.int64)
-        pos = torch.arange(p, p + s, dtype=torch.int64).unsqueeze(0).expand(b, s).contiguous()
-        past = []
-        for _ in range(cfg.n_layer):
-            past += [torch.randn(b, cfg.n_head, p, dh, generator=gen),
-                     torch.randn(b, cfg.n_head, p, dh, generator=gen)]
-        inputs, outputs = io_names(cfg.n_layer)
-        axes: Dict[str, Dict[int, str]] = {
-            "inputs_embeds": {0: "batch", 1: "sequence"},
-            "attention_mask": {0: "batch", 1: "total"},
-            "position_ids": {0: "batch", 1: "sequence"},
-            "logits": {0: "batch", 1: "sequence"},
-            "last_hidden_state": {0: "batch", 1: "sequence"},
-            "hidden_states": {1: "batch", 2: "sequence"},
-        }
-        for i in range(cfg.n_layer):
-            for kv in ("key", "value"):
-                axes[f"past_key_values.{i}.{kv}"] = {0: "batch", 2: "past_sequence"}
-                axes[f"present.{i}.{kv}"] = {0: "batch", 2: "total"}
-        kwargs: Dict[str, Any] = {}
-        if "dynamo" in inspect.signature(torch.onnx.export).parameters:
-            kwargs["dynamo"] = False  # the TorchScript exporter: opset 14, stable graph
-        with torch.no_grad():
-            torch.onnx.export(OnnxDecoder(model), (embeds, mask, pos, *past), str(path),
-                              input_names=inputs, output_names=outputs, dynamic_axes=axes,
-                              opset_version=OPSET, do_constant_folding=True, **kwargs)
-    finally:
-        model.use_sdpa = use_sdpa
-    import onnx  # checked after writing so a broken graph is caught here, not in the engine
+    """decoder.onnx, written node by node from the weights (training/onnx_graph.py): the same
+    function as the PyTorch forward, in fewer kernels than a trace gives."""
+    import onnx
 
+    sd = {k: v.detach().cpu().float().numpy() for k, v in model.state_dict().items()}
+    graph = build_decoder(sd, model.config)
+    onnx.save(graph, str(path))
+    # checked after writing so a broken graph is caught here, not in the engine
     onnx.checker.check_model(str(path))
 
 

@@ -1,4 +1,5 @@
-"""GPT-2 in plain torch.nn, fed input embeddings, with a KV cache, exportable to ONNX opset 14.
+"""GPT-2 in plain torch.nn, fed input embeddings, with a KV cache; training/onnx_graph.py writes
+the same function as the engine's ONNX decoder.
 
 Coconut feeds continuous thoughts (vectors, not token ids) back into the model, so the forward
 takes `inputs_embeds`; `embed(ids)` gives token embeddings. The parameter layout is GPT-2's
@@ -6,10 +7,8 @@ takes `inputs_embeds`; `embed(ids)` gives token embeddings. The parameter layout
 nn.Linear in place of GPT-2's Conv1D (whose weight is the transpose); `load_gpt2_state_dict`
 converts a Hugging Face GPT-2 checkpoint.
 
-Attention is causal over cache + new positions and masked by `attention_mask` [B, P+S]. The causal
-mask is computed from tensor shapes at run time (no Python ints baked into an ONNX trace).
-On PyTorch 2.x the fast F.scaled_dot_product_attention path is used unless `model.use_sdpa` is False;
-the exporter switches it off so the graph holds plain MatMul/Softmax ops.
+Attention is causal over cache + new positions and masked by `attention_mask` [B, P+S].
+On PyTorch 2.x the fast F.scaled_dot_product_attention path is used unless `model.use_sdpa` is False.
 """
 
 from __future__ import annotations
@@ -75,32 +74,8 @@ class GPTOutput(NamedTuple):
     presents: List[KV]                         # per layer (k, v), [B, H, P+S, Dh]
 
 
-class _KeepLeadingReshape(torch.autograd.Function):
-    """x [B, S, ...] -> [B, S, *tail]. In an ONNX export this is one Reshape whose shape is the
-    constant [0, 0, *tail] (0 copies the input's dimension), instead of the Shape/Gather/Concat
-    chain a traced view of dynamic sizes becomes: single-position steps are dominated by node count."""
-
-    @staticmethod
-    def forward(ctx, x, tail):  # only ever called while tracing for export (no backward needed)
-        return x.reshape(x.shape[0], x.shape[1], *tail)
-
-    @staticmethod
-    def symbolic(g, x, tail):
-        # The last size as -1 (inferred): torch 1.13's shape inference needs one -1 beside a 0.
-        shape = [0, 0, *tail[:-1], -1]
-        return g.op("Reshape", x, g.op("Constant", value_t=torch.tensor(shape, dtype=torch.int64)))
-
-
-def reshape_keep_leading(x: torch.Tensor, *tail: int) -> torch.Tensor:
-    if torch.jit.is_tracing():
-        return _KeepLeadingReshape.apply(x, tail)
-    return x.reshape(x.shape[0], x.shape[1], *tail)
-
-
 def gelu_tanh(x: torch.Tensor) -> torch.Tensor:
-    """GPT-2's GELU (tanh approximation), written out so every torch version and ONNX agree. The
-    pow(x, 3) form is the pattern onnxruntime fuses into one FastGelu kernel (x * x * x is not):
-    13 nodes fewer per layer in a thought step."""
+    """GPT-2's GELU (tanh approximation), written out so every torch version and ONNX agree."""
     return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))
 
 
@@ -124,10 +99,8 @@ class Attention(nn.Module):
         plain causal attention without a cache (SDPA path only). rope: (cos, sin) [B,1,S,Dh] of
         the new positions; prev_real: [B,1,P+S,1], 1 where the previous position is real (smeared
         keys skip padding); bias: keep as 0 / float32 min, added to the scores (non-SDPA path)."""
-        # One reshape for q, k and v, with the batch and sequence sizes copied, not computed.
-        qkv = reshape_keep_leading(self.c_attn(x), 3, self.n_head, self.head_dim).permute(2, 0, 3, 1, 4)
+        qkv = self.c_attn(x).reshape(x.shape[0], x.shape[1], 3, self.n_head, self.head_dim).permute(2, 0, 3, 1, 4)
         if rope is not None:
-            # q and k rotated together: one set of rotary nodes per layer in the exported graph
             qk = apply_rotary(qkv[:2], *rope)
             q, k, v = qk[0], qk[1], qkv[2]
         else:
@@ -157,7 +130,7 @@ class Attention(nn.Module):
             if drop > 0:
                 att = F.dropout(att, p=drop)
             y = torch.matmul(att, v)
-        y = reshape_keep_leading(y.transpose(1, 2), self.n_embd)
+        y = y.transpose(1, 2).reshape(x.shape[0], x.shape[1], self.n_embd)
         return self.c_proj(y), present
 
 
@@ -169,9 +142,7 @@ def rotary_tables(position_ids: torch.Tensor, inv_freq: torch.Tensor) -> Tuple[t
 
 
 def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    # A Python int, not a traced size (the head size is fixed): constant slice bounds keep shape
-    # arithmetic out of the exported graph.
-    half = int(x.shape[-1]) // 2
+    half = x.shape[-1] // 2
     rot = torch.cat([-x[..., half:], x[..., :half]], dim=-1)
     return x * cos + rot * sin
 
@@ -191,10 +162,7 @@ def previous_is_real(real: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
 
 
 def _causal_keep(s, total, device) -> torch.Tensor:
-    """bool [1,1,S,T]: query i (absolute index T-S+i) may see key j iff j <= T-S+i.
-
-    Built from aranges of the runtime sizes so an ONNX trace stays valid for any S and P.
-    """
+    """bool [1,1,S,T]: query i (absolute index T-S+i) may see key j iff j <= T-S+i."""
     q_idx = torch.arange(s, device=device) + (total - s)
     k_idx = torch.arange(total, device=device)
     return (k_idx.unsqueeze(0) <= q_idx.unsqueeze(1)).unsqueeze(0).unsqueeze(0)
@@ -239,7 +207,7 @@ class GPT(nn.Module):
         self.drop = nn.Dropout(cfg.dropout)
         self.h = nn.ModuleList([Block(cfg) for _ in range(cfg.n_layer)])
         self.ln_f = nn.LayerNorm(cfg.n_embd, eps=cfg.layer_norm_epsilon)
-        # Fast fused attention on PyTorch 2.x; the exporter turns it off.
+        # Fast fused attention on PyTorch 2.x.
         self.use_sdpa = _HAS_SDPA
         self.init_weights()
 
@@ -287,7 +255,7 @@ class GPT(nn.Module):
         else:
             x = self.drop(inputs_embeds)
             rope = rotary_tables(position_ids, self.inv_freq)
-        # Masks shared by every layer are built once: per-layer copies are nodes in the ONNX graph.
+        # Masks shared by every layer, built once.
         prev_real = None
         if self.config.smear_keys:
             real = attention_mask if attention_mask is not None else self._all_real(inputs_embeds, past_key_values)

@@ -4,7 +4,7 @@
 // pads (attention and smeared keys skip them) and position_ids count real tokens only, so a row's
 // numbers match its own unbatched run up to float rounding.
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
-import { embedIds } from './coconut';
+import { embedIds, outputPositions } from './coconut';
 import { EngineError } from './errors';
 import { decoderShape, pastKey, pastValue, presentKey, presentValue, type DecoderShape } from './decoder-io';
 import type { Manifest } from './manifest';
@@ -169,8 +169,9 @@ export class BatchDecoder {
     const last = out.last_hidden_state.data as Float32Array;
     const rowsLogits = new Float32Array(B * V);
     const rowsHidden = new Float32Array(B * D);
+    const at = outputPositions(out.logits);
     for (let b = 0; b < B; b++) {
-      const row = b * S + (S - 1);
+      const row = b * at + (at - 1);
       rowsLogits.set(logits.subarray(row * V, (row + 1) * V), b * V);
       rowsHidden.set(last.subarray(row * D, (row + 1) * D), b * D);
     }

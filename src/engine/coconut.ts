@@ -112,14 +112,15 @@ export class Decoder {
     const logits = cpuData(out.logits);
     const last = cpuData(out.last_hidden_state);
     const hs = cpuData(out.hidden_states);
+    const at = outputPositions(out.logits);
     const hiddenStates: Float32Array[] = [];
     for (let l = 0; l <= this.s.L; l++) {
-      const at = (l * S + (S - 1)) * this.s.D;
-      hiddenStates.push(hs.slice(at, at + this.s.D));
+      const i = (l * at + (at - 1)) * this.s.D;
+      hiddenStates.push(hs.slice(i, i + this.s.D));
     }
     return {
-      logits: logits.slice((S - 1) * this.s.V, S * this.s.V),
-      lastHidden: last.slice((S - 1) * this.s.D, S * this.s.D),
+      logits: logits.slice((at - 1) * this.s.V, at * this.s.V),
+      lastHidden: last.slice((at - 1) * this.s.D, at * this.s.D),
       hiddenStates,
     };
   }
@@ -135,6 +136,15 @@ export function embedIds(probe: Probe, s: DecoderShape, ids: number[]): Float32A
     out.set(probe.wte.subarray(id * s.D, (id + 1) * s.D), i * s.D);
   });
   return out;
+}
+
+/**
+ * Positions in a pass's logits: 1 for decoders that return the last position only (training/export.py
+ * since December 2026), S for older exports that return every position. Either way the engine
+ * reads the last one.
+ */
+export function outputPositions(logits: Tensor): number {
+  return logits.dims[1];
 }
 
 function cpuData(t: Tensor): Float32Array {

@@ -56,7 +56,10 @@ describe('model facts from coconut.json and the model card', () => {
     assert.equal(f.parameters?.estimated, true);
     assert.equal(f.accuracy, undefined);
     assert.equal(f.cardTitle, undefined);
-    assert.equal(f.bytes, 178294 + 9296 + 2816);
+    // the three files the manifest lists, summed (decoder, probe, tokenizer)
+    const files: { bytes: number }[] = tinyManifest.files;
+    assert.equal(files.length, 3);
+    assert.equal(f.bytes, files[0].bytes + files[1].bytes + files[2].bytes);
   });
 
   it('ignores malformed manifests and entries instead of throwing', () => {
@@ -106,7 +109,8 @@ describe('Models view rows', () => {
 
   it('an added model that is not selected can be selected, revealed and removed', () => {
     const row = modelRow({ ...shipped, dir: '/m/tiny', label: 'tiny-random', shipped: false, current: false }, modelFacts(tinyManifest));
-    assert.equal(row.description, '≈' + fmtCount(estimateParameters(tinyManifest.architecture)!) + ' params · 185.9 KiB');
+    assert.equal(row.description, '≈' + fmtCount(estimateParameters(tinyManifest.architecture)!) + ' params · ' + fmtBytes(modelFacts(tinyManifest).bytes!));
+    assert.match(row.description as string, / params · \d+\.\d KiB$/);
     assert.ok(offered('coconutLens.selectModelInView', row.contextValue));
     assert.ok(offered('coconutLens.removeModel', row.contextValue));
     assert.ok(offered('coconutLens.revealModel', row.contextValue));

@@ -53,7 +53,7 @@ def test_manifest_follows_the_format(exported):
     assert manifest["thoughts"] == {"default": 2, "max": 5, "per_step": 1}
     assert manifest["generation"] == {"max_new_tokens": 7}
     assert manifest["prompt"] == {"question_suffix": "\n", "answer_marker": "#"}
-    assert manifest["onnx"] == {"opset": 14}
+    assert manifest["onnx"] == {"opset": 17}
     prov = manifest["provenance"]
     assert prov["tool"] == "training/export.py" and prov["config"] == {"lr": 1e-3}
     assert prov["created"] == "2026-01-01T00:00:00Z" and prov["accuracy"] == []
@@ -99,7 +99,7 @@ def test_onnx_io_contract(exported):
 
     model, out, _ = exported
     g = onnx.load(str(out / "decoder.onnx"))
-    assert g.opset_import[0].version == 14
+    assert g.opset_import[0].version == 17
     dims = lambda vi: [d.dim_param or d.dim_value for d in vi.type.tensor_type.shape.dim]  # noqa: E731
     ins = {i.name: dims(i) for i in g.graph.input}
     outs = {o.name: dims(o) for o in g.graph.output}
@@ -111,8 +111,10 @@ def test_onnx_io_contract(exported):
     assert ins["attention_mask"] == ["batch", "total"]
     assert ins["position_ids"] == ["batch", "sequence"]
     assert ins["past_key_values.0.key"] == ["batch", cfg.n_head, "past_sequence", dh]
-    assert outs["logits"] == ["batch", "sequence", cfg.vocab_size]
-    assert outs["hidden_states"] == [cfg.n_layer + 1, "batch", "sequence", cfg.n_embd]
+    # the last position only: all the engine reads
+    assert outs["logits"] == ["batch", 1, cfg.vocab_size]
+    assert outs["last_hidden_state"] == ["batch", 1, cfg.n_embd]
+    assert outs["hidden_states"] == [cfg.n_layer + 1, "batch", 1, cfg.n_embd]
     assert outs["present.1.value"] == ["batch", cfg.n_head, "total", dh]
     types = {i.name: i.type.tensor_type.elem_type for i in g.graph.input}
     assert types["attention_mask"] == types["position_ids"] == onnx.TensorProto.INT64
@@ -149,6 +151,28 @@ def test_onnx_matches_torch(exported):
     _need_node()
     model, out, _ = exported
     diffs = check_decoder(model, out / "decoder.onnx")
+    assert max(diffs.values()) < 1e-4, diffs
+
+
+@pytest.mark.parametrize("positions,smear,n_layer", [("learned", True, 2), ("rotary", False, 3), ("rotary", True, 1)])
+def test_every_architecture_matches_torch(tmp_path, positions, smear, n_layer):
+    """The graph is written by hand for each option (training/onnx_graph.py): the smear folded
+    into the scores, rotary by a fixed matrix, a single layer that is also the last."""
+    _need_node()
+    from model import GPT, GPTConfig
+    from onnx_graph import build_decoder
+    import onnx
+
+    cfg = GPTConfig(vocab_size=40, n_positions=64, n_layer=n_layer, n_head=4, n_embd=32,
+                    positions=positions, smear_keys=smear)
+    torch.manual_seed(3)
+    model = GPT(cfg).eval()
+    with torch.no_grad():  # weights far from GPT-2's init, so every term (smear gate, biases) counts
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.3)
+    path = tmp_path / "decoder.onnx"
+    onnx.save(build_decoder({k: v.numpy() for k, v in model.state_dict().items()}, cfg), str(path))
+    diffs = check_decoder(model, path)
     assert max(diffs.values()) < 1e-4, diffs
 
 

@@ -57,12 +57,14 @@ async function runCase(c) {
     past = [];
     for (let i = 0; i < L; i++) past.push(out[`present.${i}.key`], out[`present.${i}.value`]);
     pos += s;
-    const last = s - 1;
+    // positions in the outputs: 1 (the last only, current exports) or s (older exports)
+    const n = out.logits.dims[1];
+    const last = n - 1;
     const hs = out.hidden_states.data;
     return {
       logits: Array.from(out.logits.data.subarray(last * V, (last + 1) * V)),
       vector: out.last_hidden_state.data.subarray(last * D, (last + 1) * D).slice(),
-      hidden: Array.from({ length: L + 1 }, (_, l) => Array.from(hs.subarray((l * s + last) * D, (l * s + last + 1) * D))),
+      hidden: Array.from({ length: L + 1 }, (_, l) => Array.from(hs.subarray((l * n + last) * D, (l * n + last + 1) * D))),
     };
   };
   const result = { thoughts: [], answer_ids: [], answer_logits: [], stopped_by: 'max_new_tokens' };

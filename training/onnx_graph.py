@@ -1,0 +1,199 @@
+"""The decoder graph of models/README.md, written node by node from a GPT's weights.
+
+The engine's cost per thought step on the CPU is the number of kernels onnxruntime runs and the
+work that grows with the cache, not arithmetic (docs/performance.md). A traced export of
+training/model.py gave 129 kernels per step and recomputed the smeared keys of the whole cache on
+every pass. This graph computes the same function with fewer, larger kernels:
+
+- Smeared keys enter the scores, not the keys. With gate g per channel,
+  q . ((1-g) k_j + g r_j k_{j-1}) = (q (1-g)) . k_j + r_j (q g) . k_{j-1}: both products come
+  from one MatMul against the cached (raw) keys, and the second is shifted one key to the right.
+  A step then costs O(T) scores instead of O(T x head_size) smeared keys, and the cache still
+  holds the raw keys the contract names.
+- The causal mask is one Trilu; the rotary half-rotation one MatMul by a fixed matrix.
+- Only the last position leaves the graph (logits, last_hidden_state, hidden_states are
+  [.., 1, ..]), which is all the engine reads; so the last layer runs its attention and MLP for
+  the last position only, and the prefill skips that work for every other position.
+
+Initializers carry the PyTorch parameter names ("gpt." + name, linear weights transposed with a
+".T" suffix, the smear gate raw), so training/bench_reference.py rebuilds the PyTorch model from the
+file alone; onnxruntime folds the gate arithmetic at load. training/onnx_check.py compares this
+graph with PyTorch on prefill, steps and left-padded batches.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Dict, List, Optional
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+OPSET = 17  # LayerNormalization
+FLOAT_MAX = float(np.finfo(np.float32).max)
+INT64_MAX = int(np.iinfo(np.int64).max)
+
+
+class _Graph:
+    """Nodes, initializers and fresh names: just enough bookkeeping to write a graph plainly."""
+
+    def __init__(self) -> None:
+        self.nodes: List[onnx.NodeProto] = []
+        self.inits: List[onnx.TensorProto] = []
+        self._names: set = set()
+        self._n = 0
+
+    def const(self, name: str, value) -> str:
+        """An initializer; a name already given is the same constant (layers share their shapes)."""
+        if name in self._names:
+            return name
+        self._names.add(name)
+        arr = np.asarray(value)
+        if arr.dtype == np.float64:
+            arr = arr.astype(np.float32)
+        self.inits.append(numpy_helper.from_array(np.ascontiguousarray(arr), name))
+        return name
+
+    def op(self, op_type: str, *inputs: str, out: Optional[str] = None, **attrs) -> str:
+        self._n += 1
+        name = out or f"{op_type.lower()}_{self._n}"
+        self.nodes.append(helper.make_node(op_type, list(inputs), [name], name=f"n{self._n}_{op_type}", **attrs))
+        return name
+
+    def ops(self, op_type: str, *inputs: str, n: int, **attrs) -> List[str]:
+        self._n += 1
+        names = [f"{op_type.lower()}_{self._n}_{i}" for i in range(n)]
+        self.nodes.append(helper.make_node(op_type, list(inputs), names, name=f"n{self._n}_{op_type}", **attrs))
+        return names
+
+
+def _w(sd: Dict[str, np.ndarray], name: str) -> np.ndarray:
+    return sd[name].astype(np.float32)
+
+
+def build_decoder(sd: Dict[str, np.ndarray], cfg) -> onnx.ModelProto:
+    """`sd`: the GPT's state dict as float32 numpy arrays (training/model.py names); `cfg` its
+    GPTConfig. Inputs and outputs as models/README.md "decoder.onnx", outputs at the last position."""
+    L, H, D, V = cfg.n_layer, cfg.n_head, cfg.n_embd, cfg.vocab_size
+    Dh = D // H
+    eps = float(cfg.layer_norm_epsilon)
+    rotary = cfg.positions == "rotary"
+    smear = bool(cfg.smear_keys)
+    g = _Graph()
+    i64 = lambda *v: np.array(v, dtype=np.int64)  # noqa: E731
+
+    inputs = [
+        helper.make_tensor_value_info("inputs_embeds", TensorProto.FLOAT, ["batch", "sequence", D]),
+        helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "total"]),
+        helper.make_tensor_value_info("position_ids", TensorProto.INT64, ["batch", "sequence"]),
+    ]
+    outputs = [
+        helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 1, V]),
+        helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, ["batch", 1, D]),
+        helper.make_tensor_value_info("hidden_states", TensorProto.FLOAT, [L + 1, "batch", 1, D]),
+    ]
+    for i in range(L):
+        for kv in ("key", "value"):
+            inputs.append(helper.make_tensor_value_info(f"past_key_values.{i}.{kv}", TensorProto.FLOAT,
+                                                        ["batch", H, "past_sequence", Dh]))
+            outputs.append(helper.make_tensor_value_info(f"present.{i}.{kv}", TensorProto.FLOAT,
+                                                         ["batch", H, "total", Dh]))
+
+    # --- shared by every layer ------------------------------------------------------------------
+    x = "inputs_embeds"
+    if not rotary:
+        x = g.op("Add", x, g.op("Gather", g.const("gpt.wpe.weight", _w(sd, "wpe.weight")), "position_ids"))
+    one, last_only = g.const("one", np.float32(1.0)), g.const("last_only", i64(-1))
+    to_end = g.const("to_end", i64(INT64_MAX))
+    # keep[b, 1, i, j]: query i (absolute T-S+i) may see key j, and key j is not padding
+    seq = g.op("Shape", "inputs_embeds", start=1, end=2)
+    total = g.op("Shape", "attention_mask", start=1, end=2)
+    ones = g.op("ConstantOfShape", g.op("Concat", seq, total, axis=0),
+                value=helper.make_tensor("v", TensorProto.FLOAT, [1], [1.0]))
+    causal = g.op("Trilu", ones, g.op("Squeeze", g.op("Sub", total, seq), g.const("axis0", i64(0))), upper=0)
+    real = g.op("Unsqueeze", g.op("Cast", "attention_mask", to=TensorProto.FLOAT), g.const("axes12", i64(1, 2)))
+    keep = g.op("Mul", causal, real)  # [B,1,S,T]
+    # 0 where kept, float32's lowest where not: (keep - 1) * max, as training/model.py adds it
+    bias = g.op("Mul", g.op("Sub", keep, one), g.const("float_max", np.float32(FLOAT_MAX)))
+    bias_last = g.op("Slice", bias, last_only, to_end, g.const("axis2", i64(2)))
+    if rotary:
+        half = Dh // 2
+        inv = 1.0 / (cfg.rotary_base ** (np.arange(0, Dh, 2, dtype=np.float32) / Dh))
+        inv = inv.astype(np.float32)
+        pos = g.op("Unsqueeze", g.op("Cast", "position_ids", to=TensorProto.FLOAT), g.const("axes13", i64(1, 3)))
+        ang = g.op("Mul", pos, g.const("rotary.inv_freq", np.concatenate([inv, inv])))  # [B,1,S,Dh]
+        cos, sin = g.op("Cos", ang), g.op("Sin", ang)
+        # x @ R = cat(-x[half:], x[:half]), GPT-NeoX's rotate_half
+        R = np.zeros((Dh, Dh), dtype=np.float32)
+        R[np.arange(half) + half, np.arange(half)] = -1.0
+        R[np.arange(half), np.arange(half) + half] = 1.0
+        rot = g.const("rotary.rotate_half", R)
+    scale = 1.0 / math.sqrt(Dh)
+    if smear:
+        # Shifting the q.g scores one key right: a pad of one at the front, one cut at the back.
+        shift = g.const("shift_right", i64(0, 0, 0, 0, 1, 0, 0, 0, 0, -1))
+
+    hidden = [x]
+    for i in range(L):
+        p = f"gpt.h.{i}."
+        last_layer = i == L - 1
+
+        def lin(t: str, name: str) -> str:
+            w = g.const(p + name + ".weight.T", _w(sd, f"h.{i}.{name}.weight").T)
+            return g.op("Add", g.op("MatMul", t, w), g.const(p + name + ".bias", _w(sd, f"h.{i}.{name}.bias")))
+
+        def ln(t: str, name: str) -> str:
+            return g.op("LayerNormalization", t, g.const(p + name + ".weight", _w(sd, f"h.{i}.{name}.weight")),
+                        g.const(p + name + ".bias", _w(sd, f"h.{i}.{name}.bias")), axis=-1, epsilon=eps)
+
+        qkv = lin(ln(x, "ln_1"), "attn.c_attn")  # [B,S,3D]
+        qkv = g.op("Transpose", g.op("Reshape", qkv, g.const(p + "qkv_shape", i64(0, 0, 3, H, Dh))), perm=[2, 0, 3, 1, 4])
+        qk, v = g.ops("Split", qkv, g.const("split_2_1", i64(2, 1)), n=2, axis=0)  # [2|1, B, H, S, Dh]
+        if rotary:
+            qk = g.op("Add", g.op("Mul", qk, cos), g.op("Mul", g.op("MatMul", qk, rot), sin))
+        q, k = g.ops("Split", qk, g.const("split_1_1", i64(1, 1)), n=2, axis=0)
+        k = g.op("Concat", f"past_key_values.{i}.key", g.op("Squeeze", k, "axis0"), axis=2, out=f"present.{i}.key")
+        v = g.op("Concat", f"past_key_values.{i}.value", g.op("Squeeze", v, "axis0"), axis=2, out=f"present.{i}.value")
+        if last_layer:
+            q = g.op("Slice", q, last_only, to_end, g.const("axis3", i64(3)))  # [1, B, H, 1, Dh]
+        if smear:
+            gate = 1.0 / (1.0 + np.exp(-_w(sd, f"h.{i}.attn.smear")))  # [H, 1, Dh]
+            g.const(p + "attn.smear", _w(sd, f"h.{i}.attn.smear"))
+            # [2, 1, H, 1, Dh]: the own-key and previous-key weights of q, with the 1/sqrt(Dh)
+            q = g.op("Mul", q, g.const(p + "attn.smear_weights", np.stack([(1.0 - gate) * scale, gate * scale])[:, None]))
+        else:
+            q = g.op("Mul", q, g.const("attn_scale", np.float32(scale)))
+        scores = g.op("MatMul", q, g.op("Transpose", k, perm=[0, 1, 3, 2]))  # [1|2, B, H, Sq, T]
+        if smear:
+            own, prev = g.ops("Split", scores, "split_1_1", n=2, axis=0)
+            # r_j k_{j-1}: the previous key counts where it is real (not padding, not before the start)
+            scores = g.op("Add", own, g.op("Pad", g.op("Mul", prev, real), shift))
+        att = g.op("Softmax", g.op("Add", scores, bias_last if last_layer else bias), axis=-1)
+        y = g.op("Transpose", g.op("MatMul", att, v), perm=[1, 3, 0, 2, 4])  # [B, Sq, 1, H, Dh]
+        y = lin(g.op("Reshape", y, g.const("merge_heads", i64(0, 0, D))), "attn.c_proj")
+        if last_layer:
+            x = g.op("Slice", x, last_only, to_end, g.const("axis1", i64(1)))
+        x = g.op("Add", x, y)
+        h = lin(ln(x, "ln_2"), "mlp.c_fc")
+        # GPT-2's tanh GELU in the node order onnxruntime fuses into one FastGelu kernel
+        inner = g.op("Mul", g.op("Add", h, g.op("Mul", g.const("gelu_c", np.float32(0.044715)),
+                                                 g.op("Pow", h, g.const("three", np.float32(3.0))))),
+                     g.const("gelu_s", np.float32(math.sqrt(2.0 / math.pi))))
+        h = g.op("Mul", g.op("Mul", g.const("half", np.float32(0.5)), h), g.op("Add", one, g.op("Tanh", inner)))
+        x = g.op("Add", x, lin(h, "mlp.c_proj"))
+        hidden.append(x)
+
+    # --- outputs at the last position -----------------------------------------------------------
+    lasts = [t if j == L else g.op("Slice", t, last_only, to_end, "axis1") for j, t in enumerate(hidden)]
+    stacked = g.op("Transpose", g.op("Concat", *lasts, axis=1), perm=[1, 0, 2])  # [L+1, B, D]
+    g.op("Unsqueeze", stacked, "axis2", out="hidden_states")
+    g.op("LayerNormalization", x, g.const("gpt.ln_f.weight", _w(sd, "ln_f.weight")),
+         g.const("gpt.ln_f.bias", _w(sd, "ln_f.bias")), axis=-1, epsilon=eps, out="last_hidden_state")
+    g.op("MatMul", "last_hidden_state", g.const("gpt.wte.weight.T", _w(sd, "wte.weight").T), out="logits")
+
+    graph = helper.make_graph(g.nodes, "coconut_decoder", inputs, outputs, g.inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+                              producer_name="coconut-lens training/onnx_graph.py")
+    model.ir_version = 8  # onnx 1.12's checker and every onnxruntime since 1.13
+    return model
