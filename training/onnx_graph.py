@@ -148,29 +148,32 @@ def build_decoder(sd: Dict[str, np.ndarray], cfg) -> onnx.ModelProto:
                         g.const(p + name + ".bias", _w(sd, f"h.{i}.{name}.bias")), axis=-1, epsilon=eps)
 
         qkv = lin(ln(x, "ln_1"), "attn.c_attn")  # [B,S,3D]
-        qkv = g.op("Transpose", g.op("Reshape", qkv, g.const(p + "qkv_shape", i64(0, 0, 3, H, Dh))), perm=[2, 0, 3, 1, 4])
-        qk, v = g.ops("Split", qkv, g.const("split_2_1", i64(2, 1)), n=2, axis=0)  # [2|1, B, H, S, Dh]
+        # [B, 3H, S, Dh]: q, k and v heads side by side, so the splits give cache-shaped k and v
+        qkv = g.op("Transpose", g.op("Reshape", qkv, g.const("qkv_shape", i64(0, 0, 3 * H, Dh))), perm=[0, 2, 1, 3])
+        qk, v = g.ops("Split", qkv, g.const("split_qk_v", i64(2 * H, H)), n=2, axis=1)
         if rotary:
             qk = g.op("Add", g.op("Mul", qk, cos), g.op("Mul", g.op("MatMul", qk, rot), sin))
-        q, k = g.ops("Split", qk, g.const("split_1_1", i64(1, 1)), n=2, axis=0)
-        k = g.op("Concat", f"past_key_values.{i}.key", g.op("Squeeze", k, "axis0"), axis=2, out=f"present.{i}.key")
-        v = g.op("Concat", f"past_key_values.{i}.value", g.op("Squeeze", v, "axis0"), axis=2, out=f"present.{i}.value")
+        q, k = g.ops("Split", qk, g.const("split_q_k", i64(H, H)), n=2, axis=1)
+        k = g.op("Concat", f"past_key_values.{i}.key", k, axis=2, out=f"present.{i}.key")
+        v = g.op("Concat", f"past_key_values.{i}.value", v, axis=2, out=f"present.{i}.value")
         if last_layer:
-            q = g.op("Slice", q, last_only, to_end, g.const("axis3", i64(3)))  # [1, B, H, 1, Dh]
+            q = g.op("Slice", q, last_only, to_end, "axis2")  # [B, H, 1, Dh]
         if smear:
             gate = 1.0 / (1.0 + np.exp(-_w(sd, f"h.{i}.attn.smear")))  # [H, 1, Dh]
             g.const(p + "attn.smear", _w(sd, f"h.{i}.attn.smear"))
-            # [2, 1, H, 1, Dh]: the own-key and previous-key weights of q, with the 1/sqrt(Dh)
+            # [2, 1, H, 1, Dh]: the own-key and previous-key weights of q, with the 1/sqrt(Dh);
+            # q becomes [2, B, H, Sq, Dh]
             q = g.op("Mul", q, g.const(p + "attn.smear_weights", np.stack([(1.0 - gate) * scale, gate * scale])[:, None]))
         else:
             q = g.op("Mul", q, g.const("attn_scale", np.float32(scale)))
-        scores = g.op("MatMul", q, g.op("Transpose", k, perm=[0, 1, 3, 2]))  # [1|2, B, H, Sq, T]
+        scores = g.op("MatMul", q, g.op("Transpose", k, perm=[0, 1, 3, 2]))  # [(2,) B, H, Sq, T]
         if smear:
-            own, prev = g.ops("Split", scores, "split_1_1", n=2, axis=0)
+            own, prev = g.ops("Split", scores, g.const("split_1_1", i64(1, 1)), n=2, axis=0)
             # r_j k_{j-1}: the previous key counts where it is real (not padding, not before the start)
             scores = g.op("Add", own, g.op("Pad", g.op("Mul", prev, real), shift))
         att = g.op("Softmax", g.op("Add", scores, bias_last if last_layer else bias), axis=-1)
-        y = g.op("Transpose", g.op("MatMul", att, v), perm=[1, 3, 0, 2, 4])  # [B, Sq, 1, H, Dh]
+        y = g.op("MatMul", att, v)  # [(1,) B, H, Sq, Dh]
+        y = g.op("Transpose", y, perm=[1, 3, 0, 2, 4] if smear else [0, 2, 1, 3])  # [B, Sq, (1,) H, Dh]
         y = lin(g.op("Reshape", y, g.const("merge_heads", i64(0, 0, D))), "attn.c_proj")
         if last_layer:
             x = g.op("Slice", x, last_only, to_end, g.const("axis1", i64(1)))
