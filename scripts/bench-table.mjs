@@ -22,7 +22,8 @@ const cols = reports.map(({ r }) => {
   return {
     title: `${m.label} (${a.n_layer} × ${a.n_embd}${params ? `, ${params}` : ''})`,
     rows: {
-      [`thought step, ms`]: [med(m.thoughtStepMs), med(m.pytorch?.thoughtStepMs)],
+      [`thought step, ms (one pass per thought: interventions, branches)`]: [med(m.thoughtStepMs), med(m.pytorch?.thoughtStepMs)],
+      [`thought in a plain inspect, ms (k thoughts in one call, ÷ k)`]: [med(m.thoughtInOneCallMs), med(m.pytorch?.thoughtStepMs)],
       [`token step, ms`]: [med(m.tokenStepMs), med(m.pytorch?.tokenStepMs)],
       [`prefill of the question + bot, ms`]: [med(m.prefillMs), med(m.pytorch?.prefillMs)],
       [`warm inspect, k = ${m.warmInspectMs.thoughts}, ms (PyTorch: the loop alone, no decoding)`]: [med(m.warmInspectMs), med(m.pytorch?.wholeRunMs)],

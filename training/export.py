@@ -53,6 +53,9 @@ def io_names(n_layer: int):
     for i in range(n_layer):
         inputs += [f"past_key_values.{i}.key", f"past_key_values.{i}.value"]
         outputs += [f"present.{i}.key", f"present.{i}.value"]
+    # thoughts run inside the graph after the pass (models/README.md, "Thoughts in one call")
+    inputs.append("thought_steps")
+    outputs += ["thought_logits", "thought_last_hidden_state", "thought_hidden_states"]
     return inputs, outputs
 
 

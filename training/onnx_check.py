@@ -126,18 +126,54 @@ def _scenarios(model: GPT, seed: int = 1) -> List[Dict[str, torch.Tensor]]:
     return [prefill, step, padded, step2]
 
 
+THOUGHTS = 3  # thoughts run inside the graph in the fused scenarios
+
+
+def _torch_thoughts(model: GPT, feeds: Dict[str, torch.Tensor], k: int) -> Dict[str, np.ndarray]:
+    """The pass over `feeds`, then k thoughts fed back one position at a time, as the engine's
+    step-by-step loop runs them: what the graph's thought_* and present.* outputs must equal."""
+    first = _at_last_position(_torch_outputs(model, feeds))
+    n = model.config.n_layer
+    mask, pos = feeds["attention_mask"], feeds["position_ids"][:, -1:]
+    cache = {f"past_key_values.{i}.{kv}": torch.from_numpy(first[f"present.{i}.{kv}"])
+             for i in range(n) for kv in ("key", "value")}
+    thought = torch.from_numpy(first["last_hidden_state"])
+    steps: List[Dict[str, np.ndarray]] = []
+    for _ in range(k):
+        mask = torch.cat([mask, torch.ones(mask.shape[0], 1, dtype=mask.dtype)], 1)
+        pos = pos + 1
+        o = _at_last_position(_torch_outputs(model, {"inputs_embeds": thought, "attention_mask": mask,
+                                                     "position_ids": pos, **cache}))
+        steps.append(o)
+        cache = {f"past_key_values.{i}.{kv}": torch.from_numpy(o[f"present.{i}.{kv}"])
+                 for i in range(n) for kv in ("key", "value")}
+        thought = torch.from_numpy(o["last_hidden_state"])
+    out = {k2: v for k2, v in first.items() if not k2.startswith("present.")}
+    last = steps[-1] if steps else first
+    out.update({k2: v for k2, v in last.items() if k2.startswith("present.")})
+    for name in ("logits", "last_hidden_state", "hidden_states"):
+        shape = first[name].shape
+        out["thought_" + name] = np.stack([s[name] for s in steps]) if steps else np.zeros((0, *shape), np.float32)
+    return out
+
+
 def check_decoder(model: GPT, onnx_path: Path) -> Dict[str, float]:
-    """Largest |ORT - torch| per output name over all scenarios (also checks names and shapes)."""
+    """Largest |ORT - torch| per output name over all scenarios (also checks names and shapes):
+    each scenario as one pass, and again with THOUGHTS thoughts run inside the graph."""
     model = model.eval()
-    runs = _scenarios(model)
-    ort_out = run_ort(onnx_path, runs)
+    plain = _scenarios(model)
+    steps = lambda k: torch.tensor(k, dtype=torch.int64)  # noqa: E731
+    ort_out = run_ort(onnx_path, [{**f, "thought_steps": steps(0)} for f in plain] +
+                      [{**f, "thought_steps": steps(THOUGHTS)} for f in plain])
     _, names = io_names(model.config.n_layer)
     diffs: Dict[str, float] = {}
-    for feeds, got in zip(runs, ort_out):
-        want = _at_last_position(_torch_outputs(model, feeds))
+    wants = [_torch_thoughts(model, f, 0) for f in plain] + [_torch_thoughts(model, f, THOUGHTS) for f in plain]
+    for want, got in zip(wants, ort_out):
         if set(got) != set(names):
             raise AssertionError(f"ONNX outputs {sorted(got)} differ from the contract {sorted(names)}")
         for name in names:
+            if got[name].size == want[name].size == 0:
+                continue  # no thoughts run: the empty stacks' other sizes are not defined
             if got[name].shape != want[name].shape:
                 raise AssertionError(f"{name}: ONNX shape {got[name].shape} != torch {want[name].shape}")
             d = float(np.max(np.abs(got[name] - want[name]))) if want[name].size else 0.0

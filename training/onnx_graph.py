@@ -36,35 +36,45 @@ INT64_MAX = int(np.iinfo(np.int64).max)
 
 
 class _Graph:
-    """Nodes, initializers and fresh names: just enough bookkeeping to write a graph plainly."""
+    """Nodes, initializers and fresh names: just enough bookkeeping to write a graph plainly. A
+    subgraph (the thought loop's body) has its own nodes but puts its constants in the root graph,
+    whose initializers it may read, and draws names from the same counter."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: Optional["_Graph"] = None) -> None:
         self.nodes: List[onnx.NodeProto] = []
-        self.inits: List[onnx.TensorProto] = []
-        self._names: set = set()
-        self._n = 0
+        self.root = root or self
+        if root is None:
+            self.inits: List[onnx.TensorProto] = []
+            self._names: set = set()
+            self._n = 0
 
     def const(self, name: str, value) -> str:
         """An initializer; a name already given is the same constant (layers share their shapes)."""
-        if name in self._names:
+        r = self.root
+        if name in r._names:
             return name
-        self._names.add(name)
+        r._names.add(name)
         arr = np.asarray(value)
         if arr.dtype == np.float64:
             arr = arr.astype(np.float32)
-        self.inits.append(numpy_helper.from_array(np.ascontiguousarray(arr), name))
+        # (ascontiguousarray would turn a scalar into shape [1])
+        r.inits.append(numpy_helper.from_array(arr.copy(order="C"), name))
         return name
+
+    def _next(self) -> int:
+        self.root._n += 1
+        return self.root._n
 
     def op(self, op_type: str, *inputs: str, out: Optional[str] = None, **attrs) -> str:
-        self._n += 1
-        name = out or f"{op_type.lower()}_{self._n}"
-        self.nodes.append(helper.make_node(op_type, list(inputs), [name], name=f"n{self._n}_{op_type}", **attrs))
+        n = self._next()
+        name = out or f"{op_type.lower()}_{n}"
+        self.nodes.append(helper.make_node(op_type, list(inputs), [name], name=f"n{n}_{op_type}", **attrs))
         return name
 
-    def ops(self, op_type: str, *inputs: str, n: int, **attrs) -> List[str]:
-        self._n += 1
-        names = [f"{op_type.lower()}_{self._n}_{i}" for i in range(n)]
-        self.nodes.append(helper.make_node(op_type, list(inputs), names, name=f"n{self._n}_{op_type}", **attrs))
+    def ops(self, op_type: str, *inputs: str, n: int, outs: Optional[List[str]] = None, **attrs) -> List[str]:
+        k = self._next()
+        names = outs or [f"{op_type.lower()}_{k}_{i}" for i in range(n)]
+        self.nodes.append(helper.make_node(op_type, list(inputs), names, name=f"n{k}_{op_type}", **attrs))
         return names
 
 
@@ -72,58 +82,45 @@ def _w(sd: Dict[str, np.ndarray], name: str) -> np.ndarray:
     return sd[name].astype(np.float32)
 
 
-def build_decoder(sd: Dict[str, np.ndarray], cfg) -> onnx.ModelProto:
-    """`sd`: the GPT's state dict as float32 numpy arrays (training/model.py names); `cfg` its
-    GPTConfig. Inputs and outputs as models/README.md "decoder.onnx", outputs at the last position."""
-    L, H, D, V = cfg.n_layer, cfg.n_head, cfg.n_embd, cfg.vocab_size
+def _i64(*v: int) -> np.ndarray:
+    return np.array(v, dtype=np.int64)
+
+
+def _decoder_pass(g: _Graph, sd: Dict[str, np.ndarray], cfg, embeds: str, mask: str, pos: str,
+                  past: List[str], present: List[str], out: Dict[str, str]) -> None:
+    """One pass over S new positions after the cache `past` (2 names per layer): writes the cache
+    with the new positions to `present` and the last position's outputs to out["logits"],
+    out["last_hidden_state"], out["hidden_states"]."""
+    L, H, D = cfg.n_layer, cfg.n_head, cfg.n_embd
     Dh = D // H
     eps = float(cfg.layer_norm_epsilon)
     rotary = cfg.positions == "rotary"
     smear = bool(cfg.smear_keys)
-    g = _Graph()
-    i64 = lambda *v: np.array(v, dtype=np.int64)  # noqa: E731
-
-    inputs = [
-        helper.make_tensor_value_info("inputs_embeds", TensorProto.FLOAT, ["batch", "sequence", D]),
-        helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "total"]),
-        helper.make_tensor_value_info("position_ids", TensorProto.INT64, ["batch", "sequence"]),
-    ]
-    outputs = [
-        helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 1, V]),
-        helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, ["batch", 1, D]),
-        helper.make_tensor_value_info("hidden_states", TensorProto.FLOAT, [L + 1, "batch", 1, D]),
-    ]
-    for i in range(L):
-        for kv in ("key", "value"):
-            inputs.append(helper.make_tensor_value_info(f"past_key_values.{i}.{kv}", TensorProto.FLOAT,
-                                                        ["batch", H, "past_sequence", Dh]))
-            outputs.append(helper.make_tensor_value_info(f"present.{i}.{kv}", TensorProto.FLOAT,
-                                                         ["batch", H, "total", Dh]))
 
     # --- shared by every layer ------------------------------------------------------------------
-    x = "inputs_embeds"
+    x = embeds
     if not rotary:
-        x = g.op("Add", x, g.op("Gather", g.const("gpt.wpe.weight", _w(sd, "wpe.weight")), "position_ids"))
-    one, last_only = g.const("one", np.float32(1.0)), g.const("last_only", i64(-1))
-    to_end = g.const("to_end", i64(INT64_MAX))
+        x = g.op("Add", x, g.op("Gather", g.const("gpt.wpe.weight", _w(sd, "wpe.weight")), pos))
+    one, last_only = g.const("one", np.float32(1.0)), g.const("last_only", _i64(-1))
+    to_end = g.const("to_end", _i64(INT64_MAX))
+    axis0, axis1, axis2 = g.const("axis0", _i64(0)), g.const("axis1", _i64(1)), g.const("axis2", _i64(2))
     # keep[b, 1, i, j]: query i (absolute T-S+i) may see key j, and key j is not padding
-    seq = g.op("Shape", "inputs_embeds", start=1, end=2)
-    total = g.op("Shape", "attention_mask", start=1, end=2)
+    seq = g.op("Shape", embeds, start=1, end=2)
+    total = g.op("Shape", mask, start=1, end=2)
     ones = g.op("ConstantOfShape", g.op("Concat", seq, total, axis=0),
                 value=helper.make_tensor("v", TensorProto.FLOAT, [1], [1.0]))
-    causal = g.op("Trilu", ones, g.op("Squeeze", g.op("Sub", total, seq), g.const("axis0", i64(0))), upper=0)
-    real = g.op("Unsqueeze", g.op("Cast", "attention_mask", to=TensorProto.FLOAT), g.const("axes12", i64(1, 2)))
+    causal = g.op("Trilu", ones, g.op("Squeeze", g.op("Sub", total, seq), axis0), upper=0)
+    real = g.op("Unsqueeze", g.op("Cast", mask, to=TensorProto.FLOAT), g.const("axes12", _i64(1, 2)))
     keep = g.op("Mul", causal, real)  # [B,1,S,T]
     # 0 where kept, float32's lowest where not: (keep - 1) * max, as training/model.py adds it
     bias = g.op("Mul", g.op("Sub", keep, one), g.const("float_max", np.float32(FLOAT_MAX)))
-    bias_last = g.op("Slice", bias, last_only, to_end, g.const("axis2", i64(2)))
+    bias_last = g.op("Slice", bias, last_only, to_end, axis2)
     if rotary:
         half = Dh // 2
-        inv = 1.0 / (cfg.rotary_base ** (np.arange(0, Dh, 2, dtype=np.float32) / Dh))
-        inv = inv.astype(np.float32)
-        pos = g.op("Unsqueeze", g.op("Cast", "position_ids", to=TensorProto.FLOAT), g.const("axes13", i64(1, 3)))
-        ang = g.op("Mul", pos, g.const("rotary.inv_freq", np.concatenate([inv, inv])))  # [B,1,S,Dh]
-        cos, sin = g.op("Cos", ang), g.op("Sin", ang)
+        inv = (1.0 / (cfg.rotary_base ** (np.arange(0, Dh, 2, dtype=np.float32) / Dh))).astype(np.float32)
+        angle = g.op("Unsqueeze", g.op("Cast", pos, to=TensorProto.FLOAT), g.const("axes13", _i64(1, 3)))
+        angle = g.op("Mul", angle, g.const("rotary.inv_freq", np.concatenate([inv, inv])))  # [B,1,S,Dh]
+        cos, sin = g.op("Cos", angle), g.op("Sin", angle)
         # x @ R = cat(-x[half:], x[:half]), GPT-NeoX's rotate_half
         R = np.zeros((Dh, Dh), dtype=np.float32)
         R[np.arange(half) + half, np.arange(half)] = -1.0
@@ -132,7 +129,7 @@ def build_decoder(sd: Dict[str, np.ndarray], cfg) -> onnx.ModelProto:
     scale = 1.0 / math.sqrt(Dh)
     if smear:
         # Shifting the q.g scores one key right: a pad of one at the front, one cut at the back.
-        shift = g.const("shift_right", i64(0, 0, 0, 0, 1, 0, 0, 0, 0, -1))
+        shift = g.const("shift_right", _i64(0, 0, 0, 0, 1, 0, 0, 0, 0, -1))  # [1, B, H, Sq, T]
 
     hidden = [x]
     for i in range(L):
@@ -149,15 +146,15 @@ def build_decoder(sd: Dict[str, np.ndarray], cfg) -> onnx.ModelProto:
 
         qkv = lin(ln(x, "ln_1"), "attn.c_attn")  # [B,S,3D]
         # [B, 3H, S, Dh]: q, k and v heads side by side, so the splits give cache-shaped k and v
-        qkv = g.op("Transpose", g.op("Reshape", qkv, g.const("qkv_shape", i64(0, 0, 3 * H, Dh))), perm=[0, 2, 1, 3])
-        qk, v = g.ops("Split", qkv, g.const("split_qk_v", i64(2 * H, H)), n=2, axis=1)
+        qkv = g.op("Transpose", g.op("Reshape", qkv, g.const("qkv_shape", _i64(0, 0, 3 * H, Dh))), perm=[0, 2, 1, 3])
+        qk, v = g.ops("Split", qkv, g.const("split_qk_v", _i64(2 * H, H)), n=2, axis=1)
         if rotary:
             qk = g.op("Add", g.op("Mul", qk, cos), g.op("Mul", g.op("MatMul", qk, rot), sin))
-        q, k = g.ops("Split", qk, g.const("split_q_k", i64(H, H)), n=2, axis=1)
-        k = g.op("Concat", f"past_key_values.{i}.key", k, axis=2, out=f"present.{i}.key")
-        v = g.op("Concat", f"past_key_values.{i}.value", v, axis=2, out=f"present.{i}.value")
+        q, k = g.ops("Split", qk, g.const("split_q_k", _i64(H, H)), n=2, axis=1)
+        k = g.op("Concat", past[2 * i], k, axis=2, out=present[2 * i])
+        v = g.op("Concat", past[2 * i + 1], v, axis=2, out=present[2 * i + 1])
         if last_layer:
-            q = g.op("Slice", q, last_only, to_end, "axis2")  # [B, H, 1, Dh]
+            q = g.op("Slice", q, last_only, to_end, axis2)  # [B, H, 1, Dh]
         if smear:
             gate = 1.0 / (1.0 + np.exp(-_w(sd, f"h.{i}.attn.smear")))  # [H, 1, Dh]
             g.const(p + "attn.smear", _w(sd, f"h.{i}.attn.smear"))
@@ -168,15 +165,15 @@ def build_decoder(sd: Dict[str, np.ndarray], cfg) -> onnx.ModelProto:
             q = g.op("Mul", q, g.const("attn_scale", np.float32(scale)))
         scores = g.op("MatMul", q, g.op("Transpose", k, perm=[0, 1, 3, 2]))  # [(2,) B, H, Sq, T]
         if smear:
-            own, prev = g.ops("Split", scores, g.const("split_1_1", i64(1, 1)), n=2, axis=0)
+            own, prev = g.ops("Split", scores, g.const("split_1_1", _i64(1, 1)), n=2, axis=0)
             # r_j k_{j-1}: the previous key counts where it is real (not padding, not before the start)
             scores = g.op("Add", own, g.op("Pad", g.op("Mul", prev, real), shift))
         att = g.op("Softmax", g.op("Add", scores, bias_last if last_layer else bias), axis=-1)
         y = g.op("MatMul", att, v)  # [(1,) B, H, Sq, Dh]
         y = g.op("Transpose", y, perm=[1, 3, 0, 2, 4] if smear else [0, 2, 1, 3])  # [B, Sq, (1,) H, Dh]
-        y = lin(g.op("Reshape", y, g.const("merge_heads", i64(0, 0, D))), "attn.c_proj")
+        y = lin(g.op("Reshape", y, g.const("merge_heads", _i64(0, 0, D))), "attn.c_proj")
         if last_layer:
-            x = g.op("Slice", x, last_only, to_end, g.const("axis1", i64(1)))
+            x = g.op("Slice", x, last_only, to_end, axis1)
         x = g.op("Add", x, y)
         h = lin(ln(x, "ln_2"), "mlp.c_fc")
         # GPT-2's tanh GELU in the node order onnxruntime fuses into one FastGelu kernel
@@ -188,14 +185,93 @@ def build_decoder(sd: Dict[str, np.ndarray], cfg) -> onnx.ModelProto:
         hidden.append(x)
 
     # --- outputs at the last position -----------------------------------------------------------
-    lasts = [t if j == L else g.op("Slice", t, last_only, to_end, "axis1") for j, t in enumerate(hidden)]
+    lasts = [t if j == L else g.op("Slice", t, last_only, to_end, axis1) for j, t in enumerate(hidden)]
     stacked = g.op("Transpose", g.op("Concat", *lasts, axis=1), perm=[1, 0, 2])  # [L+1, B, D]
-    g.op("Unsqueeze", stacked, "axis2", out="hidden_states")
+    g.op("Unsqueeze", stacked, axis2, out=out["hidden_states"])
     g.op("LayerNormalization", x, g.const("gpt.ln_f.weight", _w(sd, "ln_f.weight")),
-         g.const("gpt.ln_f.bias", _w(sd, "ln_f.bias")), axis=-1, epsilon=eps, out="last_hidden_state")
-    g.op("MatMul", "last_hidden_state", g.const("gpt.wte.weight.T", _w(sd, "wte.weight").T), out="logits")
+         g.const("gpt.ln_f.bias", _w(sd, "ln_f.bias")), axis=-1, epsilon=eps, out=out["last_hidden_state"])
+    g.op("MatMul", out["last_hidden_state"], g.const("gpt.wte.weight.T", _w(sd, "wte.weight").T), out=out["logits"])
 
-    graph = helper.make_graph(g.nodes, "coconut_decoder", inputs, outputs, g.inits)
+
+def _cache_names(prefix: str, L: int) -> List[str]:
+    return [f"{prefix}.{i}.{kv}" for i in range(L) for kv in ("key", "value")]
+
+
+def _thought_loop_body(root: _Graph, sd: Dict[str, np.ndarray], cfg) -> onnx.GraphProto:
+    """One continuous thought per iteration: feed the carried last_hidden_state back as a new
+    position (mask and position one longer), carry the grown cache, and collect the pass's outputs."""
+    L, H, D, V = cfg.n_layer, cfg.n_head, cfg.n_embd, cfg.vocab_size
+    Dh = D // H
+    b = _Graph(root)
+    f, i64 = TensorProto.FLOAT, TensorProto.INT64
+    past = _cache_names("loop_past", L)
+    present = _cache_names("loop_present", L)
+    inputs = [helper.make_tensor_value_info("loop_iter", i64, []),
+              helper.make_tensor_value_info("loop_cond", TensorProto.BOOL, []),
+              helper.make_tensor_value_info("loop_thought", f, ["batch", 1, D]),
+              helper.make_tensor_value_info("loop_mask", i64, ["batch", "past_sequence"]),
+              helper.make_tensor_value_info("loop_position", i64, ["batch", 1])]
+    inputs += [helper.make_tensor_value_info(n, f, ["batch", H, "past_sequence", Dh]) for n in past]
+    ones = b.op("ConstantOfShape", b.op("Shape", "loop_position"), value=helper.make_tensor("v", i64, [1], [1]))
+    mask = b.op("Concat", "loop_mask", ones, axis=1, out="loop_mask_next")
+    out = {"logits": "loop_logits", "last_hidden_state": "loop_last_hidden_state", "hidden_states": "loop_hidden_states"}
+    _decoder_pass(b, sd, cfg, "loop_thought", mask, "loop_position", past, present, out)
+    b.op("Identity", "loop_cond", out="loop_cond_next")
+    b.op("Add", "loop_position", b.const("one_i64", _i64(1)), out="loop_position_next")
+    b.op("Identity", "loop_last_hidden_state", out="loop_thought_next")
+    outputs = [helper.make_tensor_value_info("loop_cond_next", TensorProto.BOOL, []),
+               helper.make_tensor_value_info("loop_thought_next", f, ["batch", 1, D]),
+               helper.make_tensor_value_info("loop_mask_next", i64, ["batch", "total"]),
+               helper.make_tensor_value_info("loop_position_next", i64, ["batch", 1])]
+    outputs += [helper.make_tensor_value_info(n, f, ["batch", H, "total", Dh]) for n in present]
+    outputs += [helper.make_tensor_value_info("loop_logits", f, ["batch", 1, V]),
+                helper.make_tensor_value_info("loop_last_hidden_state", f, ["batch", 1, D]),
+                helper.make_tensor_value_info("loop_hidden_states", f, [L + 1, "batch", 1, D])]
+    return helper.make_graph(b.nodes, "thought_step", inputs, outputs)
+
+
+def build_decoder(sd: Dict[str, np.ndarray], cfg) -> onnx.ModelProto:
+    """`sd`: the GPT's state dict as float32 numpy arrays (training/model.py names); `cfg` its
+    GPTConfig. Inputs and outputs as models/README.md "decoder.onnx", outputs at the last position.
+
+    After the pass over the fed positions, `thought_steps` (0 for a plain pass) continuous thoughts run
+    inside the graph (a Loop): each feeds the previous last_hidden_state back, as the engine's
+    step-by-step loop does, and the thought_* outputs stack their outputs. present.* is the cache
+    after all of them, so a plain inspect runs its k thoughts in one call."""
+    L, H, D, V = cfg.n_layer, cfg.n_head, cfg.n_embd, cfg.vocab_size
+    Dh = D // H
+    g = _Graph()
+    f, i64 = TensorProto.FLOAT, TensorProto.INT64
+    past = _cache_names("past_key_values", L)
+    present = _cache_names("present", L)
+    inputs = [
+        helper.make_tensor_value_info("inputs_embeds", f, ["batch", "sequence", D]),
+        helper.make_tensor_value_info("attention_mask", i64, ["batch", "total"]),
+        helper.make_tensor_value_info("position_ids", i64, ["batch", "sequence"]),
+    ]
+    inputs += [helper.make_tensor_value_info(n, f, ["batch", H, "past_sequence", Dh]) for n in past]
+    inputs.append(helper.make_tensor_value_info("thought_steps", i64, []))
+    outputs = [
+        helper.make_tensor_value_info("logits", f, ["batch", 1, V]),
+        helper.make_tensor_value_info("last_hidden_state", f, ["batch", 1, D]),
+        helper.make_tensor_value_info("hidden_states", f, [L + 1, "batch", 1, D]),
+    ]
+    outputs += [helper.make_tensor_value_info(n, f, ["batch", H, "total", Dh]) for n in present]
+    outputs += [
+        helper.make_tensor_value_info("thought_logits", f, ["thoughts", "batch", 1, V]),
+        helper.make_tensor_value_info("thought_last_hidden_state", f, ["thoughts", "batch", 1, D]),
+        helper.make_tensor_value_info("thought_hidden_states", f, ["thoughts", L + 1, "batch", 1, D]),
+    ]
+    fed = _cache_names("fed_present", L)
+    _decoder_pass(g, sd, cfg, "inputs_embeds", "attention_mask", "position_ids", past, fed,
+                  {"logits": "logits", "last_hidden_state": "last_hidden_state", "hidden_states": "hidden_states"})
+    next_position = g.op("Add", g.op("Slice", "position_ids", "last_only", "to_end", "axis1"), g.const("one_i64", _i64(1)))
+    g.ops("Loop", "thought_steps", "", "last_hidden_state", "attention_mask", next_position, *fed,
+          n=0, outs=["loop_final_thought", "loop_final_mask", "loop_final_position", *present,
+                     "thought_logits", "thought_last_hidden_state", "thought_hidden_states"],
+          body=_thought_loop_body(g, sd, cfg))
+
+    graph = helper.make_graph(g.nodes, "coconut_decoder", inputs, outputs, g.root.inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
                               producer_name="coconut-lens training/onnx_graph.py")
     model.ir_version = 8  # onnx 1.12's checker and every onnxruntime since 1.13

@@ -76,11 +76,18 @@ export async function benchModel(t: BenchTarget, o: ModelOpts): Promise<Record<s
         answerTokens: answer,
         note: `prompt: ${real ? 'the example question' : 'synthetic token ids'} + bot; thought steps feed last_hidden_state back; token steps feed wte rows`,
       };
-      const ours: StepTimes = { prefillMs: [], thoughtMs: [], tokenMs: [] };
+      const ours: StepTimes = { prefillMs: [], thoughtMs: [], tokenMs: [], thoughtInOneCallMs: [] };
       const add = (x: StepTimes) => {
         ours.prefillMs.push(...x.prefillMs);
         ours.thoughtMs.push(...x.thoughtMs);
         ours.tokenMs.push(...x.tokenMs);
+        ours.thoughtInOneCallMs.push(...x.thoughtInOneCallMs);
+      };
+      // A plain inspect's thoughts run in one call (the graph's thought loop); interventions and
+      // branches step one by one. Both are reported: the step is what every thought cost before.
+      const inOneCall = () => {
+        if (ours.thoughtInOneCallMs.length === 0) return;
+        res.thoughtInOneCallMs = stat(ours.thoughtInOneCallMs);
       };
       if (o.vsPytorch) {
         const { ref, hello } = await PytorchReference.start({
@@ -120,6 +127,8 @@ export async function benchModel(t: BenchTarget, o: ModelOpts): Promise<Record<s
           res.thoughtStepMs = stat(ours.thoughtMs);
           res.tokenStepMs = stat(ours.tokenMs);
           res.thought_step_speedup_vs_pytorch = round(median(theirs.thought) / median(ours.thoughtMs));
+          inOneCall();
+          if (res.thoughtInOneCallMs) res.thought_in_one_call_speedup_vs_pytorch = round(median(theirs.thought) / median(ours.thoughtInOneCallMs));
           res.token_step_speedup_vs_pytorch = round(median(theirs.token) / median(ours.tokenMs));
           res.prefill_speedup_vs_pytorch = round(median(theirs.prefill) / median(ours.prefillMs));
         } finally {
@@ -130,6 +139,7 @@ export async function benchModel(t: BenchTarget, o: ModelOpts): Promise<Record<s
         res.prefillMs = stat(ours.prefillMs);
         res.thoughtStepMs = stat(ours.thoughtMs);
         res.tokenStepMs = stat(ours.tokenMs);
+        inOneCall();
       }
     } finally {
       await session.release();

@@ -58,6 +58,11 @@ export function formatReport(r: Record<string, any>): string {
     lines.push(
       `  thought step ms       ${s(m.thoughtStepMs)}${m.pytorch ? `   pytorch ${s(m.pytorch.thoughtStepMs)}   speed-up ×${m.thought_step_speedup_vs_pytorch}` : ''}`,
     );
+    if (m.thoughtInOneCallMs) {
+      lines.push(
+        `  thought, in one call  ${s(m.thoughtInOneCallMs)}${m.pytorch ? `   pytorch step ${s(m.pytorch.thoughtStepMs)}   speed-up ×${m.thought_in_one_call_speedup_vs_pytorch}` : ''}`,
+      );
+    }
     lines.push(
       `  token step ms         ${s(m.tokenStepMs)}${m.pytorch ? `   pytorch ${s(m.pytorch.tokenStepMs)}   speed-up ×${m.token_step_speedup_vs_pytorch}` : ''}`,
     );

@@ -145,6 +145,9 @@ export async function benchCommand(argv: string[], io: Io, root: string): Promis
     ...(dataset ? { dataset } : {}),
     peakRssMB: round(process.resourceUsage().maxRSS / 1024),
     ...(primary.thought_step_speedup_vs_pytorch !== undefined ? { thought_step_speedup_vs_pytorch: primary.thought_step_speedup_vs_pytorch } : {}),
+    ...(primary.thought_in_one_call_speedup_vs_pytorch !== undefined
+      ? { thought_in_one_call_speedup_vs_pytorch: primary.thought_in_one_call_speedup_vs_pytorch }
+      : {}),
     noise: 'medians over interleaved blocks; the machine may be shared, compare numbers from one run only',
   };
   io.out(p.options.has('json') ? JSON.stringify(report, null, 2) : formatReport(report));

@@ -4,9 +4,9 @@
 // pads (attention and smeared keys skip them) and position_ids count real tokens only, so a row's
 // numbers match its own unbatched run up to float rounding.
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
-import { embedIds, outputPositions } from './coconut';
+import { embedIds, outputPositions, thoughtStepsTensor } from './coconut';
 import { EngineError } from './errors';
-import { decoderShape, pastKey, pastValue, presentKey, presentValue, type DecoderShape } from './decoder-io';
+import { decoderShape, pastKey, pastValue, presentKey, presentValue, THOUGHT_STEPS, type DecoderShape } from './decoder-io';
 import type { Manifest } from './manifest';
 import type { Probe } from './model-dir';
 import { ort } from './session';
@@ -160,6 +160,7 @@ export class BatchDecoder {
       position_ids: new Tensor('int64', pos, [B, S]),
       ...this.cacheTensors(this.at, T0, (i) => [pastKey(i), pastValue(i)]),
     };
+    if (this.session.inputNames.includes(THOUGHT_STEPS)) feeds[THOUGHT_STEPS] = thoughtStepsTensor(0);
     const out = await this.session.run(feeds, fetches);
     this.at = into;
     this.T = T;

@@ -5,7 +5,7 @@
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { EngineError, throwIfAborted } from './errors';
 import { argmax } from './decode';
-import { decoderShape, pastKey, pastValue, presentKey, presentValue, type DecoderShape } from './decoder-io';
+import { decoderShape, pastKey, pastValue, presentKey, presentValue, THOUGHT_STEPS, type DecoderShape } from './decoder-io';
 import type { Manifest } from './manifest';
 import type { Probe } from './model-dir';
 import { ort } from './session';
@@ -29,6 +29,13 @@ export class Decoder {
   private pastLen = 0;
   /** A snapshot may still use the cache: GPU-resident caches are then left to the GC, not disposed. */
   private pinned = false;
+  /** The graph can run thoughts itself (its `thought_steps` input); exports before December 2026 cannot. */
+  readonly hasThoughtLoop: boolean;
+  /**
+   * Whether runCoconut may run a plain loop's thoughts in one call. Off: every thought is its own
+   * pass, as interventions and branches always are (tests compare the two paths).
+   */
+  thoughtsInOneCall = true;
 
   constructor(
     private readonly session: InferenceSession,
@@ -36,6 +43,7 @@ export class Decoder {
     private readonly probe: Probe,
   ) {
     this.s = decoderShape(manifest);
+    this.hasThoughtLoop = session.inputNames.includes(THOUGHT_STEPS);
   }
 
   /**
@@ -86,6 +94,37 @@ export class Decoder {
 
   /** Runs S new positions ([S, D] embeddings) after the cache; returns the last position's outputs. */
   async step(embeds: Float32Array): Promise<PassOutput> {
+    const out = await this.pass(embeds, 0);
+    // Outputs are read on the CPU (the session's default output location); copies detach them from
+    // onnxruntime's buffers so the traces outlive the tensors.
+    const at = outputPositions(out.logits);
+    return readPass(this.s, cpuData(out.logits), cpuData(out.last_hidden_state), cpuData(out.hidden_states), at, at - 1);
+  }
+
+  /**
+   * Thoughts 1..k in one call: thought 1 (`first`, [D]) is fed, and the graph feeds each pass's
+   * last_hidden_state back k-1 times itself. Returns the outputs of the k passes, the j-th being
+   * those of the pass thought j was fed to, exactly as k calls of step() would.
+   */
+  async thoughts(first: Float32Array, k: number): Promise<PassOutput[]> {
+    if (!this.hasThoughtLoop) throw new EngineError('INTERNAL', 'this decoder has no thought loop', 'run the thoughts with step()');
+    if (!Number.isInteger(k) || k < 1) throw new EngineError('INTERNAL', `thoughts in one call need k ≥ 1, got ${k}`, 'pass k ≥ 1');
+    const out = await this.pass(first, k - 1);
+    const { V, D, L } = this.s;
+    const outs = [readPass(this.s, cpuData(out.logits), cpuData(out.last_hidden_state), cpuData(out.hidden_states), 1, 0)];
+    const logits = cpuData(out.thought_logits);
+    const last = cpuData(out.thought_last_hidden_state);
+    const hs = cpuData(out.thought_hidden_states);
+    for (let j = 0; j < k - 1; j++) {
+      outs.push(
+        readPass(this.s, logits.subarray(j * V, (j + 1) * V), last.subarray(j * D, (j + 1) * D), hs.subarray(j * (L + 1) * D, (j + 1) * (L + 1) * D), 1, 0),
+      );
+    }
+    return outs;
+  }
+
+  /** One call: the fed positions, then `thoughtSteps` thoughts inside the graph; the cache moves on past both. */
+  private async pass(embeds: Float32Array, thoughtSteps: number): Promise<InferenceSession.OnnxValueMapType> {
     const { Tensor } = ort();
     const S = embeds.length / this.s.D;
     const P = this.pastLen;
@@ -98,6 +137,7 @@ export class Decoder {
       position_ids: new Tensor('int64', pos, [1, S]),
       ...this.past,
     };
+    if (this.hasThoughtLoop) feeds[THOUGHT_STEPS] = thoughtStepsTensor(thoughtSteps);
     const out = await this.session.run(feeds);
     const next: Record<string, Tensor> = {};
     for (let i = 0; i < this.s.L; i++) {
@@ -106,24 +146,31 @@ export class Decoder {
     }
     this.releasePast();
     this.past = next;
-    this.pastLen = P + S;
-    // Outputs are read on the CPU (the session's default output location); copies detach them from
-    // onnxruntime's buffers so the traces outlive the tensors.
-    const logits = cpuData(out.logits);
-    const last = cpuData(out.last_hidden_state);
-    const hs = cpuData(out.hidden_states);
-    const at = outputPositions(out.logits);
-    const hiddenStates: Float32Array[] = [];
-    for (let l = 0; l <= this.s.L; l++) {
-      const i = (l * at + (at - 1)) * this.s.D;
-      hiddenStates.push(hs.slice(i, i + this.s.D));
-    }
-    return {
-      logits: logits.slice((at - 1) * this.s.V, at * this.s.V),
-      lastHidden: last.slice((at - 1) * this.s.D, at * this.s.D),
-      hiddenStates,
-    };
+    this.pastLen = P + S + thoughtSteps;
+    return out;
   }
+}
+
+export function thoughtStepsTensor(n: number): Tensor {
+  const { Tensor } = ort();
+  return new Tensor('int64', BigInt64Array.of(BigInt(n)), []);
+}
+
+/**
+ * Position `row` of a pass's outputs (`positions` of them per batch row; one batch row here),
+ * copied so the traces outlive onnxruntime's buffers.
+ */
+function readPass(s: DecoderShape, logits: Float32Array, last: Float32Array, hs: Float32Array, positions: number, row: number): PassOutput {
+  const hiddenStates: Float32Array[] = [];
+  for (let l = 0; l <= s.L; l++) {
+    const i = (l * positions + row) * s.D;
+    hiddenStates.push(hs.slice(i, i + s.D));
+  }
+  return {
+    logits: logits.slice(row * s.V, (row + 1) * s.V),
+    lastHidden: last.slice(row * s.D, (row + 1) * s.D),
+    hiddenStates,
+  };
 }
 
 /** Rows of wte for token ids, laid out as [ids.length, D]; an id outside the matrix is an error. */
@@ -207,15 +254,29 @@ export async function runCoconut(dec: Decoder, m: Manifest, promptIds: number[],
   };
 
   let thoughtsMs = 0;
-  for (let j = 1; j <= k; j++) {
-    await branchAt(j - 1);
-    // Thought j is the last_hidden_state of the previous position, decoded with that position's logits.
-    const fed = hooks.feed ? hooks.feed(j, out) : out.lastHidden;
-    hooks.onThought?.(j, out, fed);
+  if (k > 0 && dec.hasThoughtLoop && dec.thoughtsInOneCall && !hooks.feed && !hooks.atDepth) {
+    // Nothing intervenes between thoughts: the graph feeds them back itself, in one call.
     throwIfAborted(hooks.signal);
     t0 = now();
-    out = await dec.step(fed);
-    thoughtsMs += now() - t0;
+    const outs = await dec.thoughts(out.lastHidden, k);
+    thoughtsMs = now() - t0;
+    for (let j = 1; j <= k; j++) {
+      hooks.onThought?.(j, out, out.lastHidden);
+      // a cancel seen while thought j is reported stops the run there, as between passes
+      throwIfAborted(hooks.signal);
+      out = outs[j - 1];
+    }
+  } else {
+    for (let j = 1; j <= k; j++) {
+      await branchAt(j - 1);
+      // Thought j is the last_hidden_state of the previous position, decoded with that position's logits.
+      const fed = hooks.feed ? hooks.feed(j, out) : out.lastHidden;
+      hooks.onThought?.(j, out, fed);
+      throwIfAborted(hooks.signal);
+      t0 = now();
+      out = await dec.step(fed);
+      thoughtsMs += now() - t0;
+    }
   }
   await branchAt(k);
 

@@ -25,6 +25,9 @@ export function decoderShape(m: Manifest): DecoderShape {
   return { L: a.n_layer, H: a.n_head, D: a.n_embd, Dh: a.n_embd / a.n_head, V: a.vocab_size };
 }
 
+/** The input that runs thoughts inside the graph (models/README.md, "Thoughts in one call"). */
+export const THOUGHT_STEPS = 'thought_steps';
+
 export function pastKey(i: number): string {
   return `past_key_values.${i}.key`;
 }
@@ -38,7 +41,11 @@ export function presentValue(i: number): string {
   return `present.${i}.value`;
 }
 
-export function expectedIO(m: Manifest): { inputs: Expected[]; outputs: Expected[] } {
+/**
+ * The names and shapes the manifest implies. `thoughtLoop`: the graph also runs thoughts itself
+ * (input thought_steps, outputs thought_*): exports since December 2026 do, older ones do not.
+ */
+export function expectedIO(m: Manifest, thoughtLoop = false): { inputs: Expected[]; outputs: Expected[] } {
   const { n_layer: L, n_head: H, n_embd: D, vocab_size: V } = m.architecture;
   const Dh = D / H;
   const inputs: Expected[] = [
@@ -57,13 +64,19 @@ export function expectedIO(m: Manifest): { inputs: Expected[]; outputs: Expected
     outputs.push({ name: presentKey(i), type: 'float32', dims: [null, H, null, Dh] });
     outputs.push({ name: presentValue(i), type: 'float32', dims: [null, H, null, Dh] });
   }
+  if (thoughtLoop) {
+    inputs.push({ name: THOUGHT_STEPS, type: 'int64', dims: [] });
+    outputs.push({ name: 'thought_logits', type: 'float32', dims: [null, null, null, V] });
+    outputs.push({ name: 'thought_last_hidden_state', type: 'float32', dims: [null, null, null, D] });
+    outputs.push({ name: 'thought_hidden_states', type: 'float32', dims: [null, L + 1, null, null, D] });
+  }
   return { inputs, outputs };
 }
 
 type SessionIO = Pick<InferenceSession, 'inputNames' | 'outputNames'> & Partial<Pick<InferenceSession, 'inputMetadata' | 'outputMetadata'>>;
 
 export function checkDecoderIO(session: SessionIO, m: Manifest, file: string): void {
-  const exp = expectedIO(m);
+  const exp = expectedIO(m, session.inputNames.includes(THOUGHT_STEPS));
   const fix =
     `re-export the decoder so its inputs and outputs follow models/README.md for n_layer=${m.architecture.n_layer} ` +
     '(training/export.py does), or correct architecture in coconut.json if it describes another model';

@@ -41,6 +41,11 @@ export interface LoadOptions {
   threads?: number;
   /** `dir` is the shipped default model: a missing folder says so (not a generic not-found). */
   isDefault?: boolean;
+  /**
+   * false: every thought is its own decoder pass, even where nothing intervenes (default true: a
+   * plain run's thoughts in one call, where the graph has the loop). For comparing the two paths.
+   */
+  thoughtsInOneCall?: boolean;
 }
 
 export interface InspectOptions {
@@ -71,6 +76,11 @@ export class CoconutEngine {
   ) {
     this.info = info;
     this.decoder = new Decoder(session, model.manifest, model.probe);
+  }
+
+  /** Whether a run without interventions or branches runs its thoughts in one decoder call. */
+  get thoughtsInOneCall(): boolean {
+    return this.decoder.hasThoughtLoop && this.decoder.thoughtsInOneCall;
   }
 
   static async load(dir: string, opts: LoadOptions = {}): Promise<CoconutEngine> {
@@ -117,7 +127,9 @@ export class CoconutEngine {
     if (created.choice) {
       info.providerChoice = { source: created.choice.source, measuredMs: created.choice.measuredMs, failed: created.choice.failed };
     }
-    return new CoconutEngine(model, created.session, info);
+    const engine = new CoconutEngine(model, created.session, info);
+    engine.decoder.thoughtsInOneCall = opts.thoughtsInOneCall !== false;
+    return engine;
   }
 
   /** The reference scoring of a generated text against the expected answer, in the model's own text form. */
@@ -295,11 +307,15 @@ export class CoconutEngine {
     let applied: Applied | undefined;
     const loop = await runCoconut(this.decoder, m, promptIds, k, maxNewTokens, {
       signal,
-      feed: (index, out) => {
-        const iv = interventions.get(index);
-        applied = iv ? applyIntervention(iv, out, this.model.probe, D) : undefined;
-        return applied ? applied.fed : out.lastHidden;
-      },
+      // Without interventions the thoughts may run in one call (runCoconut).
+      feed:
+        interventions.size > 0
+          ? (index, out) => {
+              const iv = interventions.get(index);
+              applied = iv ? applyIntervention(iv, out, this.model.probe, D) : undefined;
+              return applied ? applied.fed : out.lastHidden;
+            }
+          : undefined,
       atDepth: plan?.source === 'cue' ? async (t, dec) => void nodeValues.push(await nodeValuesAt(dec, plan, t, m.special_tokens.eot.id, signal)) : undefined,
       onThought: (index, out, fed) => {
         const t0 = performance.now();

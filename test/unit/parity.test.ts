@@ -23,8 +23,13 @@ interface Measured {
   positions: number;
 }
 
-async function compare(modelDir: string, g: any): Promise<Measured> {
-  const engine = await CoconutEngine.load(modelDir, { provider: 'cpu', threads: 1 });
+/**
+ * `thoughtsInOneCall`: the plain loop's thoughts run inside the graph (one call), or one pass per
+ * thought; both must match the golden file.
+ */
+async function compare(modelDir: string, g: any, thoughtsInOneCall = true): Promise<Measured> {
+  const engine = await CoconutEngine.load(modelDir, { provider: 'cpu', threads: 1, thoughtsInOneCall });
+  assert.equal(engine.thoughtsInOneCall, thoughtsInOneCall, 'the path under test is the one taken');
   const m: Measured = { maxLogit: 0, maxProb: 0, maxCos: 0, maxNorm: 0, maxEntropy: 0, positions: 0 };
   const manifest = engine.model.manifest;
   try {
@@ -141,6 +146,7 @@ describe('parity with the PyTorch reference: rotary positions, smeared keys, com
     const every = JSON.parse(fs.readFileSync(path.join(FIXTURE_RSC, 'tokenizer.json'), 'utf-8')).model.vocab.Every;
     assert.ok(Number.isInteger(every) && !g.cases[0].input_ids.includes(every), 'no "Every" token in the compact prompt');
     report('rotary+smear committed', await compare(FIXTURE_RSC, g));
+    report('rotary+smear committed, one pass per thought', await compare(FIXTURE_RSC, g, false));
     const engine = await CoconutEngine.load(FIXTURE_RSC, { provider: 'cpu', threads: 1 });
     try {
       assert.equal(engine.model.manifest.architecture.positions, 'rotary');
@@ -170,5 +176,6 @@ describe('parity with the PyTorch reference', () => {
 
   it('committed model vs the committed golden.json', async () => {
     report('committed', await compare(FIXTURE, golden(FIXTURE)));
+    report('committed, one pass per thought', await compare(FIXTURE, golden(FIXTURE), false));
   });
 });

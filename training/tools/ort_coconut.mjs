@@ -53,6 +53,8 @@ async function runCase(c) {
       feeds[`past_key_values.${i}.key`] = past[2 * i];
       feeds[`past_key_values.${i}.value`] = past[2 * i + 1];
     }
+    // exports since December 2026 can run thoughts inside the graph: none here (step by step)
+    if (session.inputNames.includes('thought_steps')) feeds.thought_steps = new ort.Tensor('int64', BigInt64Array.of(0n), []);
     const out = await session.run(feeds);
     past = [];
     for (let i = 0; i < L; i++) past.push(out[`present.${i}.key`], out[`present.${i}.value`]);

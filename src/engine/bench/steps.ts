@@ -10,6 +10,11 @@ export interface StepTimes {
   prefillMs: number[];
   thoughtMs: number[];
   tokenMs: number[];
+  /**
+   * Per run, the thoughts of a plain inspect in one call (Decoder.thoughts), divided by their
+   * number: the cost of a thought where nothing intervenes. Empty for decoders without the loop.
+   */
+  thoughtInOneCallMs: number[];
 }
 
 export interface StepPlan {
@@ -45,7 +50,7 @@ export async function timeSteps(session: InferenceSession, m: Manifest, probe: P
   const dec = new Decoder(session, m, probe);
   const s = m.special_tokens;
   const prompt = plan.prompt ?? [...syntheticPrompt(plan.promptTokens, m.architecture.vocab_size, [s.bot.id, s.eot.id, s.latent.id, s.eos.id]), s.bot.id];
-  const times: StepTimes = { prefillMs: [], thoughtMs: [], tokenMs: [] };
+  const times: StepTimes = { prefillMs: [], thoughtMs: [], tokenMs: [], thoughtInOneCallMs: [] };
   const warm = plan.warmupRuns ?? 1;
   for (let r = 0; r < warm + plan.runs; r++) {
     const keep = r >= warm;
@@ -65,6 +70,13 @@ export async function timeSteps(session: InferenceSession, m: Manifest, probe: P
       out = await dec.step(dec.embed([id]));
       if (keep) times.tokenMs.push(performance.now() - t0);
       id = argmaxOf(out.logits);
+    }
+    if (dec.hasThoughtLoop && plan.thoughts > 0) {
+      dec.reset();
+      out = await dec.step(dec.embed(prompt));
+      t0 = performance.now();
+      await dec.thoughts(out.lastHidden, plan.thoughts);
+      if (keep) times.thoughtInOneCallMs.push((performance.now() - t0) / plan.thoughts);
     }
   }
   return times;
