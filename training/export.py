@@ -56,6 +56,8 @@ def io_names(n_layer: int):
     # thoughts run inside the graph after the pass (models/README.md, "Thoughts in one call")
     inputs.append("thought_steps")
     outputs += ["thought_logits", "thought_last_hidden_state", "thought_hidden_states"]
+    for i in range(n_layer):
+        outputs += [f"thought_present.{i}.key", f"thought_present.{i}.value"]
     return inputs, outputs
 
 

@@ -148,9 +148,11 @@ def _torch_thoughts(model: GPT, feeds: Dict[str, torch.Tensor], k: int) -> Dict[
         cache = {f"past_key_values.{i}.{kv}": torch.from_numpy(o[f"present.{i}.{kv}"])
                  for i in range(n) for kv in ("key", "value")}
         thought = torch.from_numpy(o["last_hidden_state"])
-    out = {k2: v for k2, v in first.items() if not k2.startswith("present.")}
+    # present.*: the cache after the fed positions; thought_present.*: the positions thoughts added
+    out = dict(first)
+    fed = first["present.0.key"].shape[2]
     last = steps[-1] if steps else first
-    out.update({k2: v for k2, v in last.items() if k2.startswith("present.")})
+    out.update({"thought_" + k2: v[:, :, fed:] for k2, v in last.items() if k2.startswith("present.")})
     for name in ("logits", "last_hidden_state", "hidden_states"):
         shape = first[name].shape
         out["thought_" + name] = np.stack([s[name] for s in steps]) if steps else np.zeros((0, *shape), np.float32)

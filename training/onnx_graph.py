@@ -24,7 +24,7 @@ graph with PyTorch on prefill, steps and left-padded batches.
 from __future__ import annotations
 
 import math
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 import numpy as np
 import onnx
@@ -87,10 +87,10 @@ def _i64(*v: int) -> np.ndarray:
 
 
 def _decoder_pass(g: _Graph, sd: Dict[str, np.ndarray], cfg, embeds: str, mask: str, pos: str,
-                  past: List[str], present: List[str], out: Dict[str, str]) -> None:
-    """One pass over S new positions after the cache `past` (2 names per layer): writes the cache
-    with the new positions to `present` and the last position's outputs to out["logits"],
-    out["last_hidden_state"], out["hidden_states"]."""
+                  grow: Callable[[int, str, str], str], out: Dict[str, str]) -> None:
+    """One pass over S new positions: grow(layer, "key" | "value", new [B,H,S,Dh]) returns the
+    cache with the new positions appended (and writes whatever must be kept); the last position's
+    outputs go to out["logits"], out["last_hidden_state"], out["hidden_states"]."""
     L, H, D = cfg.n_layer, cfg.n_head, cfg.n_embd
     Dh = D // H
     eps = float(cfg.layer_norm_epsilon)
@@ -151,8 +151,7 @@ def _decoder_pass(g: _Graph, sd: Dict[str, np.ndarray], cfg, embeds: str, mask: 
         if rotary:
             qk = g.op("Add", g.op("Mul", qk, cos), g.op("Mul", g.op("MatMul", qk, rot), sin))
         q, k = g.ops("Split", qk, g.const("split_q_k", _i64(H, H)), n=2, axis=1)
-        k = g.op("Concat", past[2 * i], k, axis=2, out=present[2 * i])
-        v = g.op("Concat", past[2 * i + 1], v, axis=2, out=present[2 * i + 1])
+        k, v = grow(i, "key", k), grow(i, "value", v)
         if last_layer:
             q = g.op("Slice", q, last_only, to_end, axis2)  # [B, H, 1, Dh]
         if smear:
@@ -193,29 +192,31 @@ def _decoder_pass(g: _Graph, sd: Dict[str, np.ndarray], cfg, embeds: str, mask: 
     g.op("MatMul", out["last_hidden_state"], g.const("gpt.wte.weight.T", _w(sd, "wte.weight").T), out=out["logits"])
 
 
-def _cache_names(prefix: str, L: int) -> List[str]:
-    return [f"{prefix}.{i}.{kv}" for i in range(L) for kv in ("key", "value")]
-
-
 def _thought_loop_body(root: _Graph, sd: Dict[str, np.ndarray], cfg) -> onnx.GraphProto:
     """One continuous thought per iteration: feed the carried last_hidden_state back as a new
-    position (mask and position one longer), carry the grown cache, and collect the pass's outputs."""
+    position (mask and position one longer) and collect the pass's outputs. The cache of the fed
+    positions is read from the outer graph (present.*, never copied); only the positions the
+    thoughts add are carried, so a plain pass (no iterations) copies no cache."""
     L, H, D, V = cfg.n_layer, cfg.n_head, cfg.n_embd, cfg.vocab_size
     Dh = D // H
     b = _Graph(root)
     f, i64 = TensorProto.FLOAT, TensorProto.INT64
-    past = _cache_names("loop_past", L)
-    present = _cache_names("loop_present", L)
+    added = [f"loop_added.{i}.{kv}" for i in range(L) for kv in ("key", "value")]
     inputs = [helper.make_tensor_value_info("loop_iter", i64, []),
               helper.make_tensor_value_info("loop_cond", TensorProto.BOOL, []),
               helper.make_tensor_value_info("loop_thought", f, ["batch", 1, D]),
               helper.make_tensor_value_info("loop_mask", i64, ["batch", "past_sequence"]),
               helper.make_tensor_value_info("loop_position", i64, ["batch", 1])]
-    inputs += [helper.make_tensor_value_info(n, f, ["batch", H, "past_sequence", Dh]) for n in past]
+    inputs += [helper.make_tensor_value_info(n, f, ["batch", H, "added", Dh]) for n in added]
     ones = b.op("ConstantOfShape", b.op("Shape", "loop_position"), value=helper.make_tensor("v", i64, [1], [1]))
     mask = b.op("Concat", "loop_mask", ones, axis=1, out="loop_mask_next")
+
+    def grow(i: int, kv: str, new: str) -> str:
+        more = b.op("Concat", f"loop_added.{i}.{kv}", new, axis=2, out=f"loop_added_next.{i}.{kv}")
+        return b.op("Concat", f"present.{i}.{kv}", more, axis=2)
+
     out = {"logits": "loop_logits", "last_hidden_state": "loop_last_hidden_state", "hidden_states": "loop_hidden_states"}
-    _decoder_pass(b, sd, cfg, "loop_thought", mask, "loop_position", past, present, out)
+    _decoder_pass(b, sd, cfg, "loop_thought", mask, "loop_position", grow, out)
     b.op("Identity", "loop_cond", out="loop_cond_next")
     b.op("Add", "loop_position", b.const("one_i64", _i64(1)), out="loop_position_next")
     b.op("Identity", "loop_last_hidden_state", out="loop_thought_next")
@@ -223,7 +224,8 @@ def _thought_loop_body(root: _Graph, sd: Dict[str, np.ndarray], cfg) -> onnx.Gra
                helper.make_tensor_value_info("loop_thought_next", f, ["batch", 1, D]),
                helper.make_tensor_value_info("loop_mask_next", i64, ["batch", "total"]),
                helper.make_tensor_value_info("loop_position_next", i64, ["batch", 1])]
-    outputs += [helper.make_tensor_value_info(n, f, ["batch", H, "total", Dh]) for n in present]
+    outputs += [helper.make_tensor_value_info(f"loop_added_next.{i}.{kv}", f, ["batch", H, "added", Dh])
+                for i in range(L) for kv in ("key", "value")]
     outputs += [helper.make_tensor_value_info("loop_logits", f, ["batch", 1, V]),
                 helper.make_tensor_value_info("loop_last_hidden_state", f, ["batch", 1, D]),
                 helper.make_tensor_value_info("loop_hidden_states", f, [L + 1, "batch", 1, D])]
@@ -234,40 +236,47 @@ def build_decoder(sd: Dict[str, np.ndarray], cfg) -> onnx.ModelProto:
     """`sd`: the GPT's state dict as float32 numpy arrays (training/model.py names); `cfg` its
     GPTConfig. Inputs and outputs as models/README.md "decoder.onnx", outputs at the last position.
 
-    After the pass over the fed positions, `thought_steps` (0 for a plain pass) continuous thoughts run
-    inside the graph (a Loop): each feeds the previous last_hidden_state back, as the engine's
-    step-by-step loop does, and the thought_* outputs stack their outputs. present.* is the cache
-    after all of them, so a plain inspect runs its k thoughts in one call."""
+    After the pass over the fed positions, `thought_steps` (0 for a plain pass) continuous
+    thoughts run inside the graph (a Loop): each feeds the previous last_hidden_state back, as the
+    engine's step-by-step loop does. The thought_* outputs stack their outputs, and
+    thought_present.* holds the cache positions they added (the cache after the call is present.*
+    followed by thought_present.*), so a plain inspect runs its k thoughts in one call."""
     L, H, D, V = cfg.n_layer, cfg.n_head, cfg.n_embd, cfg.vocab_size
     Dh = D // H
     g = _Graph()
     f, i64 = TensorProto.FLOAT, TensorProto.INT64
-    past = _cache_names("past_key_values", L)
-    present = _cache_names("present", L)
+    cache = [(i, kv) for i in range(L) for kv in ("key", "value")]
     inputs = [
         helper.make_tensor_value_info("inputs_embeds", f, ["batch", "sequence", D]),
         helper.make_tensor_value_info("attention_mask", i64, ["batch", "total"]),
         helper.make_tensor_value_info("position_ids", i64, ["batch", "sequence"]),
     ]
-    inputs += [helper.make_tensor_value_info(n, f, ["batch", H, "past_sequence", Dh]) for n in past]
+    inputs += [helper.make_tensor_value_info(f"past_key_values.{i}.{kv}", f, ["batch", H, "past_sequence", Dh]) for i, kv in cache]
     inputs.append(helper.make_tensor_value_info("thought_steps", i64, []))
     outputs = [
         helper.make_tensor_value_info("logits", f, ["batch", 1, V]),
         helper.make_tensor_value_info("last_hidden_state", f, ["batch", 1, D]),
         helper.make_tensor_value_info("hidden_states", f, [L + 1, "batch", 1, D]),
     ]
-    outputs += [helper.make_tensor_value_info(n, f, ["batch", H, "total", Dh]) for n in present]
+    outputs += [helper.make_tensor_value_info(f"present.{i}.{kv}", f, ["batch", H, "total", Dh]) for i, kv in cache]
     outputs += [
         helper.make_tensor_value_info("thought_logits", f, ["thoughts", "batch", 1, V]),
         helper.make_tensor_value_info("thought_last_hidden_state", f, ["thoughts", "batch", 1, D]),
         helper.make_tensor_value_info("thought_hidden_states", f, ["thoughts", L + 1, "batch", 1, D]),
     ]
-    fed = _cache_names("fed_present", L)
-    _decoder_pass(g, sd, cfg, "inputs_embeds", "attention_mask", "position_ids", past, fed,
+    outputs += [helper.make_tensor_value_info(f"thought_present.{i}.{kv}", f, ["batch", H, "thoughts", Dh]) for i, kv in cache]
+
+    def grow(i: int, kv: str, new: str) -> str:
+        return g.op("Concat", f"past_key_values.{i}.{kv}", new, axis=2, out=f"present.{i}.{kv}")
+
+    _decoder_pass(g, sd, cfg, "inputs_embeds", "attention_mask", "position_ids", grow,
                   {"logits": "logits", "last_hidden_state": "last_hidden_state", "hidden_states": "hidden_states"})
     next_position = g.op("Add", g.op("Slice", "position_ids", "last_only", "to_end", "axis1"), g.const("one_i64", _i64(1)))
-    g.ops("Loop", "thought_steps", "", "last_hidden_state", "attention_mask", next_position, *fed,
-          n=0, outs=["loop_final_thought", "loop_final_mask", "loop_final_position", *present,
+    # [B, H, 0, Dh]: no positions added yet (every cache tensor has this shape)
+    none_added = g.op("Slice", "present.0.key", g.const("zero", _i64(0)), "zero", "axis2")
+    g.ops("Loop", "thought_steps", "", "last_hidden_state", "attention_mask", next_position, *([none_added] * len(cache)),
+          n=0, outs=["loop_final_thought", "loop_final_mask", "loop_final_position",
+                     *[f"thought_present.{i}.{kv}" for i, kv in cache],
                      "thought_logits", "thought_last_hidden_state", "thought_hidden_states"],
           body=_thought_loop_body(g, sd, cfg))
 

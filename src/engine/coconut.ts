@@ -141,14 +141,31 @@ export class Decoder {
     const out = await this.session.run(feeds);
     const next: Record<string, Tensor> = {};
     for (let i = 0; i < this.s.L; i++) {
-      next[pastKey(i)] = out[presentKey(i)];
-      next[pastValue(i)] = out[presentValue(i)];
+      // After thoughts in the graph, the cache is present.* followed by the positions they added
+      // (kept apart in the graph so that a plain pass never copies its cache).
+      next[pastKey(i)] = thoughtSteps > 0 ? appendPositions(out[presentKey(i)], out[`thought_${presentKey(i)}`]) : out[presentKey(i)];
+      next[pastValue(i)] = thoughtSteps > 0 ? appendPositions(out[presentValue(i)], out[`thought_${presentValue(i)}`]) : out[presentValue(i)];
     }
     this.releasePast();
     this.past = next;
     this.pastLen = P + S + thoughtSteps;
     return out;
   }
+}
+
+/** [1, H, Ta, Dh] then [1, H, Tb, Dh] along the positions: [1, H, Ta + Tb, Dh], on the CPU. */
+function appendPositions(a: Tensor, b: Tensor): Tensor {
+  const [, H, Ta, Dh] = a.dims;
+  const Tb = b.dims[2];
+  const x = cpuData(a);
+  const y = cpuData(b);
+  const out = new Float32Array(H * (Ta + Tb) * Dh);
+  for (let h = 0; h < H; h++) {
+    out.set(x.subarray(h * Ta * Dh, (h + 1) * Ta * Dh), h * (Ta + Tb) * Dh);
+    out.set(y.subarray(h * Tb * Dh, (h + 1) * Tb * Dh), (h * (Ta + Tb) + Ta) * Dh);
+  }
+  const { Tensor } = ort();
+  return new Tensor('float32', out, [1, H, Ta + Tb, Dh]);
 }
 
 export function thoughtStepsTensor(n: number): Tensor {

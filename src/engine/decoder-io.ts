@@ -69,6 +69,10 @@ export function expectedIO(m: Manifest, thoughtLoop = false): { inputs: Expected
     outputs.push({ name: 'thought_logits', type: 'float32', dims: [null, null, null, V] });
     outputs.push({ name: 'thought_last_hidden_state', type: 'float32', dims: [null, null, null, D] });
     outputs.push({ name: 'thought_hidden_states', type: 'float32', dims: [null, L + 1, null, null, D] });
+    for (let i = 0; i < L; i++) {
+      outputs.push({ name: `thought_${presentKey(i)}`, type: 'float32', dims: [null, H, null, Dh] });
+      outputs.push({ name: `thought_${presentValue(i)}`, type: 'float32', dims: [null, H, null, Dh] });
+    }
   }
   return { inputs, outputs };
 }
