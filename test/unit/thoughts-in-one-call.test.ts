@@ -87,6 +87,16 @@ for (const [label, dir, questions] of [
       console.log(`${label}: max |Δ| between the two paths ${worst.toExponential(2)} (tolerance ${TOL})`);
     });
 
+    it('a dataset evaluation at several k (stretches of thoughts between branches) gives the same rows', async () => {
+      const records = (questions as () => string[])().map((question, index) => ({ index, question, answer: 'x' }));
+      const a = await oneCall.evalDataset(records, { thoughts: [0, 2, 5], batchSize: 1 });
+      const b = await stepwise.evalDataset(records, { thoughts: [0, 2, 5], batchSize: 1 });
+      assert.deepEqual(
+        a.records.map((r) => [r.index, r.k, r.text]),
+        b.records.map((r) => [r.index, r.k, r.text]),
+      );
+    });
+
     it('inspect gives the same traces either way, and an intervention takes the pass-per-thought path', async () => {
       const q = (questions as () => string[])()[0];
       const a = await oneCall.inspect({ question: q });

@@ -45,9 +45,11 @@ export async function batchAnswersAtDepths(
       answers.push({ k: t, ...(await greedyBatch(dec, first, eos.id, maxNewTokens, signal)) });
       dec.restore(state);
     },
-    async () => {
-      throwIfAborted(signal);
-      out = await dec.step(out.lastHidden);
+    async (from, to) => {
+      for (let t = from; t < to; t++) {
+        throwIfAborted(signal);
+        out = await dec.step(out.lastHidden);
+      }
     },
   );
   return answers;

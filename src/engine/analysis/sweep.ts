@@ -63,28 +63,36 @@ export async function answersAtDepths(
       answers.push(a);
       opts.onAnswer?.(a);
     },
-    async (t) => {
+    async (from, to) => {
       throwIfAborted(opts.signal);
-      out = await dec.step(opts.feed ? opts.feed(t + 1, out) : out.lastHidden);
-      passes++;
+      if (!opts.feed && dec.hasThoughtLoop && dec.thoughtsInOneCall) {
+        // nothing intervenes: the stretch of thoughts in one call (models/README.md)
+        const outs = await dec.thoughts(out.lastHidden, to - from);
+        out = outs[outs.length - 1];
+        passes += to - from;
+        return;
+      }
+      for (let t = from; t < to; t++) {
+        throwIfAborted(opts.signal);
+        out = await dec.step(opts.feed ? opts.feed(t + 1, out) : out.lastHidden);
+        passes++;
+      }
     },
   );
   return { answers, passes, naivePasses };
 }
 
 /**
- * The schedule of a run that answers at several depths from one main line: at each t = 0..max(ks),
- * `branch(t)` when t is in `ks` (ascending, distinct), then `advance(t)` feeds thought t + 1.
+ * The schedule of a run that answers at several depths from one main line: `branch(t)` at each t
+ * in `ks` (ascending, distinct), and between them `advance(from, to)` feeds thoughts from + 1..to,
+ * so a stretch without a branch can run in one decoder call.
  */
-export async function atEachDepth(ks: number[], branch: (t: number) => Promise<void>, advance: (t: number) => Promise<void>): Promise<void> {
-  const maxK = ks.length ? ks[ks.length - 1] : 0;
-  let next = 0;
-  for (let t = 0; t <= maxK; t++) {
-    if (ks[next] === t) {
-      next++;
-      await branch(t);
-    }
-    if (t < maxK) await advance(t);
+export async function atEachDepth(ks: number[], branch: (t: number) => Promise<void>, advance: (from: number, to: number) => Promise<void>): Promise<void> {
+  let at = 0;
+  for (const k of ks) {
+    if (k > at) await advance(at, k);
+    at = k;
+    await branch(k);
   }
 }
 
