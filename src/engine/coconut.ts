@@ -36,6 +36,7 @@ export class Decoder {
    * pass, as interventions and branches always are (tests compare the two paths).
    */
   thoughtsInOneCall = true;
+  private readonly plainOutputs: string[];
 
   constructor(
     private readonly session: InferenceSession,
@@ -44,6 +45,8 @@ export class Decoder {
   ) {
     this.s = decoderShape(manifest);
     this.hasThoughtLoop = session.inputNames.includes(THOUGHT_STEPS);
+    this.plainOutputs = ['logits', 'last_hidden_state', 'hidden_states'];
+    for (let i = 0; i < this.s.L; i++) this.plainOutputs.push(presentKey(i), presentValue(i));
   }
 
   /**
@@ -112,6 +115,7 @@ export class Decoder {
     const out = await this.pass(first, k - 1);
     const { V, D, L } = this.s;
     const outs = [readPass(this.s, cpuData(out.logits), cpuData(out.last_hidden_state), cpuData(out.hidden_states), 1, 0)];
+    if (k === 1) return outs; // a plain pass: the thought_* outputs were not fetched
     const logits = cpuData(out.thought_logits);
     const last = cpuData(out.thought_last_hidden_state);
     const hs = cpuData(out.thought_hidden_states);
@@ -138,7 +142,8 @@ export class Decoder {
       ...this.past,
     };
     if (this.hasThoughtLoop) feeds[THOUGHT_STEPS] = thoughtStepsTensor(thoughtSteps);
-    const out = await this.session.run(feeds);
+    // A plain pass asks only for what it reads: every output fetched is a tensor wrapped for JS.
+    const out = thoughtSteps > 0 ? await this.session.run(feeds) : await this.session.run(feeds, this.plainOutputs);
     const next: Record<string, Tensor> = {};
     for (let i = 0; i < this.s.L; i++) {
       // After thoughts in the graph, the cache is present.* followed by the positions they added
