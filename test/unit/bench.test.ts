@@ -50,6 +50,9 @@ describe('coconut-lens bench', () => {
     assert.equal(m.threads, 1);
     for (const key of ['sessionCreateMs', 'prefillMs', 'thoughtStepMs', 'tokenStepMs', 'warmInspectMs']) positiveStat(m[key], key);
     assert.equal(m.thoughtStepMs.n, 2 * 4 * m.plan.thoughts); // runs × 4 sequences × thoughts each
+    // the fixture's graph has the thought loop: one sample per sequence (its k thoughts in one call)
+    positiveStat(m.thoughtInOneCallMs, 'thoughtInOneCallMs');
+    assert.equal(m.thoughtInOneCallMs.n, 2 * 4);
     assert.equal(m.warmInspectMs.thoughts, 3);
     assert.ok(j.peakRssMB > 10);
     assert.equal(j.thought_step_speedup_vs_pytorch, undefined);
@@ -70,6 +73,8 @@ describe('coconut-lens bench', () => {
     assert.equal(m.pytorch.thoughtStepMs.n, m.thoughtStepMs.n);
     assert.ok(j.thought_step_speedup_vs_pytorch > 0);
     assert.equal(j.thought_step_speedup_vs_pytorch, m.thought_step_speedup_vs_pytorch);
+    assert.ok(m.thought_in_one_call_speedup_vs_pytorch > 0);
+    assert.equal(j.thought_in_one_call_speedup_vs_pytorch, m.thought_in_one_call_speedup_vs_pytorch);
     assert.match(r.err, /block 8\/8: ours .* ms\/thought, pytorch .* ms\/thought/);
   });
 
