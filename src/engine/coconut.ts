@@ -95,6 +95,15 @@ export class Decoder {
     return embedIds(this.probe, this.s, ids);
   }
 
+  /**
+   * Whether the next thoughts may run in one call: the graph has the loop, it is not switched off,
+   * and the cache is in host memory (a cache kept on the GPU, the bench's --kv-on-gpu, cannot be
+   * joined with the positions the loop adds without a round trip, so it steps).
+   */
+  get oneCallReady(): boolean {
+    return this.hasThoughtLoop && this.thoughtsInOneCall && Object.values(this.past).every((t) => t.location === 'cpu');
+  }
+
   /** Runs S new positions ([S, D] embeddings) after the cache; returns the last position's outputs. */
   async step(embeds: Float32Array): Promise<PassOutput> {
     const out = await this.pass(embeds, 0);
@@ -276,7 +285,7 @@ export async function runCoconut(dec: Decoder, m: Manifest, promptIds: number[],
   };
 
   let thoughtsMs = 0;
-  if (k > 0 && dec.hasThoughtLoop && dec.thoughtsInOneCall && !hooks.feed && !hooks.atDepth) {
+  if (k > 0 && dec.oneCallReady && !hooks.feed && !hooks.atDepth) {
     // Nothing intervenes between thoughts: the graph feeds them back itself, in one call.
     throwIfAborted(hooks.signal);
     t0 = now();

@@ -65,7 +65,7 @@ export async function answersAtDepths(
     },
     async (from, to) => {
       throwIfAborted(opts.signal);
-      if (!opts.feed && dec.hasThoughtLoop && dec.thoughtsInOneCall) {
+      if (!opts.feed && dec.oneCallReady) {
         // nothing intervenes: the stretch of thoughts in one call (models/README.md)
         const outs = await dec.thoughts(out.lastHidden, to - from);
         out = outs[outs.length - 1];

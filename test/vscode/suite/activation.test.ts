@@ -70,6 +70,8 @@ describe('extension host', () => {
           feeds[`past_key_values.${i}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [1, heads, 0, d / heads]);
         }
       }
+      // a plain pass: no thoughts inside the graph (models/README.md, "Thoughts in one call")
+      feeds.thought_steps = new ort.Tensor('int64', BigInt64Array.of(0n), []);
       const out = await session.run(feeds);
       assert.deepEqual(out.logits.dims, [1, 1, vocab]);
       assert.ok(Array.from(out.logits.data as Float32Array).every(Number.isFinite), 'logits are finite');
