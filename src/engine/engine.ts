@@ -41,10 +41,7 @@ export interface LoadOptions {
   threads?: number;
   /** `dir` is the shipped default model: a missing folder says so (not a generic not-found). */
   isDefault?: boolean;
-  /**
-   * false: every thought is its own decoder pass, even where nothing intervenes (default true: a
-   * plain run's thoughts in one call, where the graph has the loop). For comparing the two paths.
-   */
+  /** false: a pass per thought even where nothing intervenes (default: one call where the graph can). */
   thoughtsInOneCall?: boolean;
 }
 
@@ -78,7 +75,7 @@ export class CoconutEngine {
     this.decoder = new Decoder(session, model.manifest, model.probe);
   }
 
-  /** Whether a run without interventions or branches runs its thoughts in one decoder call. */
+  /** Whether a run with no intervention or branch runs its thoughts in one decoder call. */
   get thoughtsInOneCall(): boolean {
     return this.decoder.hasThoughtLoop && this.decoder.thoughtsInOneCall;
   }
@@ -109,14 +106,7 @@ export class CoconutEngine {
     const info: ModelInfo = {
       name: m.name,
       dir: model.dir,
-      architecture: {
-        family: a.family,
-        n_layer: a.n_layer,
-        n_head: a.n_head,
-        n_embd: a.n_embd,
-        vocab_size: a.vocab_size,
-        n_positions: a.n_positions,
-      },
+      architecture: { family: a.family, n_layer: a.n_layer, n_head: a.n_head, n_embd: a.n_embd, vocab_size: a.vocab_size, n_positions: a.n_positions },
       thoughts: { ...m.thoughts },
       maxNewTokens: m.generation.max_new_tokens,
       answerMarker: m.prompt.answer_marker,
