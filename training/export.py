@@ -44,7 +44,7 @@ except ImportError:  # pragma: no cover - script use
     import vocab as _vocab
 
 FORMAT = "coconut-lens-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: outputs at the last position, the thought loop (models/README.md)
 
 
 def io_names(n_layer: int):

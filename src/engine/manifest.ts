@@ -16,7 +16,8 @@ export interface ManifestFile {
 
 export interface Manifest {
   format: 'coconut-lens-model';
-  format_version: 1;
+  /** 1: decoders return every position; 2: the last position only, and may run thoughts (models/README.md). */
+  format_version: 1 | 2;
   name: string;
   architecture: {
     family: 'gpt2';
@@ -156,11 +157,11 @@ export function validateManifest(raw: unknown, file = 'coconut.json'): Manifest 
   const root = new Obj(raw as Record<string, unknown>, '', file);
   root.str('format', { oneOf: ['coconut-lens-model'] });
   const version = root.int('format_version', 0);
-  if (version !== 1) {
+  if (version !== 1 && version !== 2) {
     throw new EngineError(
       'MODEL_MANIFEST',
-      `${file} format_version: this engine reads version 1, the model is version ${version}`,
-      version > 1 ? 'update Coconut Lens to a version that reads this model format' : FIX,
+      `${file} format_version: this engine reads versions 1 and 2, the model is version ${version}`,
+      version > 2 ? 'update Coconut Lens to a version that reads this model format' : FIX,
     );
   }
   const name = root.str('name', { nonEmpty: true });
@@ -254,7 +255,7 @@ export function validateManifest(raw: unknown, file = 'coconut.json'): Manifest 
 
   const manifest: Manifest = {
     format: 'coconut-lens-model',
-    format_version: 1,
+    format_version: version,
     name,
     architecture,
     special_tokens,
