@@ -66,10 +66,16 @@ def minutes_done(run: Path) -> float:
     return max((r.get("elapsed_min", 0.0) for r in rows), default=0.0)
 
 
+# A segment may stop a few seconds short of its phase's end (its limit counts from when the
+# process started training, the run's minutes from its first step). What is left of a phase below
+# this is skipped: a segment of ~0 minutes would only pay a restart.
+MIN_SEGMENT = 0.25
+
+
 def next_segment(phases: Sequence[Phase], done: float) -> Optional[Phase]:
     """(minutes to train now, lr) for a run `done` minutes in, or None when the schedule is over."""
     for until, lr in phases:
-        if done < until - 1e-3:  # a segment stops after its limit, never before: only rounding
+        if until - done >= MIN_SEGMENT:
             return (until - done, lr)
     return None
 

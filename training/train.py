@@ -680,7 +680,8 @@ class Trainer:
     def __init__(self, cfg: dict, out_dir: Path, log=print, stop_after_minutes: Optional[float] = None):
         self.cfg, self.out, self.log = cfg, out_dir, log
         # wall-clock limit of this invocation (a device call is limited to 10 minutes)
-        self.stop_after_s = stop_after_minutes * 60 if stop_after_minutes else None
+        # (0 means stop at once, not "no limit": a scheduler may pass what is left of a phase)
+        self.stop_after_s = stop_after_minutes * 60 if stop_after_minutes is not None else None
         out_dir.mkdir(parents=True, exist_ok=True)
         if cfg["threads"]:
             torch.set_num_threads(int(cfg["threads"]))
@@ -914,7 +915,7 @@ class Trainer:
                         win = self._new_window()
                         last_ckpt = time.time()
                     if (cfg["max_minutes"] and time.time() - t_start > cfg["max_minutes"] * 60) or \
-                            (self.stop_after_s and time.time() - t_invocation > self.stop_after_s) or \
+                            (self.stop_after_s is not None and time.time() - t_invocation >= self.stop_after_s) or \
                             self.stop_requested:
                         self._flush_window(win, tp, t_start)
                         stopped = True

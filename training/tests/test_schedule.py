@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from conftest import REPO_ROOT
-from schedule import minutes_done, next_segment, parse_phases, phases_of
+from schedule import MIN_SEGMENT, minutes_done, next_segment, parse_phases, phases_of
 
 CONFIGS = REPO_ROOT / "training" / "configs"
 
@@ -17,7 +17,10 @@ def test_phases_parse_and_pick_the_next_segment():
     assert next_segment(phases, 0.0) == (142.0, 1e-3)
     assert next_segment(phases, 100.0) == (42.0, 1e-3)
     assert next_segment(phases, 142.0) == (8.0, 3e-4)
-    assert next_segment(phases, 179.9995) is None  # rounding
+    assert next_segment(phases, 179.9995) is None
+    # a segment that stopped seconds short of a boundary: the next phase, not a 0-minute segment
+    minutes, lr = next_segment(phases, 141.95)
+    assert lr == 3e-4 and minutes == pytest.approx(8.05)
     assert next_segment(phases, 200.0) is None
     with pytest.raises(ValueError):
         parse_phases("150:1e-3,142:3e-4")
@@ -33,9 +36,8 @@ def test_phases_copied_from_a_run_log(tmp_path):
 
 
 def test_runs_each_phase_at_its_lr_and_resumes(tmp_path):
-    """A real tiny run through two phases of a few seconds (the second long enough that a slow first
-    step under load cannot overrun it): each segment logs its own lr, and the
-    run's minutes pass the last boundary."""
+    """A real tiny run through two phases of ~20 s each: each segment logs its own lr, and the run's
+    minutes reach the last boundary."""
     out = tmp_path / "run"
     cfg = tmp_path / "tiny.json"
     c = json.loads((CONFIGS / "tiny.json").read_text())
@@ -45,11 +47,11 @@ def test_runs_each_phase_at_its_lr_and_resumes(tmp_path):
     c["optim"]["warmup_steps"] = 0  # the logged lr is then the phase's own
     cfg.write_text(json.dumps(c))
     res = subprocess.run([sys.executable, str(REPO_ROOT / "training" / "schedule.py"), "--config", str(cfg),
-                          "--out-dir", str(out), "--phases", "0.05:1e-3,0.25:1e-4"],
+                          "--out-dir", str(out), "--phases", "0.3:1e-3,0.6:1e-4"],
                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
     assert "schedule complete" in res.stdout
     segments = torch.load(str(out / "state.pt"), map_location="cpu")["segments"]
     assert [s["lr"] for s in segments] == [1e-3, 1e-4]
-    assert segments[1]["start_minutes"] >= 0.05 - 0.01
-    assert minutes_done(out) >= 0.25 - 1e-3
+    assert segments[1]["start_minutes"] >= 0.3 - MIN_SEGMENT
+    assert minutes_done(out) >= 0.6 - MIN_SEGMENT
