@@ -46,6 +46,8 @@ export class BatchDecoder {
   private mask: BigInt64Array<ArrayBufferLike> = new BigInt64Array(0);
   /** Per row, the position id its next token gets (its count of real tokens so far). */
   private nextPos = new BigInt64Array(0);
+  /** The graph has the thought loop, whose thought_steps input a plain pass feeds as 0. */
+  private readonly hasThoughtLoop: boolean;
 
   constructor(
     private readonly session: InferenceSession,
@@ -53,6 +55,7 @@ export class BatchDecoder {
     private readonly probe: Probe,
   ) {
     this.s = decoderShape(manifest);
+    this.hasThoughtLoop = session.inputNames.includes(THOUGHT_STEPS);
   }
 
   get rows(): number {
@@ -165,7 +168,7 @@ export class BatchDecoder {
       position_ids: new Tensor('int64', pos, [B, S]),
       ...this.cacheTensors(this.at, T0, (i) => [pastKey(i), pastValue(i)]),
     };
-    if (this.session.inputNames.includes(THOUGHT_STEPS)) feeds[THOUGHT_STEPS] = thoughtStepsTensor(0);
+    if (this.hasThoughtLoop) feeds[THOUGHT_STEPS] = thoughtStepsTensor(0);
     const out = await this.session.run(feeds, fetches);
     this.at = into;
     this.T = T;

@@ -101,7 +101,12 @@ export class Decoder {
    * joined with the positions the loop adds without a round trip, so it steps).
    */
   get oneCallReady(): boolean {
-    return this.hasThoughtLoop && this.thoughtsInOneCall && Object.values(this.past).every((t) => t.location === 'cpu');
+    return this.usesOneCall && Object.values(this.past).every((t) => t.location === 'cpu');
+  }
+
+  /** The loop exists and is not switched off (whatever the cache's location). */
+  get usesOneCall(): boolean {
+    return this.hasThoughtLoop && this.thoughtsInOneCall;
   }
 
   /** Runs S new positions ([S, D] embeddings) after the cache; returns the last position's outputs. */
@@ -182,8 +187,12 @@ function appendPositions(a: Tensor, b: Tensor): Tensor {
   return new Tensor('float32', out, [1, H, Ta + Tb, Dh]);
 }
 
+let noThoughts: Tensor | undefined;
+
+/** The thought_steps feed; the 0 of every plain pass is made once (tensors are immutable). */
 export function thoughtStepsTensor(n: number): Tensor {
   const { Tensor } = ort();
+  if (n === 0) return (noThoughts ??= new Tensor('int64', BigInt64Array.of(0n), []));
   return new Tensor('int64', BigInt64Array.of(BigInt(n)), []);
 }
 

@@ -77,7 +77,7 @@ export class CoconutEngine {
 
   /** Whether a run with no intervention or branch runs its thoughts in one decoder call. */
   get thoughtsInOneCall(): boolean {
-    return this.decoder.hasThoughtLoop && this.decoder.thoughtsInOneCall;
+    return this.decoder.usesOneCall;
   }
 
   static async load(dir: string, opts: LoadOptions = {}): Promise<CoconutEngine> {
