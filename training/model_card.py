@@ -31,6 +31,14 @@ def table(header: Sequence[str], rows: List[Sequence[object]]) -> str:
     return "\n".join(out)
 
 
+def read_metrics(run: Path) -> List[dict]:
+    """The rows of a run's metrics.jsonl (none if it has no log yet)."""
+    path = run / "metrics.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 def lr_phases(metrics: List[dict]) -> List[tuple]:
     """(lr, from_minute, to_minute) for each stretch of constant learning rate in a run's log."""
     out: List[list] = []
@@ -211,9 +219,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     agreement = (res / "agreement.txt").read_text(encoding="utf-8")
     b = Path(a.baselines)
     baselines = json.loads(b.read_text(encoding="utf-8")) if b.exists() else []
-    metrics_file = Path(a.run) / "metrics.jsonl"
-    metrics = [json.loads(x) for x in metrics_file.read_text(encoding="utf-8").splitlines() if x.strip()] \
-        if metrics_file.exists() else []
+    metrics = read_metrics(Path(a.run))
     held = res / "held_out.json"
     held_out = json.loads(held.read_text(encoding="utf-8")) if held.exists() else None
     if held_out is not None:

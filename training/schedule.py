@@ -14,7 +14,6 @@ so it can run in the background and be continued by the same command in a later 
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import time
@@ -23,10 +22,10 @@ from typing import List, Optional, Sequence, Tuple
 
 HERE = Path(__file__).resolve().parent
 try:
-    from .model_card import lr_phases
+    from .model_card import lr_phases, read_metrics
 except ImportError:  # pragma: no cover - script use
     sys.path.insert(0, str(HERE))
-    from model_card import lr_phases
+    from model_card import lr_phases, read_metrics
 
 Phase = Tuple[float, float]  # (until minute, lr)
 
@@ -39,13 +38,6 @@ def parse_phases(text: str) -> List[Phase]:
     if not out or any(b[0] <= a[0] for a, b in zip(out, out[1:])):
         raise ValueError(f"phases must be UNTIL:LR with increasing minutes, got {text!r}")
     return out
-
-
-def read_metrics(run: Path) -> List[dict]:
-    path = run / "metrics.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def phases_of(run: Path) -> List[Phase]:
