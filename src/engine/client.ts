@@ -19,7 +19,7 @@ import type {
   SweepOptions,
   SweepResult,
 } from '../shared/types';
-import { BUSY_MESSAGE, type HostToWorker, type LoadParams, type RunMessage, type WorkerToHost } from './worker-protocol';
+import { BUSY_MESSAGE, type HostToWorker, type LoadParams, type RunMessage, type WorkerRequest, type WorkerToHost } from './worker-protocol';
 
 export interface EngineClientOptions {
   /** Absolute path of dist/engine-worker.js (the bundled src/engine/worker.ts). */
@@ -51,6 +51,9 @@ interface Pending {
   onProgress?: (p: Progress) => void;
 }
 
+/** How long a disposed worker may take to finish its pass and exit before it is terminated. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 
 export class EngineClient {
@@ -61,6 +64,7 @@ export class EngineClient {
   private loadingId: number | undefined;
   private disposed = false;
   private modelInfo: ModelInfo | undefined;
+  private disposal: Promise<number | undefined> | undefined;
 
   constructor(private readonly opts: EngineClientOptions) {}
 
@@ -157,18 +161,38 @@ export class EngineClient {
     if (this.runningId !== undefined) this.post({ kind: 'cancel', id: this.runningId });
   }
 
-  /** Stops the worker. Pending calls reject with CANCELLED; later calls are refused. */
-  dispose(): void {
-    if (this.disposed) return;
+  /**
+   * Stops the worker. Pending calls reject with CANCELLED at once; later calls are refused. The
+   * worker is asked to stop rather than terminated: terminating a thread while onnxruntime-node
+   * runs a pass for it aborts the whole process (its completion callback throws into a dead
+   * environment: "terminate called after throwing an instance of 'Napi::Error'"), which in VS Code
+   * is the extension host. The worker cancels its run, waits for the pass in flight, releases its
+   * sessions and exits; only a worker still there after SHUTDOWN_GRACE_MS is terminated. Resolves
+   * with the worker's exit code (0: it stopped by itself), or undefined when there was no worker.
+   */
+  dispose(): Promise<number | undefined> {
+    if (this.disposed) return this.disposal ?? Promise.resolve(undefined);
     this.disposed = true;
     this.modelInfo = undefined;
     const w = this.worker;
     this.worker = undefined;
     this.rejectAll(new EngineError('CANCELLED', 'the engine was shut down while a request was pending', 'run it again'));
-    void w?.terminate();
+    if (!w) return (this.disposal = Promise.resolve(undefined));
+    this.disposal = new Promise<number>((resolve) => {
+      const grace = setTimeout(() => void w.terminate(), SHUTDOWN_GRACE_MS);
+      grace.unref();
+      w.once('exit', (code) => {
+        clearTimeout(grace);
+        resolve(code);
+      });
+    });
+    // Held until it exits, so a CLI that disposes and returns does not tear the thread down mid-pass.
+    w.ref();
+    w.postMessage({ kind: 'shutdown' } satisfies HostToWorker);
+    return this.disposal;
   }
 
-  private request(msg: HostToWorker, onProgress?: (p: Progress) => void): Promise<unknown> {
+  private request(msg: WorkerRequest, onProgress?: (p: Progress) => void): Promise<unknown> {
     if (this.disposed) return Promise.reject(disposedError());
     return new Promise((resolve, reject) => {
       this.pending.set(msg.id, { resolve, reject, onProgress });

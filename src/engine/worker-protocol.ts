@@ -1,6 +1,6 @@
 // The messages between EngineClient (extension host, CLI) and the engine worker thread. Every
-// request carries an id; the worker answers each with exactly one `ok` or `error` for that id,
-// and may send `progress` for a run before that.
+// request but shutdown carries an id; the worker answers each with exactly one `ok` or `error`
+// for that id, and may send `progress` for a run before that.
 import type {
   AnalysisProgress,
   AttributionEntry,
@@ -37,7 +37,12 @@ export type HostToWorker =
   | { kind: 'load'; id: number; params: LoadParams }
   | RunMessage
   /** Cancels the run with this id; a no-op when it already finished. */
-  | { kind: 'cancel'; id: number };
+  | { kind: 'cancel'; id: number }
+  /** Cancels any run, waits for the pass in flight, releases the model and ends the thread. */
+  | { kind: 'shutdown' };
+
+/** The messages that carry an id and get exactly one answer. */
+export type WorkerRequest = Exclude<HostToWorker, { kind: 'shutdown' }>;
 
 export type RunValue = InspectResult | InterventionResult | SweepResult | AttributionEntry[] | DatasetResult;
 

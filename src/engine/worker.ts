@@ -4,7 +4,7 @@ import { parentPort } from 'node:worker_threads';
 import { CoconutEngine } from './engine';
 import { EngineError, toLensError } from './errors';
 import type { AnalysisProgress, InspectProgress } from '../shared/types';
-import type { HostToWorker, RunMessage, RunValue, WorkerToHost } from './worker-protocol';
+import type { HostToWorker, RunMessage, RunValue, WorkerRequest, WorkerToHost } from './worker-protocol';
 import { BUSY_MESSAGE } from './worker-protocol';
 
 const port = parentPort;
@@ -37,7 +37,7 @@ function run(e: CoconutEngine, msg: RunMessage, signal: AbortSignal, onProgress:
   }
 }
 
-async function handle(msg: HostToWorker): Promise<void> {
+async function handle(msg: WorkerRequest): Promise<void> {
   switch (msg.kind) {
     case 'cancel':
       if (running?.id === msg.id) running.abort.abort();
@@ -96,6 +96,25 @@ async function handle(msg: HostToWorker): Promise<void> {
   }
 }
 
+const inFlight = new Set<Promise<void>>();
+
+// The thread ends only once no onnxruntime call is in flight (see EngineClient.dispose): a
+// cancelled run stops after its current pass, a load finishes, then the sessions are released.
+async function shutdown(): Promise<void> {
+  running?.abort.abort();
+  await Promise.allSettled([...inFlight]);
+  await engine?.dispose().catch(() => undefined);
+  engine = undefined;
+  process.exit(0);
+}
+
 port.on('message', (msg: HostToWorker) => {
-  void handle(msg);
+  if (msg.kind === 'shutdown') {
+    port.removeAllListeners('message');
+    void shutdown();
+    return;
+  }
+  const work = handle(msg);
+  inFlight.add(work);
+  void work.finally(() => inFlight.delete(work));
 });
