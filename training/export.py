@@ -44,7 +44,7 @@ except ImportError:  # pragma: no cover - script use
     import vocab as _vocab
 
 FORMAT = "coconut-lens-model"
-FORMAT_VERSION = 2  # 2: outputs at the last position, the thought loop (models/README.md)
+FORMAT_VERSION = 3  # 2: outputs at the last position, the thought loop; 3: the prefix cache (models/README.md)
 
 
 def io_names(n_layer: int):
@@ -55,6 +55,9 @@ def io_names(n_layer: int):
         outputs += [f"present.{i}.key", f"present.{i}.value"]
     # thoughts run inside the graph after the pass (models/README.md, "Thoughts in one call")
     inputs.append("thought_steps")
+    # the cache's second tier, read and never copied (models/README.md, "The prefix cache")
+    for i in range(n_layer):
+        inputs += [f"prefix_key_values.{i}.key", f"prefix_key_values.{i}.value"]
     outputs += ["thought_logits", "thought_last_hidden_state", "thought_hidden_states"]
     for i in range(n_layer):
         outputs += [f"thought_present.{i}.key", f"thought_present.{i}.value"]

@@ -69,15 +69,19 @@ def run_ort(onnx_path: Path, runs: List[Dict[str, torch.Tensor]]) -> List[Dict[s
 
 
 def _torch_outputs(model: GPT, feeds: Dict[str, torch.Tensor]) -> Dict[str, np.ndarray]:
+    """PyTorch on the whole cache (prefix followed by past); present.* without the prefix, as the
+    graph returns it."""
     n = model.config.n_layer
-    past = [(feeds[f"past_key_values.{i}.key"], feeds[f"past_key_values.{i}.value"]) for i in range(n)]
+    cache = [tuple(torch.cat([feeds[f"prefix_key_values.{i}.{kv}"], feeds[f"past_key_values.{i}.{kv}"]], 2)
+                   for kv in ("key", "value")) for i in range(n)]
+    prefix = feeds["prefix_key_values.0.key"].shape[2]
     with torch.no_grad():
-        o = model(feeds["inputs_embeds"], feeds["position_ids"], feeds["attention_mask"], past,
+        o = model(feeds["inputs_embeds"], feeds["position_ids"], feeds["attention_mask"], cache,
                   output_hidden_states=True)
     res = {"logits": o.logits, "last_hidden_state": o.last_hidden_state,
            "hidden_states": torch.stack(o.hidden_states, 0)}
     for i, (k, v) in enumerate(o.presents):
-        res[f"present.{i}.key"], res[f"present.{i}.value"] = k, v
+        res[f"present.{i}.key"], res[f"present.{i}.value"] = k[:, :, prefix:], v[:, :, prefix:]
     return {k: v.numpy() for k, v in res.items()}
 
 
@@ -99,11 +103,19 @@ def _scenarios(model: GPT, seed: int = 1) -> List[Dict[str, torch.Tensor]]:
     def empty_past(b):
         return [torch.zeros(b, cfg.n_head, 0, dh) for _ in range(2 * cfg.n_layer)]
 
-    def feeds(embeds, mask, pos, past):
+    def feeds(embeds, mask, pos, past, prefix=None):
+        prefix = prefix or empty_past(embeds.shape[0])
         d = {"inputs_embeds": embeds, "attention_mask": mask, "position_ids": pos}
         for i in range(cfg.n_layer):
             d[f"past_key_values.{i}.key"], d[f"past_key_values.{i}.value"] = past[2 * i], past[2 * i + 1]
+            d[f"prefix_key_values.{i}.key"], d[f"prefix_key_values.{i}.value"] = prefix[2 * i], prefix[2 * i + 1]
         return d
+
+    def split(f, at):
+        """The same pass with the first `at` cache positions moved to the prefix tier."""
+        past = [f[f"past_key_values.{i}.{kv}"] for i in range(cfg.n_layer) for kv in ("key", "value")]
+        return feeds(f["inputs_embeds"], f["attention_mask"], f["position_ids"],
+                     [t[:, :, at:] for t in past], [t[:, :, :at] for t in past])
 
     def presents(f):
         out = _torch_outputs(model, f)
@@ -123,7 +135,8 @@ def _scenarios(model: GPT, seed: int = 1) -> List[Dict[str, torch.Tensor]]:
     step2 = feeds(torch.randn(2, 2, cfg.n_embd, generator=gen),
                   torch.cat([mask2, torch.ones(2, 2, dtype=torch.int64)], 1),
                   torch.tensor([[4, 5], [6, 7]]), presents(padded))
-    return [prefill, step, padded, step2]
+    # the tier boundary inside the prompt, inside the padding, and with the recent tier empty
+    return [prefill, step, padded, step2, split(step, 5), split(step2, 1), split(step2, 3), split(step2, 6)]
 
 
 THOUGHTS = 3  # thoughts run inside the graph in the fused scenarios
@@ -135,6 +148,7 @@ def _torch_thoughts(model: GPT, feeds: Dict[str, torch.Tensor], k: int) -> Dict[
     first = _at_last_position(_torch_outputs(model, feeds))
     n = model.config.n_layer
     mask, pos = feeds["attention_mask"], feeds["position_ids"][:, -1:]
+    prefix = {k2: v for k2, v in feeds.items() if k2.startswith("prefix_key_values.")}
     cache = {f"past_key_values.{i}.{kv}": torch.from_numpy(first[f"present.{i}.{kv}"])
              for i in range(n) for kv in ("key", "value")}
     thought = torch.from_numpy(first["last_hidden_state"])
@@ -143,7 +157,7 @@ def _torch_thoughts(model: GPT, feeds: Dict[str, torch.Tensor], k: int) -> Dict[
         mask = torch.cat([mask, torch.ones(mask.shape[0], 1, dtype=mask.dtype)], 1)
         pos = pos + 1
         o = _at_last_position(_torch_outputs(model, {"inputs_embeds": thought, "attention_mask": mask,
-                                                     "position_ids": pos, **cache}))
+                                                     "position_ids": pos, **prefix, **cache}))
         steps.append(o)
         cache = {f"past_key_values.{i}.{kv}": torch.from_numpy(o[f"present.{i}.{kv}"])
                  for i in range(n) for kv in ("key", "value")}

@@ -10,6 +10,8 @@ every pass. This graph computes the same function with fewer, larger kernels:
   from one MatMul against the cached (raw) keys, and the second is shifted one key to the right.
   A step then costs O(T) scores instead of O(T x head_size) smeared keys, and the cache still
   holds the raw keys the contract names.
+- The cache has two tiers (build_decoder): attention reads a prefix it never copies, so a step
+  copies only the recent positions into its present.* outputs.
 - The causal mask is one Trilu; the rotary half-rotation one MatMul by a fixed matrix.
 - Only the last position leaves the graph (logits, last_hidden_state, hidden_states are
   [.., 1, ..]), which is all the engine reads; so the last layer runs its attention and MLP for
@@ -24,7 +26,7 @@ graph with PyTorch on prefill, steps and left-padded batches.
 from __future__ import annotations
 
 import math
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import onnx
@@ -87,9 +89,10 @@ def _i64(*v: int) -> np.ndarray:
 
 
 def _decoder_pass(g: _Graph, sd: Dict[str, np.ndarray], cfg, embeds: str, mask: str, pos: str,
-                  grow: Callable[[int, str, str], str], out: Dict[str, str]) -> None:
+                  grow: Callable[[int, str, str], Tuple[str, str]], out: Dict[str, str]) -> None:
     """One pass over S new positions: grow(layer, "key" | "value", new [B,H,S,Dh]) returns the
-    cache with the new positions appended (and writes whatever must be kept); the last position's
+    cache as two tiers, (prefix, recent with the new positions appended), and writes whatever
+    must be kept; attention runs over the prefix followed by the recent tier. The last position's
     outputs go to out["logits"], out["last_hidden_state"], out["hidden_states"]."""
     L, H, D = cfg.n_layer, cfg.n_head, cfg.n_embd
     Dh = D // H
@@ -132,6 +135,7 @@ def _decoder_pass(g: _Graph, sd: Dict[str, np.ndarray], cfg, embeds: str, mask: 
         shift = g.const("shift_right", _i64(0, 0, 0, 0, 1, 0, 0, 0, 0, -1))  # [1, B, H, Sq, T]
 
     hidden = [x]
+    tiers: List[str] = []  # the [prefix, recent] split of the key axis, the same in every layer
     for i in range(L):
         p = f"gpt.h.{i}."
         last_layer = i == L - 1
@@ -151,7 +155,7 @@ def _decoder_pass(g: _Graph, sd: Dict[str, np.ndarray], cfg, embeds: str, mask: 
         if rotary:
             qk = g.op("Add", g.op("Mul", qk, cos), g.op("Mul", g.op("MatMul", qk, rot), sin))
         q, k = g.ops("Split", qk, g.const("split_q_k", _i64(H, H)), n=2, axis=1)
-        k, v = grow(i, "key", k), grow(i, "value", v)
+        (k_pre, k), (v_pre, v) = grow(i, "key", k), grow(i, "value", v)
         if last_layer:
             q = g.op("Slice", q, last_only, to_end, axis2)  # [B, H, 1, Dh]
         if smear:
@@ -162,13 +166,19 @@ def _decoder_pass(g: _Graph, sd: Dict[str, np.ndarray], cfg, embeds: str, mask: 
             q = g.op("Mul", q, g.const(p + "attn.smear_weights", np.stack([(1.0 - gate) * scale, gate * scale])[:, None]))
         else:
             q = g.op("Mul", q, g.const("attn_scale", np.float32(scale)))
-        scores = g.op("MatMul", q, g.op("Transpose", k, perm=[0, 1, 3, 2]))  # [(2,) B, H, Sq, T]
+        # [(2,) B, H, Sq, T]: scores against the prefix, then the recent keys. Concatenated here
+        # (T numbers per query) rather than as keys (T x Dh), so no pass copies the prefix's cache.
+        scores = g.op("Concat", g.op("MatMul", q, g.op("Transpose", k_pre, perm=[0, 1, 3, 2])),
+                      g.op("MatMul", q, g.op("Transpose", k, perm=[0, 1, 3, 2])), axis=-1)
         if smear:
             own, prev = g.ops("Split", scores, g.const("split_1_1", _i64(1, 1)), n=2, axis=0)
             # r_j k_{j-1}: the previous key counts where it is real (not padding, not before the start)
             scores = g.op("Add", own, g.op("Pad", g.op("Mul", prev, real), shift))
         att = g.op("Softmax", g.op("Add", scores, bias_last if last_layer else bias), axis=-1)
-        y = g.op("MatMul", att, v)  # [(1,) B, H, Sq, Dh]
+        if not tiers:
+            tiers.append(g.op("Concat", g.op("Shape", k_pre, start=2, end=3), g.op("Shape", k, start=2, end=3), axis=0))
+        att_pre, att = g.ops("Split", att, tiers[0], n=2, axis=-1)
+        y = g.op("Add", g.op("MatMul", att_pre, v_pre), g.op("MatMul", att, v))  # [(1,) B, H, Sq, Dh]
         y = g.op("Transpose", y, perm=[1, 3, 0, 2, 4] if smear else [0, 2, 1, 3])  # [B, Sq, (1,) H, Dh]
         y = lin(g.op("Reshape", y, g.const("merge_heads", _i64(0, 0, D))), "attn.c_proj")
         if last_layer:
@@ -194,9 +204,9 @@ def _decoder_pass(g: _Graph, sd: Dict[str, np.ndarray], cfg, embeds: str, mask: 
 
 def _thought_loop_body(root: _Graph, sd: Dict[str, np.ndarray], cfg) -> onnx.GraphProto:
     """One continuous thought per iteration: feed the carried last_hidden_state back as a new
-    position (mask and position one longer) and collect the pass's outputs. The cache of the fed
-    positions is read from the outer graph (present.*, never copied); only the positions the
-    thoughts add are carried, so a plain pass (no iterations) copies no cache."""
+    position (mask and position one longer) and collect the pass's outputs. The prefix cache is
+    read from the outer graph and never copied; the recent tier is the outer pass's present.*
+    followed by the positions the thoughts add, which are all that is carried."""
     L, H, D, V = cfg.n_layer, cfg.n_head, cfg.n_embd, cfg.vocab_size
     Dh = D // H
     b = _Graph(root)
@@ -211,9 +221,9 @@ def _thought_loop_body(root: _Graph, sd: Dict[str, np.ndarray], cfg) -> onnx.Gra
     ones = b.op("ConstantOfShape", b.op("Shape", "loop_position"), value=helper.make_tensor("v", i64, [1], [1]))
     mask = b.op("Concat", "loop_mask", ones, axis=1, out="loop_mask_next")
 
-    def grow(i: int, kv: str, new: str) -> str:
+    def grow(i: int, kv: str, new: str) -> Tuple[str, str]:
         more = b.op("Concat", f"loop_added.{i}.{kv}", new, axis=2, out=f"loop_added_next.{i}.{kv}")
-        return b.op("Concat", f"present.{i}.{kv}", more, axis=2)
+        return f"prefix_key_values.{i}.{kv}", b.op("Concat", f"present.{i}.{kv}", more, axis=2)
 
     out = {"logits": "loop_logits", "last_hidden_state": "loop_last_hidden_state", "hidden_states": "loop_hidden_states"}
     _decoder_pass(b, sd, cfg, "loop_thought", mask, "loop_position", grow, out)
@@ -240,7 +250,12 @@ def build_decoder(sd: Dict[str, np.ndarray], cfg) -> onnx.ModelProto:
     thoughts run inside the graph (a Loop): each feeds the previous last_hidden_state back, as the
     engine's step-by-step loop does. The thought_* outputs stack their outputs, and
     thought_present.* holds the cache positions they added (the cache after the call is present.*
-    followed by thought_present.*), so a plain inspect runs its k thoughts in one call."""
+    followed by thought_present.*), so a plain inspect runs its k thoughts in one call.
+
+    The cache comes in two tiers: prefix_key_values.* (read, never copied: the engine moves a
+    prompt's cache there) and past_key_values.* (the recent positions: present.* is past followed
+    by the new positions). A pass that grew one cache copied all of it into present.* each time;
+    the copy was half of a batched step's kernel time. Empty prefixes give version 2's behaviour."""
     L, H, D, V = cfg.n_layer, cfg.n_head, cfg.n_embd, cfg.vocab_size
     Dh = D // H
     g = _Graph()
@@ -253,6 +268,7 @@ def build_decoder(sd: Dict[str, np.ndarray], cfg) -> onnx.ModelProto:
     ]
     inputs += [helper.make_tensor_value_info(f"past_key_values.{i}.{kv}", f, ["batch", H, "past_sequence", Dh]) for i, kv in cache]
     inputs.append(helper.make_tensor_value_info("thought_steps", i64, []))
+    inputs += [helper.make_tensor_value_info(f"prefix_key_values.{i}.{kv}", f, ["batch", H, "prefix_sequence", Dh]) for i, kv in cache]
     outputs = [
         helper.make_tensor_value_info("logits", f, ["batch", 1, V]),
         helper.make_tensor_value_info("last_hidden_state", f, ["batch", 1, D]),
@@ -266,8 +282,8 @@ def build_decoder(sd: Dict[str, np.ndarray], cfg) -> onnx.ModelProto:
     ]
     outputs += [helper.make_tensor_value_info(f"thought_present.{i}.{kv}", f, ["batch", H, "thoughts", Dh]) for i, kv in cache]
 
-    def grow(i: int, kv: str, new: str) -> str:
-        return g.op("Concat", f"past_key_values.{i}.{kv}", new, axis=2, out=f"present.{i}.{kv}")
+    def grow(i: int, kv: str, new: str) -> Tuple[str, str]:
+        return f"prefix_key_values.{i}.{kv}", g.op("Concat", f"past_key_values.{i}.{kv}", new, axis=2, out=f"present.{i}.{kv}")
 
     _decoder_pass(g, sd, cfg, "inputs_embeds", "attention_mask", "position_ids", grow,
                   {"logits": "logits", "last_hidden_state": "last_hidden_state", "hidden_states": "hidden_states"})

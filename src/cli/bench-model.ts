@@ -3,7 +3,7 @@
 // inspect, and the fresh-process measurements of bench-process.ts.
 import { median, promptWithBot, syntheticPrompt, timeSteps, type StepTimes } from '../engine/bench/steps';
 import { PytorchReference } from '../engine/bench/pytorch';
-import { Decoder } from '../engine/coconut';
+import { Decoder } from '../engine/decoder';
 import { CoconutEngine } from '../engine/engine';
 import { EngineError } from '../engine/errors';
 import { createSession } from '../engine/session';

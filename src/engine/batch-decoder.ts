@@ -4,9 +4,9 @@
 // pads (attention and smeared keys skip them) and position_ids count real tokens only, so a row's
 // numbers match its own unbatched run up to float rounding.
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
-import { embedIds, outputPositions, thoughtStepsTensor } from './coconut';
+import { embedIds, outputPositions, thoughtStepsTensor } from './decoder';
 import { EngineError } from './errors';
-import { decoderShape, pastKey, pastValue, presentKey, presentValue, THOUGHT_STEPS, type DecoderShape } from './decoder-io';
+import { decoderFeatures, decoderShape, pastKey, pastValue, prefixKey, prefixValue, presentKey, presentValue, type DecoderShape } from './decoder-io';
 import type { Manifest } from './manifest';
 import type { Probe } from './model-dir';
 import { ort } from './session';
@@ -20,6 +20,7 @@ export interface BatchPass {
 
 /** Where the cache stood at a snapshot; valid until the next snapshot (one branch at a time). */
 export interface BatchState {
+  /** Recent positions (the prefix does not change after start()). */
   readonly T: number;
   readonly mask: BigInt64Array;
   readonly nextPos: BigInt64Array;
@@ -31,23 +32,28 @@ export interface BatchState {
  * and the next pass reads them as past_key_values. Without this every pass allocated, zeroed and
  * copied the whole cache into fresh JS buffers, which for 8 rows of a 6 × 512 model is ~50 MB a
  * pass. A snapshot copies the cache once into a third buffer, so a branch can run and return.
+ * With a version 3 decoder the prompts' cache goes to a fourth buffer, read as the prefix tier:
+ * the ping-pong buffers then hold only the positions after the prompts, and no pass copies the
+ * prompts' cache (it was half of a batched step).
  */
 export class BatchDecoder {
   private readonly s: DecoderShape;
   private B = 0;
-  /** Positions in the cache. */
+  /** Positions in the recent tier (past_key_values.*) and in the prefix tier (the prompts, version 3). */
   private T = 0;
+  private P = 0;
   private capacity = 0;
-  /** Per cache tensor (2 per layer): two ping-pong buffers and a snapshot buffer. */
+  /** Per cache tensor (2 per layer): two ping-pong buffers, a snapshot buffer and the prefix buffer. */
   private bufs: Float32Array[][] = [];
   /** Which buffer holds the cache now: 0 or 1 (ping-pong), 2 (the snapshot). */
   private at = 0;
-  /** attention_mask of the positions in the cache, [B, T]. */
+  /** attention_mask of the positions in the cache, [B, P + T]. */
   private mask: BigInt64Array<ArrayBufferLike> = new BigInt64Array(0);
   /** Per row, the position id its next token gets (its count of real tokens so far). */
   private nextPos = new BigInt64Array(0);
   /** The graph has the thought loop, whose thought_steps input a plain pass feeds as 0. */
   private readonly hasThoughtLoop: boolean;
+  private readonly hasPrefixCache: boolean;
 
   constructor(
     private readonly session: InferenceSession,
@@ -55,7 +61,9 @@ export class BatchDecoder {
     private readonly probe: Probe,
   ) {
     this.s = decoderShape(manifest);
-    this.hasThoughtLoop = session.inputNames.includes(THOUGHT_STEPS);
+    const features = decoderFeatures(session);
+    this.hasThoughtLoop = features.thoughtLoop;
+    this.hasPrefixCache = features.prefixCache;
   }
 
   get rows(): number {
@@ -84,18 +92,21 @@ export class BatchDecoder {
     });
     this.B = B;
     this.T = 0;
-    this.capacity = S + after;
+    this.P = 0;
+    this.capacity = this.hasPrefixCache ? after : S + after;
     const size = B * H * this.capacity * Dh;
+    const prefixSize = this.hasPrefixCache ? B * H * S * Dh : 0;
     // Kept from batch to batch while large enough: a dataset's batches are alike, and fresh
     // buffers per batch (~12 MB for 8 rows of the shipped model) kept the garbage collector busy.
     // Every pass writes the positions it later reads, so old contents never leak into a batch.
-    if (this.bufs.length !== 2 * L || this.bufs[0][0].length < size) {
-      this.bufs = Array.from({ length: 2 * L }, () => [new Float32Array(size), new Float32Array(size), new Float32Array(size)]);
+    if (this.bufs.length !== 2 * L || this.bufs[0][0].length < size || this.bufs[0][3].length < prefixSize) {
+      const [n, m] = [Math.max(size, this.bufs[0]?.[0].length ?? 0), Math.max(prefixSize, this.bufs[0]?.[3].length ?? 0)];
+      this.bufs = Array.from({ length: 2 * L }, () => [new Float32Array(n), new Float32Array(n), new Float32Array(n), new Float32Array(m)]);
     }
     this.at = 0;
     this.mask = new BigInt64Array(0);
     this.nextPos = new BigInt64Array(prompts.map((p) => BigInt(p.length)));
-    return this.run(embeds, mask, pos, S);
+    return this.run(embeds, mask, pos, S, this.hasPrefixCache);
   }
 
   /** One position per row: `embeds` is [B, D]. */
@@ -106,7 +117,7 @@ export class BatchDecoder {
     const mask = new BigInt64Array(B).fill(1n);
     const pos = new BigInt64Array(this.nextPos);
     for (let b = 0; b < B; b++) this.nextPos[b] += 1n;
-    return this.run(embeds, mask, pos, 1);
+    return this.run(embeds, mask, pos, 1, false);
   }
 
   /** One token id per row, as [B, D] rows of wte. */
@@ -129,7 +140,7 @@ export class BatchDecoder {
     this.nextPos = new BigInt64Array(st.nextPos);
   }
 
-  /** The cache tensors (inputs) or the next pass's outputs: views of buffer `which`, T positions. */
+  /** The cache tensors (inputs) or the next pass's outputs: views of buffer `which` (3: the prefix), T positions. */
   private cacheTensors(which: number, T: number, names: (i: number) => [string, string]): Record<string, Tensor> {
     const { Tensor } = ort();
     const { H, Dh, L } = this.s;
@@ -143,20 +154,24 @@ export class BatchDecoder {
     return out;
   }
 
-  /** Appends S new positions (embeddings [B, S, D], mask [B, S], position ids [B, S]) after the cache. */
-  private async run(embeds: Float32Array, newMask: BigInt64Array, pos: BigInt64Array, S: number): Promise<BatchPass> {
+  /**
+   * Appends S new positions (embeddings [B, S, D], mask [B, S], position ids [B, S]) after the
+   * cache; `toPrefix`: the prompts' pass of a version 3 decoder, whose cache becomes the prefix.
+   */
+  private async run(embeds: Float32Array, newMask: BigInt64Array, pos: BigInt64Array, S: number, toPrefix: boolean): Promise<BatchPass> {
     const { Tensor } = ort();
-    const { B, T: T0 } = this;
+    const { B, T: T0, P } = this;
     const T = T0 + S;
-    if (T > this.capacity)
+    if (!toPrefix && T > this.capacity)
       throw new EngineError('INTERNAL', `the batch cache holds ${this.capacity} positions, a pass needs ${T}`, 'start the batch with more room');
-    const mask = new BigInt64Array(B * T);
+    const [M0, M] = [P + T0, P + T];
+    const mask = new BigInt64Array(B * M);
     for (let b = 0; b < B; b++) {
-      mask.set(this.mask.subarray(b * T0, (b + 1) * T0), b * T);
-      mask.set(newMask.subarray(b * S, (b + 1) * S), b * T + T0);
+      mask.set(this.mask.subarray(b * M0, (b + 1) * M0), b * M);
+      mask.set(newMask.subarray(b * S, (b + 1) * S), b * M + M0);
     }
-    // Outputs go to the ping-pong buffer the inputs are not in.
-    const into = this.at === 0 ? 1 : 0;
+    // Outputs go to the ping-pong buffer the inputs are not in (or to the prefix buffer).
+    const into = toPrefix ? 3 : this.at === 0 ? 1 : 0;
     const fetches: Record<string, Tensor | null> = {
       logits: null,
       last_hidden_state: null,
@@ -164,14 +179,24 @@ export class BatchDecoder {
     };
     const feeds: Record<string, Tensor> = {
       inputs_embeds: new Tensor('float32', embeds, [B, S, this.s.D]),
-      attention_mask: new Tensor('int64', mask, [B, T]),
+      attention_mask: new Tensor('int64', mask, [B, M]),
       position_ids: new Tensor('int64', pos, [B, S]),
       ...this.cacheTensors(this.at, T0, (i) => [pastKey(i), pastValue(i)]),
     };
-    if (this.hasThoughtLoop) feeds[THOUGHT_STEPS] = thoughtStepsTensor(0);
+    if (this.hasPrefixCache)
+      Object.assign(
+        feeds,
+        this.cacheTensors(3, P, (i) => [prefixKey(i), prefixValue(i)]),
+      );
+    if (this.hasThoughtLoop) feeds.thought_steps = thoughtStepsTensor(0);
     const out = await this.session.run(feeds, fetches);
-    this.at = into;
-    this.T = T;
+    if (toPrefix) {
+      this.P = T;
+      this.T = 0;
+    } else {
+      this.at = into;
+      this.T = T;
+    }
     this.mask = mask;
     const { V, D } = this.s;
     const logits = out.logits.data as Float32Array;

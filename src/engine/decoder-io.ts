@@ -34,6 +34,13 @@ export function pastKey(i: number): string {
 export function pastValue(i: number): string {
   return `past_key_values.${i}.value`;
 }
+/** The prefix cache, the tier a pass reads but never copies (models/README.md, "The prefix cache"). */
+export function prefixKey(i: number): string {
+  return `prefix_key_values.${i}.key`;
+}
+export function prefixValue(i: number): string {
+  return `prefix_key_values.${i}.value`;
+}
 export function presentKey(i: number): string {
   return `present.${i}.key`;
 }
@@ -41,11 +48,20 @@ export function presentValue(i: number): string {
   return `present.${i}.value`;
 }
 
-/**
- * The names and shapes the manifest implies. `thoughtLoop`: the graph also runs thoughts itself
- * (input thought_steps, outputs thought_*): exports since December 2026 do, older ones do not.
- */
-export function expectedIO(m: Manifest, thoughtLoop = false): { inputs: Expected[]; outputs: Expected[] } {
+/** What a decoder graph can do beyond version 1's single pass, read from its input names. */
+export interface DecoderFeatures {
+  /** It runs thoughts itself (input thought_steps, outputs thought_*): format version 2 on. */
+  thoughtLoop: boolean;
+  /** It reads a prefix cache (inputs prefix_key_values.*): format version 3 on. */
+  prefixCache: boolean;
+}
+
+export function decoderFeatures(session: Pick<InferenceSession, 'inputNames'>): DecoderFeatures {
+  return { thoughtLoop: session.inputNames.includes(THOUGHT_STEPS), prefixCache: session.inputNames.includes(prefixKey(0)) };
+}
+
+/** The names and shapes the manifest implies, for a graph with `features`. */
+export function expectedIO(m: Manifest, features: Partial<DecoderFeatures> = {}): { inputs: Expected[]; outputs: Expected[] } {
   const { n_layer: L, n_head: H, n_embd: D, vocab_size: V } = m.architecture;
   const Dh = D / H;
   const inputs: Expected[] = [
@@ -64,7 +80,13 @@ export function expectedIO(m: Manifest, thoughtLoop = false): { inputs: Expected
     outputs.push({ name: presentKey(i), type: 'float32', dims: [null, H, null, Dh] });
     outputs.push({ name: presentValue(i), type: 'float32', dims: [null, H, null, Dh] });
   }
-  if (thoughtLoop) {
+  if (features.prefixCache) {
+    for (let i = 0; i < L; i++) {
+      inputs.push({ name: prefixKey(i), type: 'float32', dims: [null, H, null, Dh] });
+      inputs.push({ name: prefixValue(i), type: 'float32', dims: [null, H, null, Dh] });
+    }
+  }
+  if (features.thoughtLoop) {
     inputs.push({ name: THOUGHT_STEPS, type: 'int64', dims: [] });
     outputs.push({ name: 'thought_logits', type: 'float32', dims: [null, null, null, V] });
     outputs.push({ name: 'thought_last_hidden_state', type: 'float32', dims: [null, null, null, D] });
@@ -80,7 +102,7 @@ export function expectedIO(m: Manifest, thoughtLoop = false): { inputs: Expected
 type SessionIO = Pick<InferenceSession, 'inputNames' | 'outputNames'> & Partial<Pick<InferenceSession, 'inputMetadata' | 'outputMetadata'>>;
 
 export function checkDecoderIO(session: SessionIO, m: Manifest, file: string): void {
-  const exp = expectedIO(m, session.inputNames.includes(THOUGHT_STEPS));
+  const exp = expectedIO(m, decoderFeatures(session));
   const fix =
     `re-export the decoder so its inputs and outputs follow models/README.md for n_layer=${m.architecture.n_layer} ` +
     '(training/export.py does), or correct architecture in coconut.json if it describes another model';

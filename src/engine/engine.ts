@@ -2,7 +2,8 @@
 // on them (interventions, k sweep, attribution, dataset evaluation) one at a time.
 import type { InferenceSession } from 'onnxruntime-node';
 import { BatchDecoder } from './batch-decoder';
-import { Decoder, positionsNeeded, runCoconut, type LoopHooks, type LoopResult } from './coconut';
+import { positionsNeeded, runCoconut, type LoopHooks, type LoopResult } from './coconut';
+import { Decoder, RECENT_POSITIONS } from './decoder';
 import { decodeThought, l2norm, softmax, topTokens } from './decode';
 import { checkDecoderIO } from './decoder-io';
 import { EngineError, toLensError } from './errors';
@@ -43,6 +44,8 @@ export interface LoadOptions {
   isDefault?: boolean;
   /** false: a pass per thought even where nothing intervenes (default: one call where the graph can). */
   thoughtsInOneCall?: boolean;
+  /** false: the whole cache in the recent tier (as version 2); a number: Decoder.recentPositions. */
+  prefixCache?: boolean | number;
 }
 
 export interface InspectOptions {
@@ -119,6 +122,8 @@ export class CoconutEngine {
     }
     const engine = new CoconutEngine(model, created.session, info);
     engine.decoder.thoughtsInOneCall = opts.thoughtsInOneCall !== false;
+    if (opts.prefixCache !== undefined)
+      engine.decoder.recentPositions = opts.prefixCache === false ? Infinity : opts.prefixCache === true ? RECENT_POSITIONS : opts.prefixCache;
     return engine;
   }
 

@@ -16,8 +16,11 @@ export interface ManifestFile {
 
 export interface Manifest {
   format: 'coconut-lens-model';
-  /** 1: decoders return every position; 2: the last position only, and may run thoughts (models/README.md). */
-  format_version: 1 | 2;
+  /**
+   * 1: decoders return every position; 2: the last position only, and may run thoughts; 3: they
+   * also read a prefix cache (models/README.md).
+   */
+  format_version: 1 | 2 | 3;
   name: string;
   architecture: {
     family: 'gpt2';
@@ -157,11 +160,11 @@ export function validateManifest(raw: unknown, file = 'coconut.json'): Manifest 
   const root = new Obj(raw as Record<string, unknown>, '', file);
   root.str('format', { oneOf: ['coconut-lens-model'] });
   const version = root.int('format_version', 0);
-  if (version !== 1 && version !== 2) {
+  if (version !== 1 && version !== 2 && version !== 3) {
     throw new EngineError(
       'MODEL_MANIFEST',
-      `${file} format_version: this engine reads versions 1 and 2, the model is version ${version}`,
-      version > 2 ? 'update Coconut Lens to a version that reads this model format' : FIX,
+      `${file} format_version: this engine reads versions 1 to 3, the model is version ${version}`,
+      version > 3 ? 'update Coconut Lens to a version that reads this model format' : FIX,
     );
   }
   const name = root.str('name', { nonEmpty: true });

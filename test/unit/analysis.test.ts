@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import type { AnalysisProgress, EvalRecord, InspectResult, ProsQAGraph } from '../../src/shared/types';
 import { frontierAt } from '../../src/shared/graph';
 import { scoreText } from '../../src/engine/answer';
-import { Decoder } from '../../src/engine/coconut';
+import { Decoder } from '../../src/engine/decoder';
 import { softmax } from '../../src/engine/decode';
 import { CoconutEngine } from '../../src/engine/engine';
 import { loadModelDir, type ModelDir } from '../../src/engine/model-dir';

@@ -81,7 +81,7 @@ const CASES: Case[] = [
     breakIt: (d) => editManifest(d, (m) => (m.architecture.n_layer = 3)),
     code: 'MODEL_ONNX_IO',
     message: () => [
-      /^decoder\.onnx does not match the decoder contract: missing inputs past_key_values\.2\.key, past_key_values\.2\.value; missing outputs present\.2\.key, present\.2\.value, thought_present\.2\.key, thought_present\.2\.value$/,
+      /^decoder\.onnx does not match the decoder contract: missing inputs past_key_values\.2\.key, past_key_values\.2\.value, prefix_key_values\.2\.key, prefix_key_values\.2\.value; missing outputs present\.2\.key, present\.2\.value, thought_present\.2\.key, thought_present\.2\.value$/,
     ],
   },
   {

@@ -83,8 +83,8 @@ describe('coconut.json validation', () => {
     manifestError((m) => (m.files[0].path = '../decoder.onnx'), /must be a path inside the model folder/);
     manifestError((m) => (m.files[0].path = '/etc/passwd'), /must be a path inside the model folder/);
     assert.throws(
-      () => validateManifest({ ...readManifest(FIXTURE), format_version: 3 }),
-      (e: EngineError) => /reads versions 1 and 2, the model is version 3/.test(e.message) && /update Coconut Lens/.test(e.fix),
+      () => validateManifest({ ...readManifest(FIXTURE), format_version: 4 }),
+      (e: EngineError) => /reads versions 1 to 3, the model is version 4/.test(e.message) && /update Coconut Lens/.test(e.fix),
     );
     // version 1 (every position out, no thought loop): still read
     assert.equal(validateManifest({ ...readManifest(FIXTURE), format_version: 1 }).format_version, 1);

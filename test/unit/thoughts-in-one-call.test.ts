@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CoconutEngine } from '../../src/engine/engine';
-import type { PassOutput } from '../../src/engine/coconut';
+import type { PassOutput } from '../../src/engine/decoder';
 import { FIXTURE, golden, maxAbsDiff, ROOT, VALID_SET } from './helpers';
 
 const TOL = 1e-5;

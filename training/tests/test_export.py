@@ -40,7 +40,7 @@ def test_manifest_follows_the_format(exported):
     model, out, manifest = exported
     on_disk = json.loads((out / "coconut.json").read_text())
     assert on_disk == manifest
-    assert manifest["format"] == "coconut-lens-model" and manifest["format_version"] == 2
+    assert manifest["format"] == "coconut-lens-model" and manifest["format_version"] == 3
     arch = manifest["architecture"]
     cfg = model.config
     assert arch == {"family": "gpt2", "n_layer": cfg.n_layer, "n_head": cfg.n_head,

@@ -55,6 +55,13 @@ async function runCase(c) {
     }
     // exports since December 2026 can run thoughts inside the graph: none here (step by step)
     if (session.inputNames.includes('thought_steps')) feeds.thought_steps = new ort.Tensor('int64', BigInt64Array.of(0n), []);
+    // version 3 exports read a prefix cache too: empty here, so present.* is the whole cache
+    for (let i = 0; i < L; i++) {
+      for (const kv of ['key', 'value']) {
+        const name = `prefix_key_values.${i}.${kv}`;
+        if (session.inputNames.includes(name)) feeds[name] = new ort.Tensor('float32', new Float32Array(0), [1, H, 0, Dh]);
+      }
+    }
     const out = await session.run(feeds);
     past = [];
     for (let i = 0; i < L; i++) past.push(out[`present.${i}.key`], out[`present.${i}.value`]);

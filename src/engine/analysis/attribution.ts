@@ -4,7 +4,8 @@
 // teacher-forced passes up to the first token where the argmax leaves the original answer.
 import type { AttributionEntry } from '../../shared/types';
 import { argmax } from '../decode';
-import { greedyFrom, type Decoder, type DecoderState, type PassOutput } from '../coconut';
+import { greedyFrom } from '../coconut';
+import type { Decoder, DecoderState, PassOutput } from '../decoder';
 import { throwIfAborted } from '../errors';
 import { extractAnswer } from '../answer';
 import { feedWith, type RunContext, type RunOptions } from './context';

@@ -2,7 +2,7 @@
 // time), the model folder, and the engine's own prompt checks so errors read the same everywhere.
 import type { AnalysisProgress } from '../../shared/types';
 import type { BatchDecoder } from '../batch-decoder';
-import type { Decoder, PassOutput } from '../coconut';
+import type { Decoder, PassOutput } from '../decoder';
 import type { ModelDir } from '../model-dir';
 import type { ResolvedIntervention } from './interventions';
 import { applyIntervention } from './interventions';

@@ -3,7 +3,7 @@
 import { EngineError } from '../errors';
 import type { AppliedIntervention, Intervention } from '../../shared/types';
 import { findInterventionProblem, INTERVENTION_KINDS, type InterventionProblem } from '../../shared/interventions';
-import type { PassOutput } from '../coconut';
+import type { PassOutput } from '../decoder';
 import { project } from '../decode';
 import type { Probe } from '../model-dir';
 import type { ModelTokenizer } from '../tokenizer';

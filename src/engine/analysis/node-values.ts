@@ -5,7 +5,7 @@
 // (coconut.json node_values.source "thought") the value is the concept's probability in thought
 // t's own decoded distribution, which is what that loss trains toward the frontier.
 import type { ProsQAGraph, ThoughtNodeValues } from '../../shared/types';
-import type { Decoder } from '../coconut';
+import type { Decoder } from '../decoder';
 import { softmax } from '../decode';
 import { EngineError, throwIfAborted } from '../errors';
 import type { ModelTokenizer } from '../tokenizer';

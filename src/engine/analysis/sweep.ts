@@ -3,7 +3,8 @@
 // cache after each thought: feed eot, decode greedily, return to the snapshot, feed the next
 // thought. Passes drop from Σ(1 + k + answer) to 1 + to + Σ answer.
 import type { SweepOptions, SweepPoint, SweepResult, TokenProb } from '../../shared/types';
-import { greedyFrom, type PassOutput } from '../coconut';
+import { greedyFrom } from '../coconut';
+import type { PassOutput } from '../decoder';
 import { EngineError, throwIfAborted } from '../errors';
 import { scoreForModel, extractAnswer } from '../answer';
 import { feedWith, type RunContext, type RunOptions } from './context';

@@ -2,7 +2,7 @@
 // thought steps (the previous last_hidden_state fed back) and token steps (a wte row fed). Shared by
 // `auto` provider selection (a few steps) and `coconut-lens bench` (many).
 import type { InferenceSession } from 'onnxruntime-node';
-import { Decoder } from '../coconut';
+import { Decoder } from '../decoder';
 import type { Manifest } from '../manifest';
 import type { ModelDir, Probe } from '../model-dir';
 
