@@ -67,7 +67,10 @@ describe('extension host', () => {
       };
       for (let i = 0; i < layers; i++) {
         for (const kv of ['key', 'value']) {
-          feeds[`past_key_values.${i}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [1, heads, 0, d / heads]);
+          // both cache tiers empty (models/README.md, "The prefix cache")
+          for (const tier of ['past_key_values', 'prefix_key_values']) {
+            feeds[`${tier}.${i}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [1, heads, 0, d / heads]);
+          }
         }
       }
       // a plain pass: no thoughts inside the graph (models/README.md, "Thoughts in one call")
