@@ -100,6 +100,11 @@ export function formatReport(r: Record<string, any>): string {
       `  evaluation: record by record ${d.eval.recordByRecordSeconds} s, batches of ${d.eval.batchSize} ${d.eval.batchedSeconds} s ` +
         `(x${d.batched_eval_speedup}), ${d.eval.answersDiffering} answers differ`,
     );
+    if (d.everyK)
+      lines.push(
+        `  every k (${d.everyK.thoughts.join(',')}): record by record ${d.everyK.recordByRecordSeconds} s, batched ${d.everyK.batchedSeconds} s ` +
+          `(x${d.batched_eval_every_k_speedup}), ${d.everyK.answersDiffering} rows differ`,
+      );
     if (d.pytorch)
       lines.push(
         `  pytorch reference loop ${d.pytorch.seconds} s (${d.pytorch.msPerRecord} ms/record), ${d.pytorch.answersDifferingFromOurs} answers differ from ours; ` +

@@ -82,7 +82,7 @@ for (const [label, dir, questions] of [
       let worst = 0;
       // 40 answer passes: past RECENT_POSITIONS, so the default run joins its recent tier once.
       const maxNew = RECENT_POSITIONS + 8;
-      for (const [i, q] of questions().entries()) {
+      for (const [i, q] of (questions as () => string[])().entries()) {
         for (const k of [0, 3]) {
           const single = await replay(engines.single, q, k, maxNew);
           for (const name of ['default', 'everyPass'] as const) {
@@ -95,7 +95,7 @@ for (const [label, dir, questions] of [
     });
 
     it('gives the same rows in a batched evaluation as record by record', async () => {
-      const records = questions().map((question, index) => ({ index, question, answer: 'x' }));
+      const records = (questions as () => string[])().map((question, index) => ({ index, question, answer: 'x' }));
       const one = await engines.single.evalDataset(records, { thoughts: [0, 2], batchSize: 1 });
       const batched = await engines.default.evalDataset(records, { thoughts: [0, 2], batchSize: 4 });
       assert.deepEqual(
