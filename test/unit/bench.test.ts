@@ -118,7 +118,12 @@ describe('coconut-lens bench', () => {
     assert.equal(d.eval.batchSize, 8);
     assert.deepEqual(d.eval.accuracy.single, d.eval.accuracy.batched);
     assert.ok(d.eval.recordByRecordSeconds > 0 && d.eval.batchedSeconds > 0 && d.batched_eval_speedup > 0);
-    assert.match(r.err, /dataset round 2: record by record .* s, batches of 8 .* s, 0 answers differ/);
+    assert.match(r.err, /dataset, k 3, round 2: record by record .* s, batches of 8 .* s, 0 rows differ/);
+    // and at every k from 0 to the default (the accuracy-against-k curve)
+    assert.deepEqual(d.everyK.thoughts, [0, 1, 2, 3]);
+    assert.equal(d.everyK.answersDiffering, 0);
+    assert.ok(d.everyK.recordByRecordSeconds > 0 && d.everyK.batchedSeconds > 0 && d.batched_eval_every_k_speedup > 0);
+    assert.match(r.err, /dataset, k 0\.\.3, round 2: record by record .* s, batches of 8 .* s, 0 rows differ/);
   });
 
   it('names a bad option and a missing Python', async () => {
