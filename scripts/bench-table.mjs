@@ -30,7 +30,10 @@ const cols = reports.map(({ r }) => {
       [`cold inspect (new process to decoded thoughts), ms`]: [med(m.coldInspectMs), undefined],
       [d ? `dataset, ${d.records} records: record by record, s` : 'dataset, s']: [d?.eval?.recordByRecordSeconds, d?.pytorch?.seconds],
       [d ? `dataset, ${d.records} records: batches of ${d.eval?.batchSize}, s` : 'dataset batched, s']: [d?.eval?.batchedSeconds, d?.pytorch?.seconds],
-      [d?.everyK ? `dataset, every k (${d.everyK.thoughts[0]}..${d.everyK.thoughts.at(-1)}): record by record, s` : 'dataset, every k, s']: [d?.everyK?.recordByRecordSeconds, undefined],
+      [d?.everyK ? `dataset, every k (${d.everyK.thoughts[0]}..${d.everyK.thoughts.at(-1)}): record by record, s` : 'dataset, every k, s']: [
+        d?.everyK?.recordByRecordSeconds,
+        undefined,
+      ],
       [d?.everyK ? `dataset, every k: batches of ${d.eval?.batchSize}, s` : 'dataset, every k, batched, s']: [d?.everyK?.batchedSeconds, undefined],
       [`host memory growth, 20 inspects, MB`]: [m.hostMemoryMB?.growth, undefined],
     },
