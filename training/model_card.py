@@ -168,6 +168,11 @@ def card(man: dict, ref: dict, eng: dict, sweep: dict, agreement: str, baselines
     if not baselines:
         rows.append(["this recipe: CoT, no-CoT", "not trained yet", "same data and CPU budget; configs ready (`baseline-*-cpu.json`)"])
     L.append(table(["model", "ProsQA valid", "budget"], rows))
+    if baselines and acc is not None:
+        gaps = ", ".join(f"{b['method'].split(' (')[0]} by {100 * (acc - b['accuracy']):.1f} points" for b in baselines
+                         if b.get("accuracy") is not None)
+        L.append(f"\nOn the same model, data and CPU budget, latent reasoning beats {gaps} (the paper's gaps, "
+                 f"GPT-2 124M: {PAPER[0][1] - PAPER[1][1]:.1f} and {PAPER[0][1] - PAPER[2][1]:.1f}).")
 
     segs = prov.get("segments", [])
     L.append("\n## Training log: CPU-minutes per segment\n")
