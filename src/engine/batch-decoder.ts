@@ -6,7 +6,18 @@
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { embedIds, outputPositions, thoughtStepsTensor } from './decoder';
 import { EngineError } from './errors';
-import { decoderFeatures, decoderShape, pastKey, pastValue, prefixKey, prefixValue, presentKey, presentValue, type DecoderShape } from './decoder-io';
+import {
+  decoderFeatures,
+  decoderShape,
+  pastKey,
+  pastValue,
+  prefixKey,
+  prefixValue,
+  presentKey,
+  presentValue,
+  type DecoderFeatures,
+  type DecoderShape,
+} from './decoder-io';
 import type { Manifest } from './manifest';
 import type { Probe } from './model-dir';
 import { ort } from './session';
@@ -51,9 +62,8 @@ export class BatchDecoder {
   private mask: BigInt64Array<ArrayBufferLike> = new BigInt64Array(0);
   /** Per row, the position id its next token gets (its count of real tokens so far). */
   private nextPos = new BigInt64Array(0);
-  /** The graph has the thought loop, whose thought_steps input a plain pass feeds as 0. */
-  private readonly hasThoughtLoop: boolean;
-  private readonly hasPrefixCache: boolean;
+  /** The thought loop (its thought_steps input a plain pass feeds as 0) and the prefix cache. */
+  private readonly features: DecoderFeatures;
 
   constructor(
     private readonly session: InferenceSession,
@@ -61,9 +71,7 @@ export class BatchDecoder {
     private readonly probe: Probe,
   ) {
     this.s = decoderShape(manifest);
-    const features = decoderFeatures(session);
-    this.hasThoughtLoop = features.thoughtLoop;
-    this.hasPrefixCache = features.prefixCache;
+    this.features = decoderFeatures(session);
   }
 
   get rows(): number {
@@ -93,9 +101,9 @@ export class BatchDecoder {
     this.B = B;
     this.T = 0;
     this.P = 0;
-    this.capacity = this.hasPrefixCache ? after : S + after;
+    this.capacity = this.features.prefixCache ? after : S + after;
     const size = B * H * this.capacity * Dh;
-    const prefixSize = this.hasPrefixCache ? B * H * S * Dh : 0;
+    const prefixSize = this.features.prefixCache ? B * H * S * Dh : 0;
     // Kept from batch to batch while large enough: a dataset's batches are alike, and fresh
     // buffers per batch (~12 MB for 8 rows of the shipped model) kept the garbage collector busy.
     // Every pass writes the positions it later reads, so old contents never leak into a batch.
@@ -106,7 +114,7 @@ export class BatchDecoder {
     this.at = 0;
     this.mask = new BigInt64Array(0);
     this.nextPos = new BigInt64Array(prompts.map((p) => BigInt(p.length)));
-    return this.run(embeds, mask, pos, S, this.hasPrefixCache);
+    return this.run(embeds, mask, pos, S, this.features.prefixCache);
   }
 
   /** One position per row: `embeds` is [B, D]. */
@@ -183,12 +191,12 @@ export class BatchDecoder {
       position_ids: new Tensor('int64', pos, [B, S]),
       ...this.cacheTensors(this.at, T0, (i) => [pastKey(i), pastValue(i)]),
     };
-    if (this.hasPrefixCache)
+    if (this.features.prefixCache)
       Object.assign(
         feeds,
         this.cacheTensors(3, P, (i) => [prefixKey(i), prefixValue(i)]),
       );
-    if (this.hasThoughtLoop) feeds.thought_steps = thoughtStepsTensor(0);
+    if (this.features.thoughtLoop) feeds.thought_steps = thoughtStepsTensor(0);
     const out = await this.session.run(feeds, fetches);
     if (toPrefix) {
       this.P = T;

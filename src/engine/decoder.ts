@@ -92,7 +92,7 @@ export class Decoder {
 
   /** Starts a new sequence: an empty cache (P = 0). */
   reset(): void {
-    this.releasePast();
+    this.release(this.past);
     this.release(this.prefix);
     this.past = this.emptyTier(pastKey, pastValue);
     this.prefix = this.hasPrefixCache ? this.emptyTier(prefixKey, prefixValue) : {};
@@ -112,10 +112,6 @@ export class Decoder {
   }
 
   /** GPU buffers (WebGPU with the cache kept on the GPU) are freed at once; CPU tensors by the GC. */
-  private releasePast(): void {
-    this.release(this.past);
-  }
-
   private release(tier: Readonly<Record<string, Tensor>>): void {
     if (this.pinned) return;
     for (const t of Object.values(tier)) if (t.location === 'gpu-buffer') t.dispose();
@@ -197,7 +193,7 @@ export class Decoder {
       next[pastKey(i)] = thoughtSteps > 0 ? appendPositions(out[presentKey(i)], out[`thought_${presentKey(i)}`]) : out[presentKey(i)];
       next[pastValue(i)] = thoughtSteps > 0 ? appendPositions(out[presentValue(i)], out[`thought_${presentValue(i)}`]) : out[presentValue(i)];
     }
-    this.releasePast();
+    this.release(this.past);
     this.settle(next, this.pastLen + S + thoughtSteps);
     return out;
   }
