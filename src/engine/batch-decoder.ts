@@ -22,6 +22,9 @@ import type { Manifest } from './manifest';
 import type { Probe } from './model-dir';
 import { ort } from './session';
 
+/** Attention scores of a padded batch prefill (B x H x S x S) past which the CPU prefills row by row. */
+export const ROW_PREFILL_SCORES = 2_000_000;
+
 /** The last position of each row: logits [B, V] and last_hidden_state [B, D], row-major. */
 export interface BatchPass {
   rows: number;
@@ -65,10 +68,19 @@ export class BatchDecoder {
   /** The thought loop (its thought_steps input a plain pass feeds as 0) and the prefix cache. */
   private readonly features: DecoderFeatures;
 
+  /**
+   * `rowPrefillAbove` (ROW_PREFILL_SCORES on the CPU): larger batches prefill each prompt in its own pass and write its cache into the
+   * batch's buffers, left-padded. On the CPU one prompt's pass is already compute-bound, and a
+   * padded batch pass adds the pads and attention scores [B, H, S, S] that leave the cache: past
+   * ~2M scores the rows are faster (docs/performance.md: prefill x1.37 / x1.78 in batches of 8 / 16
+   * on a 6 x 512 model, x1.29 in batches of 32 on the shipped one, x0.92 in its batches of 8). On
+   * a GPU one batched pass is the cheaper one.
+   */
   constructor(
     private readonly session: InferenceSession,
     manifest: Manifest,
     private readonly probe: Probe,
+    private readonly rowPrefillAbove = Infinity,
   ) {
     this.s = decoderShape(manifest);
     this.features = decoderFeatures(session);
@@ -87,12 +99,10 @@ export class BatchDecoder {
     const { D, H, Dh, L } = this.s;
     const B = prompts.length;
     const S = Math.max(...prompts.map((p) => p.length));
-    const embeds = new Float32Array(B * S * D);
     const mask = new BigInt64Array(B * S);
     const pos = new BigInt64Array(B * S);
     prompts.forEach((ids, b) => {
       const pad = S - ids.length;
-      embeds.set(embedIds(this.probe, this.s, ids), (b * S + pad) * D);
       ids.forEach((_, j) => {
         mask[b * S + pad + j] = 1n;
         pos[b * S + pad + j] = BigInt(j);
@@ -114,7 +124,59 @@ export class BatchDecoder {
     this.at = 0;
     this.mask = new BigInt64Array(0);
     this.nextPos = new BigInt64Array(prompts.map((p) => BigInt(p.length)));
+    if (B * H * S * S > this.rowPrefillAbove) return this.prefillRows(prompts, S, mask);
+    const embeds = new Float32Array(B * S * D);
+    prompts.forEach((ids, b) => embeds.set(embedIds(this.probe, this.s, ids), (b * S + S - ids.length) * D));
     return this.run(embeds, mask, pos, S, this.features.prefixCache);
+  }
+
+  /** start() one prompt at a time: each row's cache lands in the buffer the batch reads, after its pads. */
+  private async prefillRows(prompts: number[][], S: number, mask: BigInt64Array): Promise<BatchPass> {
+    const { Tensor } = ort();
+    const { D, H, Dh, L, V } = this.s;
+    const B = prompts.length;
+    const into = this.features.prefixCache ? 3 : 0;
+    const logits = new Float32Array(B * V);
+    const lastHidden = new Float32Array(B * D);
+    const none = new Tensor('float32', new Float32Array(0), [1, H, 0, Dh]);
+    const fetch = ['logits', 'last_hidden_state'];
+    for (let i = 0; i < L; i++) fetch.push(presentKey(i), presentValue(i));
+    for (const [b, ids] of prompts.entries()) {
+      const n = ids.length;
+      const feeds: Record<string, Tensor> = {
+        inputs_embeds: new Tensor('float32', embedIds(this.probe, this.s, ids), [1, n, D]),
+        attention_mask: new Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]),
+        position_ids: new Tensor(
+          'int64',
+          BigInt64Array.from(ids, (_, j) => BigInt(j)),
+          [1, n],
+        ),
+      };
+      for (let i = 0; i < L; i++) {
+        feeds[pastKey(i)] = feeds[pastValue(i)] = none;
+        if (this.features.prefixCache) feeds[prefixKey(i)] = feeds[prefixValue(i)] = none;
+      }
+      if (this.features.thoughtLoop) feeds.thought_steps = thoughtStepsTensor(0);
+      const out = await this.session.run(feeds, fetch);
+      const at = outputPositions(out.logits) - 1;
+      logits.set((out.logits.data as Float32Array).subarray(at * V, (at + 1) * V), b * V);
+      lastHidden.set((out.last_hidden_state.data as Float32Array).subarray(at * D, (at + 1) * D), b * D);
+      // [1, H, n, Dh] into row b of [B, H, S, Dh], after S - n zeroed pads (the buffers are reused)
+      const pad = (S - n) * Dh;
+      for (let i = 0; i < L; i++)
+        [presentKey(i), presentValue(i)].forEach((name, kv) => {
+          const src = out[name].data as Float32Array;
+          const dst = this.bufs[2 * i + kv][into];
+          for (let h = 0; h < H; h++) {
+            const row = (b * H + h) * S * Dh;
+            dst.fill(0, row, row + pad);
+            dst.set(src.subarray(h * n * Dh, (h + 1) * n * Dh), row + pad);
+          }
+        });
+    }
+    [this.P, this.T, this.at] = this.features.prefixCache ? [S, 0, 0] : [0, S, 0];
+    this.mask = mask;
+    return { rows: B, logits, lastHidden };
   }
 
   /** One position per row: `embeds` is [B, D]. */

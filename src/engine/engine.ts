@@ -1,7 +1,7 @@
 // The engine's public face: load a model folder once, then run inspections and the analyses built
 // on them (interventions, k sweep, attribution, dataset evaluation) one at a time.
 import type { InferenceSession } from 'onnxruntime-node';
-import { BatchDecoder } from './batch-decoder';
+import { BatchDecoder, ROW_PREFILL_SCORES } from './batch-decoder';
 import { positionsNeeded, runCoconut, type LoopHooks, type LoopResult } from './coconut';
 import { Decoder, RECENT_POSITIONS } from './decoder';
 import { decodeThought, l2norm, softmax, topTokens } from './decode';
@@ -232,7 +232,7 @@ export class CoconutEngine {
   private context(): RunContext {
     return {
       dec: this.decoder,
-      batchDecoder: () => new BatchDecoder(this.session, this.model.manifest, this.model.probe),
+      batchDecoder: () => new BatchDecoder(this.session, this.model.manifest, this.model.probe, this.info.provider === 'cpu' ? ROW_PREFILL_SCORES : Infinity),
       model: this.model,
       encode: (q) => this.encodeQuestion(q),
       checkPlan: (n, k, max) => this.checkPlan(n, k, max),

@@ -67,10 +67,13 @@ export async function runEvalDataset(
   // (a prompt too long for the larger k, one that could not be encoded) one by one, in order.
   const batchable = batchSize > 1 ? prepared.filter((p) => p.promptIds && p.fits.length === ks.length) : [];
   batchable.sort((a, b) => a.promptIds!.length - b.promptIds!.length);
+  // One decoder for the run: its buffers grow to the largest batch, serve every batch, and are
+  // released with the run (a decoder per batch allocated them afresh every time).
+  const dec = batchable.length ? ctx.batchDecoder() : undefined;
   for (let from = 0; from < batchable.length; from += batchSize) {
     const batch = batchable.slice(from, from + batchSize);
     const answers = await batchAnswersAtDepths(
-      ctx.batchDecoder(),
+      dec!,
       m,
       batch.map((p) => p.promptIds!),
       ks,
