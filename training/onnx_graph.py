@@ -12,6 +12,13 @@ every pass. This graph computes the same function with fewer, larger kernels:
   holds the raw keys the contract names.
 - The cache has two tiers (build_decoder): attention reads a prefix it never copies, so a step
   copies only the recent positions into its present.* outputs.
+- Scores are q K^T for models with smeared keys and for small heads, K q^T (then transposed) for
+  the others with heads of 64 or more. onnxruntime's MatMul packs its right operand: q K^T copies
+  every row's and head's keys, transposed, before it reads them; K q^T reads the keys as they lie
+  and packs only q. Once the cache leaves the CPU's caches that copy is the step's largest cost:
+  a batched step of a 6 x 512 model ran x1.29 faster at 120 cached positions, x1.44 at 290, x1.1
+  for one row. With 32-wide heads and short caches the packed form was 6 % faster, and the
+  smeared form (two products of q per key) lost with K q^T, so those keep q K^T.
 - The causal mask is one Trilu; the rotary half-rotation one MatMul by a fixed matrix.
 - Only the last position leaves the graph (logits, last_hidden_state, hidden_states are
   [.., 1, ..]), which is all the engine reads; so the last layer runs its attention and MLP for
@@ -35,6 +42,8 @@ from onnx import TensorProto, helper, numpy_helper
 OPSET = 17  # LayerNormalization
 FLOAT_MAX = float(np.finfo(np.float32).max)
 INT64_MAX = int(np.iinfo(np.int64).max)
+# Head size from which a model without smeared keys takes its scores as K q^T (module docstring).
+KEYS_FIRST_HEAD_SIZE = 64
 
 
 class _Graph:
@@ -99,6 +108,7 @@ def _decoder_pass(g: _Graph, sd: Dict[str, np.ndarray], cfg, embeds: str, mask: 
     eps = float(cfg.layer_norm_epsilon)
     rotary = cfg.positions == "rotary"
     smear = bool(cfg.smear_keys)
+    keys_first = not smear and Dh >= KEYS_FIRST_HEAD_SIZE
 
     # --- shared by every layer ------------------------------------------------------------------
     x = embeds
@@ -168,8 +178,15 @@ def _decoder_pass(g: _Graph, sd: Dict[str, np.ndarray], cfg, embeds: str, mask: 
             q = g.op("Mul", q, g.const("attn_scale", np.float32(scale)))
         # [(2,) B, H, Sq, T]: scores against the prefix, then the recent keys. Concatenated here
         # (T numbers per query) rather than as keys (T x Dh), so no pass copies the prefix's cache.
-        scores = g.op("Concat", g.op("MatMul", q, g.op("Transpose", k_pre, perm=[0, 1, 3, 2])),
-                      g.op("MatMul", q, g.op("Transpose", k, perm=[0, 1, 3, 2])), axis=-1)
+        if keys_first:
+            # K q^T: onnxruntime streams the cached keys as they lie; q K^T transposes them into
+            # a packed copy per row and head first (module docstring).
+            qT = g.op("Transpose", q, perm=[0, 1, 3, 2])
+            scores_t = g.op("Concat", g.op("MatMul", k_pre, qT), g.op("MatMul", k, qT), axis=2)  # [B, H, T, Sq]
+            scores = g.op("Transpose", scores_t, perm=[0, 1, 3, 2])
+        else:
+            scores = g.op("Concat", g.op("MatMul", q, g.op("Transpose", k_pre, perm=[0, 1, 3, 2])),
+                          g.op("MatMul", q, g.op("Transpose", k, perm=[0, 1, 3, 2])), axis=-1)
         if smear:
             own, prev = g.ops("Split", scores, g.const("split_1_1", _i64(1, 1)), n=2, axis=0)
             # r_j k_{j-1}: the previous key counts where it is real (not padding, not before the start)

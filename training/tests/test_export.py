@@ -1,5 +1,6 @@
 import hashlib
 import json
+import math
 import struct
 import subprocess
 import sys
@@ -154,22 +155,26 @@ def test_onnx_matches_torch(exported):
     assert max(diffs.values()) < 1e-4, diffs
 
 
-@pytest.mark.parametrize("positions,smear,n_layer", [("learned", True, 2), ("rotary", False, 3), ("rotary", True, 1)])
-def test_every_architecture_matches_torch(tmp_path, positions, smear, n_layer):
+@pytest.mark.parametrize("positions,smear,n_layer,n_embd", [
+    ("learned", True, 2, 32), ("rotary", False, 3, 32), ("rotary", True, 1, 32),
+    ("rotary", False, 2, 256), ("learned", False, 1, 256)])
+def test_every_architecture_matches_torch(tmp_path, positions, smear, n_layer, n_embd):
     """The graph is written by hand for each option (training/onnx_graph.py): the smear folded
-    into the scores, rotary by a fixed matrix, a single layer that is also the last."""
+    into the scores, rotary by a fixed matrix, a single layer that is also the last, and scores
+    taken as K q^T (64-wide heads without smeared keys)."""
     _need_node()
     from model import GPT, GPTConfig
-    from onnx_graph import build_decoder
+    from onnx_graph import KEYS_FIRST_HEAD_SIZE, build_decoder
     import onnx
 
-    cfg = GPTConfig(vocab_size=40, n_positions=64, n_layer=n_layer, n_head=4, n_embd=32,
+    cfg = GPTConfig(vocab_size=40, n_positions=64, n_layer=n_layer, n_head=4, n_embd=n_embd,
                     positions=positions, smear_keys=smear)
+    assert (n_embd // 4 >= KEYS_FIRST_HEAD_SIZE) == (n_embd == 256)
     torch.manual_seed(3)
     model = GPT(cfg).eval()
     with torch.no_grad():  # weights far from GPT-2's init, so every term (smear gate, biases) counts
         for p in model.parameters():
-            p.add_(torch.randn_like(p) * 0.3)
+            p.add_(torch.randn_like(p) * 0.3 * math.sqrt(32 / n_embd))  # activations of one scale at every width
     path = tmp_path / "decoder.onnx"
     onnx.save(build_decoder({k: v.numpy() for k, v in model.state_dict().items()}, cfg), str(path))
     diffs = check_decoder(model, path)
