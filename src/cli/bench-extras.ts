@@ -1,7 +1,7 @@
 // The bench's optional tables: latency growth with the prompt length (--growth) and the reference
 // scoring loop over a dataset (--dataset).
 import * as fs from 'node:fs';
-import { promptWithBot, timeGrowth } from '../engine/bench/steps';
+import { promptWithBot, timeGrowth, timePrefills } from '../engine/bench/steps';
 import { CoconutEngine } from '../engine/engine';
 import { PytorchReference } from '../engine/bench/pytorch';
 import { createSession } from '../engine/session';
@@ -75,6 +75,7 @@ export async function benchDataset(
     // off one run of thoughts: more passes per prompt, so batching has more to share.
     const ks = Array.from({ length: k + 1 }, (_, i) => i);
     const everyK = await timeEval(engine, evalRecs, ks, batchSize, log);
+    const prefill = await prefillBound(engine, evalRecs, threads, log);
     const pytorch = opts.pytorch ? await referenceEval(engine, dir, evalRecs, k, threads, opts.pytorch, log) : undefined;
     const t0 = performance.now();
     let answerTokens = 0;
@@ -101,6 +102,10 @@ export async function benchDataset(
         accuracy,
       },
       batched_eval_speedup: round(best(single) / best(batched)),
+      // What no batching reaches while a prompt's pass costs the same batched: record-by-record
+      // time over the time of its prompts' passes alone.
+      prefillSeconds: round(prefill),
+      batched_eval_ceiling: round(best(single) / prefill),
       everyK: {
         thoughts: ks,
         recordByRecordSeconds: round(best(everyK.single)),
@@ -108,6 +113,7 @@ export async function benchDataset(
         answersDiffering: everyK.differing,
       },
       batched_eval_every_k_speedup: round(best(everyK.single) / best(everyK.batched)),
+      batched_eval_every_k_ceiling: round(best(everyK.single) / prefill),
       ...(pytorch
         ? {
             pytorch: {
@@ -148,6 +154,20 @@ async function timeEval(engine: CoconutEngine, records: EvalRecord[], ks: number
     );
   }
   return { single, batched, differing, accuracy, rows };
+}
+
+/** The prompts' passes alone, one by one on a second session of the same model, best of 2. */
+async function prefillBound(engine: CoconutEngine, records: EvalRecord[], threads: number, log: (s: string) => void): Promise<number> {
+  const { session } = await createSession(engine.model.decoderPath, { provider: engine.info.provider, threads });
+  try {
+    const prompts = records.map((r) => promptWithBot(engine.model, r.question));
+    const times: number[] = [];
+    for (let round = 0; round < 2; round++) times.push(await timePrefills(session, engine.model.manifest, engine.model.probe, prompts));
+    log(`  dataset: the ${prompts.length} prompts' passes alone ${best(times).toFixed(2)} s`);
+    return best(times);
+  } finally {
+    await session.release();
+  }
 }
 
 /** The PyTorch reference loop over the same records, one by one (the way training/evaluate.py runs). */

@@ -100,6 +100,11 @@ export function formatReport(r: Record<string, any>): string {
       `  evaluation: record by record ${d.eval.recordByRecordSeconds} s, batches of ${d.eval.batchSize} ${d.eval.batchedSeconds} s ` +
         `(x${d.batched_eval_speedup}), ${d.eval.answersDiffering} answers differ`,
     );
+    if (d.prefillSeconds !== undefined)
+      lines.push(
+        `  the prompts' passes alone ${d.prefillSeconds} s: batching can reach at most x${d.batched_eval_ceiling} at one k, ` +
+          `x${d.batched_eval_every_k_ceiling} at every k`,
+      );
     if (d.everyK)
       lines.push(
         `  every k (${d.everyK.thoughts.join(',')}): record by record ${d.everyK.recordByRecordSeconds} s, batched ${d.everyK.batchedSeconds} s ` +

@@ -124,6 +124,10 @@ describe('coconut-lens bench', () => {
     assert.equal(d.everyK.answersDiffering, 0);
     assert.ok(d.everyK.recordByRecordSeconds > 0 && d.everyK.batchedSeconds > 0 && d.batched_eval_every_k_speedup > 0);
     assert.match(r.err, /dataset, k 0\.\.3, round 2: record by record .* s, batches of 8 .* s, 0 rows differ/);
+    // and the bound batching cannot pass: record-by-record time over its prompts' passes alone
+    assert.ok(d.prefillSeconds > 0 && d.prefillSeconds < d.eval.recordByRecordSeconds);
+    assert.ok(Math.abs(d.batched_eval_ceiling - d.eval.recordByRecordSeconds / d.prefillSeconds) < 0.02 * d.batched_eval_ceiling);
+    assert.ok(d.batched_eval_every_k_ceiling > d.batched_eval_ceiling);
   });
 
   it('names a bad option and a missing Python', async () => {

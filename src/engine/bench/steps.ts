@@ -82,6 +82,23 @@ export async function timeSteps(session: InferenceSession, m: Manifest, probe: P
   return times;
 }
 
+/**
+ * Seconds the prompts' passes take one by one: the share of a record-by-record evaluation that
+ * batching cannot remove, where a prompt's pass costs the same in a batch (compute-bound on the CPU).
+ */
+export async function timePrefills(session: InferenceSession, m: Manifest, probe: Probe, prompts: number[][]): Promise<number> {
+  const dec = new Decoder(session, m, probe);
+  let ms = 0;
+  for (const p of prompts) {
+    dec.reset();
+    const t0 = performance.now();
+    await dec.step(dec.embed(p));
+    ms += performance.now() - t0;
+  }
+  dec.reset();
+  return ms / 1000;
+}
+
 function argmaxOf(a: Float32Array): number {
   let best = 0;
   for (let i = 1; i < a.length; i++) if (a[i] > a[best]) best = i;
