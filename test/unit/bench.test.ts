@@ -125,8 +125,10 @@ describe('coconut-lens bench', () => {
     assert.ok(d.everyK.recordByRecordSeconds > 0 && d.everyK.batchedSeconds > 0 && d.batched_eval_every_k_speedup > 0);
     assert.match(r.err, /dataset, k 0\.\.3, round 2: record by record .* s, batches of 8 .* s, 0 rows differ/);
     // and the bound batching cannot pass: record-by-record time over its prompts' passes alone
-    assert.ok(d.prefillSeconds > 0 && d.prefillSeconds < d.eval.recordByRecordSeconds);
-    assert.ok(Math.abs(d.batched_eval_ceiling - d.eval.recordByRecordSeconds / d.prefillSeconds) < 0.02 * d.batched_eval_ceiling);
+    assert.ok(d.prefillSeconds >= 0 && d.prefillSeconds < d.eval.recordByRecordSeconds && d.batched_eval_ceiling > 1);
+    // (the report rounds seconds to 1 ms; the fixture's prompts take about that long)
+    const roundingSlack = 0.0005 * (d.batched_eval_ceiling + 1);
+    assert.ok(Math.abs(d.batched_eval_ceiling * d.prefillSeconds - d.eval.recordByRecordSeconds) <= roundingSlack, JSON.stringify(d));
     assert.ok(d.batched_eval_every_k_ceiling > d.batched_eval_ceiling);
   });
 
