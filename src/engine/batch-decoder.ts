@@ -5,7 +5,7 @@
 // numbers match its own unbatched run up to float rounding.
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { embedIds, outputPositions, thoughtStepsTensor } from './decoder';
-import { EngineError } from './errors';
+import { EngineError, throwIfAborted } from './errors';
 import {
   decoderFeatures,
   decoderShape,
@@ -94,7 +94,7 @@ export class BatchDecoder {
    * Prefills every prompt (token ids, already ending in bot), left-padded to the longest, with
    * room for `after` more positions (thoughts, eot, answer tokens).
    */
-  async start(prompts: number[][], after: number): Promise<BatchPass> {
+  async start(prompts: number[][], after: number, signal?: AbortSignal): Promise<BatchPass> {
     if (prompts.length === 0) throw new EngineError('INTERNAL', 'a batch needs at least one prompt', 'pass one or more prompts');
     const { D, H, Dh, L } = this.s;
     const B = prompts.length;
@@ -124,14 +124,14 @@ export class BatchDecoder {
     this.at = 0;
     this.mask = new BigInt64Array(0);
     this.nextPos = new BigInt64Array(prompts.map((p) => BigInt(p.length)));
-    if (B * H * S * S > this.rowPrefillAbove) return this.prefillRows(prompts, S, mask);
+    if (B * H * S * S > this.rowPrefillAbove) return this.prefillRows(prompts, S, mask, signal);
     const embeds = new Float32Array(B * S * D);
     prompts.forEach((ids, b) => embeds.set(embedIds(this.probe, this.s, ids), (b * S + S - ids.length) * D));
     return this.run(embeds, mask, pos, S, this.features.prefixCache);
   }
 
   /** start() one prompt at a time: each row's cache lands in the buffer the batch reads, after its pads. */
-  private async prefillRows(prompts: number[][], S: number, mask: BigInt64Array): Promise<BatchPass> {
+  private async prefillRows(prompts: number[][], S: number, mask: BigInt64Array, signal?: AbortSignal): Promise<BatchPass> {
     const { Tensor } = ort();
     const { D, H, Dh, L, V } = this.s;
     const B = prompts.length;
@@ -142,6 +142,8 @@ export class BatchDecoder {
     const fetch = ['logits', 'last_hidden_state'];
     for (let i = 0; i < L; i++) fetch.push(presentKey(i), presentValue(i));
     for (const [b, ids] of prompts.entries()) {
+      // A cancel is seen between rows: 32 prompts of a large model are seconds of passes.
+      throwIfAborted(signal);
       const n = ids.length;
       const feeds: Record<string, Tensor> = {
         inputs_embeds: new Tensor('float32', embedIds(this.probe, this.s, ids), [1, n, D]),

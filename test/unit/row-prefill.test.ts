@@ -3,7 +3,7 @@
 // rounding: the rows' outputs after the prefill and after passes that read the written cache agree
 // with one padded batch pass to 1e-5 of each vector's scale, on both fixtures (version 3 decoders
 // with and without smeared keys, and a traced version 1 one) and on the shipped model; and a dataset evaluation whose batches
-// go by row answers exactly as record by record.
+// go by row answers exactly as record by record. A cancel is seen between two rows' passes.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import type { InferenceSession } from 'onnxruntime-node';
 import { BatchDecoder, ROW_PREFILL_SCORES, type BatchPass } from '../../src/engine/batch-decoder';
 import { CoconutEngine } from '../../src/engine/engine';
-import { FIXTURE, ROOT, VALID_SET } from './helpers';
+import { FIXTURE, rejectsCode, ROOT, VALID_SET } from './helpers';
 
 const TOL = 1e-5;
 const SHIPPED = path.join(ROOT, 'models', 'prosqa-coconut');
@@ -76,6 +76,36 @@ for (const [name, dir, questions] of [
     });
   });
 }
+
+describe('prefill by row: cancelling', () => {
+  it("stops between rows: a cancel during the first prompt's pass runs no second one", async () => {
+    const engine = await CoconutEngine.load(SHIPPED, { provider: 'cpu', threads: 1 });
+    try {
+      const m = engine.model.manifest;
+      const prompts: number[][] = [];
+      for (const q of OFFICIAL.slice(0, 4)) prompts.push([...(await engine.runRaw(q, 0, 1, {})).promptIds, m.special_tokens.bot.id]);
+      const session = (engine as unknown as { session: InferenceSession }).session;
+      const ac = new AbortController();
+      let passes = 0;
+      const cancelling = new Proxy(session, {
+        get: (target, key) =>
+          key === 'run'
+            ? async (...args: Parameters<InferenceSession['run']>) => {
+                const out = await target.run(...args);
+                passes++;
+                ac.abort();
+                return out;
+              }
+            : Reflect.get(target, key),
+      });
+      const dec = new BatchDecoder(cancelling, m, engine.model.probe, 0);
+      await rejectsCode(dec.start(prompts, 8, ac.signal), 'CANCELLED');
+      assert.equal(passes, 1);
+    } finally {
+      await engine.dispose();
+    }
+  });
+});
 
 describe('prefill by row: a dataset evaluation', () => {
   it('answers 40 official records in batches of 32 (prefilled by row) exactly as record by record', async () => {

@@ -34,6 +34,7 @@ export async function batchAnswersAtDepths(
   let out = await dec.start(
     prompts.map((p) => [...p, bot.id]),
     maxK + maxNewTokens,
+    signal,
   );
   const answers: BatchAnswer[] = [];
   await atEachDepth(
