@@ -2,8 +2,9 @@
 // buffers, left-padded (BatchDecoder's rowPrefillAbove). That must not change a number beyond float
 // rounding: the rows' outputs after the prefill and after passes that read the written cache agree
 // with one padded batch pass to 1e-5 of each vector's scale, on both fixtures (version 3 decoders
-// with and without smeared keys, and a traced version 1 one) and on the shipped model; and a dataset evaluation whose batches
-// go by row answers exactly as record by record. A cancel is seen between two rows' passes.
+// with and without smeared keys), the traced version 1 one and the shipped model; a dataset
+// evaluation whose batches go by row answers exactly as record by record; and a cancel is seen
+// between two rows' passes.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
