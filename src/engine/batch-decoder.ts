@@ -69,12 +69,13 @@ export class BatchDecoder {
   private readonly features: DecoderFeatures;
 
   /**
-   * `rowPrefillAbove` (ROW_PREFILL_SCORES on the CPU): larger batches prefill each prompt in its own pass and write its cache into the
-   * batch's buffers, left-padded. On the CPU one prompt's pass is already compute-bound, and a
-   * padded batch pass adds the pads and attention scores [B, H, S, S] that leave the cache: past
-   * ~2M scores the rows are faster (docs/performance.md: prefill x1.37 / x1.78 in batches of 8 / 16
-   * on a 6 x 512 model, x1.29 in batches of 32 on the shipped one, x0.92 in its batches of 8). On
-   * a GPU one batched pass is the cheaper one.
+   * `rowPrefillAbove` (ROW_PREFILL_SCORES on the CPU): a batch with more attention scores than
+   * this in its padded prefill (B x H x S x S) prefills each prompt in its own pass and writes its
+   * cache into the batch's buffers, left-padded. On the CPU one prompt's pass is already
+   * compute-bound, and a padded pass adds the pads and score tensors that leave the cache
+   * (docs/performance.md: prefill x1.37 / x1.78 in batches of 8 / 16 on a 6 x 512 model, x1.29 in
+   * batches of 32 on the shipped one, x0.92 in its batches of 8). On a GPU one padded pass is the
+   * cheaper one.
    */
   constructor(
     private readonly session: InferenceSession,
