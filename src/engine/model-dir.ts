@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { rememberedAsVerified, rememberVerified } from './checksum-cache';
 import { EngineError } from './errors';
 import { fileForRole, parseManifestText, type Manifest, type ManifestFile } from './manifest';
 import { parseSafetensors, SafetensorsFormatError } from './safetensors';
@@ -103,12 +104,14 @@ async function checkFile(dir: string, f: ManifestFile): Promise<void> {
       details: { file: f.path, expectedBytes: f.bytes, actualBytes: stat.size },
     });
   }
+  if (rememberedAsVerified(full, stat, f.sha256)) return;
   const actual = await sha256File(full);
   if (actual !== f.sha256) {
     throw new EngineError('MODEL_CHECKSUM', `${f.path} does not match its checksum: expected sha256 ${f.sha256}, actual ${actual}`, fix, {
       details: { file: f.path, expected: f.sha256, actual },
     });
   }
+  rememberVerified(full, stat, f.sha256);
 }
 
 export function sha256File(file: string): Promise<string> {
