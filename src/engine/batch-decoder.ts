@@ -4,7 +4,7 @@
 // pads (attention and smeared keys skip them) and position_ids count real tokens only, so a row's
 // numbers match its own unbatched run up to float rounding.
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
-import { embedIds, outputPositions, thoughtStepsTensor } from './decoder';
+import { Decoder, embedIds, outputPositions, thoughtStepsTensor } from './decoder';
 import { EngineError, throwIfAborted } from './errors';
 import {
   decoderFeatures,
@@ -67,6 +67,8 @@ export class BatchDecoder {
   private nextPos = new BigInt64Array(0);
   /** The thought loop (its thought_steps input a plain pass feeds as 0) and the prefix cache. */
   private readonly features: DecoderFeatures;
+  /** Runs one prompt as its own sequence when a batch prefills by row. */
+  private single?: Decoder;
 
   /**
    * `rowPrefillAbove` (ROW_PREFILL_SCORES on the CPU): a batch with more attention scores than
@@ -79,7 +81,7 @@ export class BatchDecoder {
    */
   constructor(
     private readonly session: InferenceSession,
-    manifest: Manifest,
+    private readonly manifest: Manifest,
     private readonly probe: Probe,
     private readonly rowPrefillAbove = Infinity,
   ) {
@@ -131,44 +133,34 @@ export class BatchDecoder {
     return this.run(embeds, mask, pos, S, this.features.prefixCache);
   }
 
-  /** start() one prompt at a time: each row's cache lands in the buffer the batch reads, after its pads. */
+  /**
+   * start() one prompt at a time, each run as a sequence of its own (Decoder): its cache, the
+   * prefix tier of a version 3 decoder or the recent one before, lands in the buffer the batch
+   * reads, after the row's pads.
+   */
   private async prefillRows(prompts: number[][], S: number, mask: BigInt64Array, signal?: AbortSignal): Promise<BatchPass> {
-    const { Tensor } = ort();
     const { D, H, Dh, L, V } = this.s;
     const B = prompts.length;
     const into = this.features.prefixCache ? 3 : 0;
     const logits = new Float32Array(B * V);
     const lastHidden = new Float32Array(B * D);
-    const none = new Tensor('float32', new Float32Array(0), [1, H, 0, Dh]);
-    const fetch = ['logits', 'last_hidden_state'];
-    for (let i = 0; i < L; i++) fetch.push(presentKey(i), presentValue(i));
+    const single = (this.single ??= new Decoder(this.session, this.manifest, this.probe));
     for (const [b, ids] of prompts.entries()) {
       // A cancel is seen between rows: 32 prompts of a large model are seconds of passes.
       throwIfAborted(signal);
-      const n = ids.length;
-      const feeds: Record<string, Tensor> = {
-        inputs_embeds: new Tensor('float32', embedIds(this.probe, this.s, ids), [1, n, D]),
-        attention_mask: new Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]),
-        position_ids: new Tensor(
-          'int64',
-          BigInt64Array.from(ids, (_, j) => BigInt(j)),
-          [1, n],
-        ),
-      };
-      for (let i = 0; i < L; i++) {
-        feeds[pastKey(i)] = feeds[pastValue(i)] = none;
-        if (this.features.prefixCache) feeds[prefixKey(i)] = feeds[prefixValue(i)] = none;
-      }
-      if (this.features.thoughtLoop) feeds.thought_steps = thoughtStepsTensor(0);
-      const out = await this.session.run(feeds, fetch);
-      const at = outputPositions(out.logits) - 1;
-      logits.set((out.logits.data as Float32Array).subarray(at * V, (at + 1) * V), b * V);
-      lastHidden.set((out.last_hidden_state.data as Float32Array).subarray(at * D, (at + 1) * D), b * D);
+      single.reset();
+      const out = await single.step(single.embed(ids));
+      logits.set(out.logits, b * V);
+      lastHidden.set(out.lastHidden, b * D);
+      // where the sequence keeps its prompt: the prefix tier once it has one, the recent tier before
+      const st = single.snapshot();
+      const [tier, key, value] = st.prefixLen > 0 ? [st.prefix, prefixKey, prefixValue] : [st.past, pastKey, pastValue];
       // [1, H, n, Dh] into row b of [B, H, S, Dh], after S - n zeroed pads (the buffers are reused)
+      const n = ids.length;
       const pad = (S - n) * Dh;
       for (let i = 0; i < L; i++)
-        [presentKey(i), presentValue(i)].forEach((name, kv) => {
-          const src = out[name].data as Float32Array;
+        [key(i), value(i)].forEach((name, kv) => {
+          const src = tier[name].data as Float32Array;
           const dst = this.bufs[2 * i + kv][into];
           for (let h = 0; h < H; h++) {
             const row = (b * H + h) * S * Dh;
