@@ -5,7 +5,7 @@
 // a damaged copy or a file from another export, changes the size or the modification time.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { cacheDir } from './providers';
+import { cacheDir, writeCacheFile } from './providers';
 
 /** Files smaller than this are hashed every time (a few ms): the cache is for large decoders. */
 export const REMEMBER_FROM_BYTES = 16 * 1024 * 1024;
@@ -64,10 +64,7 @@ export function rememberVerified(full: string, stat: fs.Stats, sha256: string, f
       .sort((a, b) => b[1].verifiedAt - a[1].verifiedAt)
       .slice(0, MAX_ENTRIES);
     data.entries = Object.fromEntries(kept);
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(data, null, 2) + '\n');
-    fs.renameSync(tmp, file);
+    writeCacheFile(file, data);
   } catch {
     // read-only home, full disk: verification still works, it just hashes again
   }

@@ -15,6 +15,14 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.
   return path.join(env.XDG_CACHE_HOME || path.join(home, '.cache'), 'coconut-lens');
 }
 
+/** Writes a cache file whole (a temporary file renamed over it), so a reader never sees half of one. */
+export function writeCacheFile(file: string, data: unknown): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(data, null, 2) + '\n');
+  fs.renameSync(tmp, file);
+}
+
 export function providerCacheFile(): string {
   return path.join(cacheDir(), 'providers.json');
 }
@@ -163,10 +171,7 @@ export function rememberChoice(key: string, choice: AutoChoice, file = providerC
   try {
     const data = readCache(file);
     data.entries[key] = choice;
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(data, null, 2) + '\n');
-    fs.renameSync(tmp, file);
+    writeCacheFile(file, data);
     return true;
   } catch {
     return false;
