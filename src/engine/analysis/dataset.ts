@@ -69,11 +69,11 @@ export async function runEvalDataset(
   batchable.sort((a, b) => a.promptIds!.length - b.promptIds!.length);
   // One decoder for the run: its buffers grow to the largest batch, serve every batch, and are
   // released with the run (a decoder per batch allocated them afresh every time).
-  const dec = batchable.length ? ctx.batchDecoder() : undefined;
+  const dec = ctx.batchDecoder();
   for (let from = 0; from < batchable.length; from += batchSize) {
     const batch = batchable.slice(from, from + batchSize);
     const answers = await batchAnswersAtDepths(
-      dec!,
+      dec,
       m,
       batch.map((p) => p.promptIds!),
       ks,
