@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import type { InferenceSession } from 'onnxruntime-node';
 import { BatchDecoder, ROW_PREFILL_SCORES, type BatchPass } from '../../src/engine/batch-decoder';
+import { promptWithBot } from '../../src/engine/bench/steps';
 import { CoconutEngine } from '../../src/engine/engine';
 import { FIXTURE, rejectsCode, ROOT, VALID_SET } from './helpers';
 
@@ -28,6 +29,11 @@ function relDiff(a: Float32Array, b: Float32Array): number {
     d = Math.max(d, Math.abs(a[i] - b[i]));
   }
   return d / scale;
+}
+
+/** The engine's own session: the batch decoders under test run on it, as the engine's do. */
+function sessionOf(engine: CoconutEngine): InferenceSession {
+  return (engine as unknown as { session: InferenceSession }).session;
 }
 
 /** The prefill, then three thought passes and an eot pass: every later pass reads the prompts' cache. */
@@ -60,11 +66,10 @@ for (const [name, dir, questions] of [
       const engine = await CoconutEngine.load(dir, { provider: 'cpu', threads: 1 });
       try {
         const m = engine.model.manifest;
-        const prompts: number[][] = [];
-        for (const q of questions) prompts.push([...(await engine.runRaw(q, 0, 1, {})).promptIds, m.special_tokens.bot.id]);
+        const prompts = questions.map((q) => promptWithBot(engine.model, q));
         const lengths = new Set(prompts.map((p) => p.length));
         assert.ok(lengths.size > 1, 'the prompts must differ in length, so rows are padded');
-        const session = (engine as unknown as { session: InferenceSession }).session;
+        const session = sessionOf(engine);
         const batched = await passes(new BatchDecoder(session, m, engine.model.probe, Infinity), prompts, m.special_tokens.eot.id);
         const byRow = await passes(new BatchDecoder(session, m, engine.model.probe, 0), prompts, m.special_tokens.eot.id);
         batched.forEach((b, j) => {
@@ -82,10 +87,8 @@ describe('prefill by row: cancelling', () => {
   it("stops between rows: a cancel during the first prompt's pass runs no second one", async () => {
     const engine = await CoconutEngine.load(SHIPPED, { provider: 'cpu', threads: 1 });
     try {
-      const m = engine.model.manifest;
-      const prompts: number[][] = [];
-      for (const q of OFFICIAL.slice(0, 4)) prompts.push([...(await engine.runRaw(q, 0, 1, {})).promptIds, m.special_tokens.bot.id]);
-      const session = (engine as unknown as { session: InferenceSession }).session;
+      const prompts = OFFICIAL.slice(0, 4).map((q) => promptWithBot(engine.model, q));
+      const session = sessionOf(engine);
       const ac = new AbortController();
       let passes = 0;
       const cancelling = new Proxy(session, {
@@ -99,7 +102,7 @@ describe('prefill by row: cancelling', () => {
               }
             : Reflect.get(target, key),
       });
-      const dec = new BatchDecoder(cancelling, m, engine.model.probe, 0);
+      const dec = new BatchDecoder(cancelling, engine.model.manifest, engine.model.probe, 0);
       await rejectsCode(dec.start(prompts, 8, ac.signal), 'CANCELLED');
       assert.equal(passes, 1);
     } finally {
@@ -116,8 +119,7 @@ describe('prefill by row: a dataset evaluation', () => {
       const records = valid.slice(0, 40).map((r, i) => ({ index: i, question: r.question, answer: r.answer }));
       // The first batch (the 32 shortest prompts, padded to the longest of them) must be past the
       // threshold, so that the engine prefills it by row.
-      const lengths: number[] = [];
-      for (const r of records) lengths.push((await engine.runRaw(r.question, 0, 1, {})).promptIds.length + 1);
+      const lengths = records.map((r) => promptWithBot(engine.model, r.question).length);
       const S = lengths.sort((x, y) => x - y)[31];
       assert.ok(32 * engine.model.manifest.architecture.n_head * S * S > ROW_PREFILL_SCORES, `S = ${S}`);
       const one = await engine.evalDataset(records, { thoughts: [0, 6], batchSize: 1 });
