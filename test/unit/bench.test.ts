@@ -124,12 +124,18 @@ describe('coconut-lens bench', () => {
     assert.equal(d.everyK.answersDiffering, 0);
     assert.ok(d.everyK.recordByRecordSeconds > 0 && d.everyK.batchedSeconds > 0 && d.batched_eval_every_k_speedup > 0);
     assert.match(r.err, /dataset, k 0\.\.3, round 2: record by record .* s, batches of 8 .* s, 0 rows differ/);
-    // and the bound batching cannot pass: record-by-record time over its prompts' passes alone
-    assert.ok(d.prefillSeconds >= 0 && d.prefillSeconds < d.eval.recordByRecordSeconds && d.batched_eval_ceiling > 1);
-    // (the report rounds seconds to 1 ms; the fixture's prompts take about that long)
-    const roundingSlack = 0.0005 * (d.batched_eval_ceiling + 1);
-    assert.ok(Math.abs(d.batched_eval_ceiling * d.prefillSeconds - d.eval.recordByRecordSeconds) <= roundingSlack, JSON.stringify(d));
-    assert.ok(d.batched_eval_every_k_ceiling > d.batched_eval_ceiling);
+    // and the bound batching cannot pass: record-by-record time over its prompts' passes alone,
+    // at one k and at every k. Checked against the report's own times, not against each other:
+    // separate timings of a few ms each can swap order on a loaded machine. (The report rounds
+    // seconds to 1 ms; the fixture's prompts take about that long.)
+    assert.ok(d.prefillSeconds >= 0 && Number.isFinite(d.batched_eval_ceiling) && Number.isFinite(d.batched_eval_every_k_ceiling));
+    for (const [ceiling, seconds] of [
+      [d.batched_eval_ceiling, d.eval.recordByRecordSeconds],
+      [d.batched_eval_every_k_ceiling, d.everyK.recordByRecordSeconds],
+    ]) {
+      assert.ok(ceiling > 0);
+      assert.ok(Math.abs(ceiling * d.prefillSeconds - seconds) <= 0.0005 * (ceiling + 1), JSON.stringify(d));
+    }
   });
 
   it('names a bad option and a missing Python', async () => {
