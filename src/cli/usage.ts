@@ -37,7 +37,8 @@ FILE / DATASET   a prompt file: .json (one record or an array), .jsonl (one reco
 --force          let --export overwrite an existing file
 --provider P     auto | cpu | webgpu | cuda (default auto: the fastest, measured once per model and
                  machine and remembered); a provider that cannot start falls back to cpu with a notice
---threads N      onnxruntime intra-op threads
+--threads N      onnxruntime intra-op threads (default: 1 or the cores left after one for the
+                 editor, at most 4, whichever runs the model faster here; measured once, remembered)
 --json           machine-readable output on stdout
 
 Exit codes: 0 success, 2 bad input or usage, 1 internal error.`;

@@ -9,7 +9,8 @@ import { checkDecoderIO } from './decoder-io';
 import { EngineError, toLensError } from './errors';
 import { fileForRole } from './manifest';
 import { loadModelDir, type ModelDir } from './model-dir';
-import { quickThoughtStepMs } from './bench/steps';
+import { modelInfo } from './model-info';
+import { quickInspectMs, quickThoughtStepMs } from './bench/steps';
 import { createSession } from './session';
 import type {
   AnswerToken,
@@ -39,7 +40,9 @@ import { runSweep, thoughtsRangeError } from './analysis/sweep';
 
 export interface LoadOptions {
   provider?: ProviderSetting;
+  /** Unset: 1 or `threadBudget`, whichever runs this model faster on this machine (measured once, remembered). */
   threads?: number;
+  threadBudget?: number;
   /** `dir` is the shipped default model: a missing folder says so (not a generic not-found). */
   isDefault?: boolean;
   /** false: a pass per thought even where nothing intervenes (default: one call where the graph can). */
@@ -86,40 +89,27 @@ export class CoconutEngine {
   static async load(dir: string, opts: LoadOptions = {}): Promise<CoconutEngine> {
     const model = await loadModelDir(dir, { isDefault: opts.isDefault });
     const decoderFile = fileForRole(model.manifest, 'decoder');
+    // Both measurements check the decoder's inputs first: a mismatched model fails with its own error.
+    const checked = (time: typeof quickInspectMs) => async (session: InferenceSession) => {
+      checkDecoderIO(session, model.manifest, decoderFile.path);
+      return time(session, model.manifest, model.probe);
+    };
     const created = await createSession(model.decoderPath, {
       provider: opts.provider,
       threads: opts.threads,
-      // 'auto' times a few thought steps per provider, once per model and machine (remembered).
-      auto: {
-        modelSha256: decoderFile.sha256,
-        measure: async (session) => {
-          checkDecoderIO(session, model.manifest, decoderFile.path);
-          return quickThoughtStepMs(session, model.manifest, model.probe);
-        },
-      },
+      threadBudget: opts.threadBudget,
+      // Once per model and machine (remembered): an unset thread count is chosen by a short inspect,
+      // and 'auto' times a few thought steps per provider.
+      threadMeasure: { modelSha256: decoderFile.sha256, measure: checked(quickInspectMs) },
+      auto: { modelSha256: decoderFile.sha256, measure: checked(quickThoughtStepMs) },
     });
     try {
-      checkDecoderIO(created.session, model.manifest, fileForRole(model.manifest, 'decoder').path);
+      checkDecoderIO(created.session, model.manifest, decoderFile.path);
     } catch (e) {
       await created.session.release().catch(() => undefined);
       throw e;
     }
-    const m = model.manifest;
-    const a = m.architecture;
-    const info: ModelInfo = {
-      name: m.name,
-      dir: model.dir,
-      architecture: { family: a.family, n_layer: a.n_layer, n_head: a.n_head, n_embd: a.n_embd, vocab_size: a.vocab_size, n_positions: a.n_positions },
-      thoughts: { ...m.thoughts },
-      maxNewTokens: m.generation.max_new_tokens,
-      answerMarker: m.prompt.answer_marker,
-      provider: created.provider,
-      threads: created.threads,
-    };
-    if (created.providerNotice) info.providerNotice = created.providerNotice;
-    if (created.choice) {
-      info.providerChoice = { source: created.choice.source, measuredMs: created.choice.measuredMs, failed: created.choice.failed };
-    }
+    const info = modelInfo(model, created);
     const engine = new CoconutEngine(model, created.session, info);
     engine.decoder.thoughtsInOneCall = opts.thoughtsInOneCall !== false;
     if (opts.prefixCache !== undefined)

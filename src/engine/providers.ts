@@ -23,6 +23,29 @@ export function writeCacheFile(file: string, data: unknown): void {
   fs.renameSync(tmp, file);
 }
 
+/** The entries of a keyed cache file (providers.json, threads.json); none when missing, unreadable or of another format. */
+export function readKeyedCache<T>(file: string, format: string): Record<string, T> {
+  try {
+    const data = JSON.parse(fs.readFileSync(file, 'utf-8'));
+    if (data?.format === format && data.version === 1 && data.entries && typeof data.entries === 'object') return data.entries as Record<string, T>;
+  } catch {
+    // missing or unreadable: measure again
+  }
+  return {};
+}
+
+/** Adds one entry to a keyed cache file; false when it cannot be written (that only costs a new measurement). */
+export function rememberEntry<T>(file: string, format: string, key: string, value: T): boolean {
+  try {
+    const entries = readKeyedCache<T>(file, format);
+    entries[key] = value;
+    writeCacheFile(file, { format, version: 1, entries });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function providerCacheFile(): string {
   return path.join(cacheDir(), 'providers.json');
 }
@@ -140,40 +163,19 @@ export interface AutoChoice {
   decidedAt: string;
 }
 
-interface CacheFile {
-  format: 'coconut-lens-providers';
-  version: 1;
-  entries: Record<string, AutoChoice>;
-}
-
 export function cacheKey(modelSha256: string, threads: number): string {
   return `${modelSha256}:${machineKey(threads)}`;
 }
 
-function readCache(file: string): CacheFile {
-  try {
-    const data = JSON.parse(fs.readFileSync(file, 'utf-8'));
-    if (data?.format === 'coconut-lens-providers' && data.version === 1 && data.entries && typeof data.entries === 'object') return data as CacheFile;
-  } catch {
-    // missing or unreadable: measure again
-  }
-  return { format: 'coconut-lens-providers', version: 1, entries: {} };
-}
+const PROVIDERS_FORMAT = 'coconut-lens-providers';
 
 export function cachedChoice(key: string, file = providerCacheFile()): AutoChoice | undefined {
-  const c = readCache(file).entries[key];
+  const c = readKeyedCache<AutoChoice>(file, PROVIDERS_FORMAT)[key];
   if (c && ['cpu', 'webgpu', 'cuda'].includes(c.provider)) return c;
   return undefined;
 }
 
 /** Remembers a choice; a cache that cannot be written only costs a new measurement next time. */
 export function rememberChoice(key: string, choice: AutoChoice, file = providerCacheFile()): boolean {
-  try {
-    const data = readCache(file);
-    data.entries[key] = choice;
-    writeCacheFile(file, data);
-    return true;
-  } catch {
-    return false;
-  }
+  return rememberEntry(file, PROVIDERS_FORMAT, key, choice);
 }

@@ -6,6 +6,7 @@ import type { InferenceSession as OrtSession } from 'onnxruntime-node';
 import { EngineError } from './errors';
 import { cachedChoice, cacheKey, candidateProviders, checkCuda, providerCacheFile, rememberChoice, type AutoChoice } from './providers';
 import type { ProviderName, ProviderSetting } from '../shared/types';
+import { chooseThreads, type ThreadChoice, type ThreadMeasure } from './thread-choice';
 
 // Loaded lazily so that prompt parsing and the CLI's usage errors never pay for the native binding.
 type Ort = typeof import('onnxruntime-node');
@@ -24,8 +25,15 @@ export function ort(): Ort {
 
 export interface SessionOptions {
   provider?: ProviderSetting;
-  /** intra-op threads; default leaves one core for the editor (at least 1, at most 4). */
+  /**
+   * intra-op threads. Unset: with `threadMeasure` on the CPU, 1 or the budget, whichever runs this
+   * model faster here (thread-choice.ts); without it, the budget.
+   */
   threads?: number;
+  /** What an unset `threads` may use at most (default defaultThreads(): one core left for the editor, at most 4). */
+  threadBudget?: number;
+  /** What choosing an unset thread count needs. */
+  threadMeasure?: ThreadMeasure;
   /** What `auto` needs to measure providers; without it `auto` means the CPU. */
   auto?: AutoMeasure;
   /**
@@ -53,6 +61,8 @@ export interface CreatedSession {
   providerNotice?: string;
   /** How `auto` chose: measured now, or remembered from an earlier measurement. */
   choice?: AutoChoice & { source: 'measured' | 'cache' };
+  /** How an unset thread count was chosen (absent when given, or when the budget is one thread). */
+  threadChoice?: ThreadChoice & { source: 'measured' | 'cache' };
 }
 
 export const PROVIDERS: readonly ProviderSetting[] = ['auto', 'cpu', 'webgpu', 'cuda'];
@@ -144,12 +154,21 @@ async function createOn(modelPath: string, provider: ProviderName, threads: numb
 
 export async function createSession(modelPath: string, opts: SessionOptions = {}): Promise<CreatedSession> {
   const setting = checkProviderSetting(opts.provider ?? 'auto');
-  const threads = opts.threads ?? defaultThreads();
+  let threads = opts.threads ?? opts.threadBudget ?? defaultThreads();
   if (!Number.isInteger(threads) || threads < 1) {
     throw new EngineError('PROVIDER_FAILED', `threads must be a positive integer, got ${threads}`, 'pass threads ≥ 1 or leave it unset');
   }
-  if (setting === 'auto' && opts.auto) return createAuto(modelPath, threads, opts.auto);
-  return createWithFallback(modelPath, resolveProvider(setting), threads, opts.kvOnGpuLayers);
+  // Threads only matter to the CPU provider; a GPU named outright keeps the budget for its fallback.
+  let threadChoice: CreatedSession['threadChoice'];
+  if (opts.threads === undefined && threads > 1 && opts.threadMeasure && resolveProvider(setting) === 'cpu') {
+    threadChoice = await chooseThreads(threads, opts.threadMeasure, (t) => createOnCpu(modelPath, t));
+    threads = threadChoice.threads;
+  }
+  const created =
+    setting === 'auto' && opts.auto
+      ? await createAuto(modelPath, threads, opts.auto)
+      : await createWithFallback(modelPath, resolveProvider(setting), threads, opts.kvOnGpuLayers);
+  return threadChoice ? { ...created, threadChoice } : created;
 }
 
 async function createWithFallback(modelPath: string, requested: ProviderName, threads: number, kvOnGpuLayers?: number): Promise<CreatedSession> {

@@ -91,7 +91,7 @@ export class EngineCache implements vscode.Disposable {
       this.log.info(
         `Loaded ${info.name} in ${Date.now() - started} ms on ${info.provider}: ${a.family}, ${a.n_layer} layers, ` +
           `d ${a.n_embd}, vocab ${a.vocab_size}, thoughts default ${info.thoughts.default} (max ${info.thoughts.max}), ` +
-          `${info.threads} threads.`,
+          `${info.threads} threads${threadsWhy(info)}.`,
       );
       if (info.providerNotice) this.log.warn(`Provider: ${info.providerNotice}`);
       return { client, dir, info, requested: provider };
@@ -104,4 +104,14 @@ export class EngineCache implements vscode.Disposable {
 
 function key(dir: string, provider: ProviderSetting): string {
   return `${provider}\u0000${dir}`;
+}
+
+/** Why the engine runs the threads it does, when it chose them (the output channel is where users look). */
+function threadsWhy(info: ModelInfo): string {
+  const c = info.threadChoice;
+  if (!c) return '';
+  const ms = Object.entries(c.measuredMs)
+    .map(([t, v]) => `${t}: ${v} ms`)
+    .join(', ');
+  return ` (${c.source === 'cache' ? 'remembered' : 'measured now'}: a short inspect took ${ms})`;
 }

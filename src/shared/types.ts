@@ -150,6 +150,8 @@ export interface ModelInfo {
     measuredMs: Partial<Record<ProviderName, number>>; // median thought step of each provider that ran
     failed: Partial<Record<ProviderName, string>>; // why the others could not start
   };
+  /** With threads unset and more than one core to spare: how the count was chosen (a short inspect's ms per count tried). */
+  threadChoice?: { source: 'measured' | 'cache'; measuredMs: Record<string, number> };
 }
 
 /** Every error the engine raises for bad input is a EngineError with a stable code and a fix. */

@@ -113,6 +113,23 @@ export async function quickThoughtStepMs(session: InferenceSession, m: Manifest,
   return median(t.thoughtMs);
 }
 
+/**
+ * A short inspect's decoder time: the prefill of a ProsQA-sized prompt (~120 tokens), 6 thought
+ * steps and 8 answer tokens, each part's median over a few runs. What an unset thread count is
+ * chosen by (thread-choice.ts): threads speed the prefill and can slow the steps.
+ */
+export async function quickInspectMs(session: InferenceSession, m: Manifest, probe: Probe): Promise<number> {
+  const room = m.architecture.n_positions;
+  const thoughts = Math.min(6, Math.max(0, room - 12));
+  const answerTokens = Math.min(8, Math.max(0, room - thoughts - 4));
+  const promptTokens = Math.max(1, Math.min(120, room - thoughts - answerTokens - 2));
+  const t = await timeSteps(session, m, probe, { promptTokens, thoughts, answerTokens, runs: 3, warmupRuns: 1 });
+  const part = (xs: number[], n: number) => (n > 0 && xs.length ? median(xs) * n : 0);
+  // A plain inspect runs its thoughts in one call where the graph has the loop.
+  const thoughtsMs = t.thoughtInOneCallMs.length ? part(t.thoughtInOneCallMs, thoughts) : part(t.thoughtMs, thoughts);
+  return median(t.prefillMs) + thoughtsMs + part(t.tokenMs, answerTokens);
+}
+
 export function median(xs: number[]): number {
   return quantile(xs, 0.5);
 }
