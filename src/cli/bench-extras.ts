@@ -60,7 +60,7 @@ export async function benchDataset(
   provider: string,
   threads: number,
   log: (s: string) => void,
-  opts: { batchSize?: number; pytorch?: { python: string; root: string; device: string } } = {},
+  opts: { batchSize?: number; pytorch?: { python: string; root: string; device: string; threads: number } } = {},
 ): Promise<Record<string, unknown>> {
   const batchSize = opts.batchSize ?? 8;
   const recs = parsePromptFile(fs.readFileSync(file, 'utf-8'), file).records.slice(0, limit);
@@ -76,7 +76,7 @@ export async function benchDataset(
     const ks = Array.from({ length: k + 1 }, (_, i) => i);
     const everyK = await timeEval(engine, evalRecs, ks, batchSize, log);
     const prefill = await prefillBound(engine, evalRecs, threads, log);
-    const pytorch = opts.pytorch ? await referenceEval(engine, dir, evalRecs, k, threads, opts.pytorch, log) : undefined;
+    const pytorch = opts.pytorch ? await referenceEval(engine, dir, evalRecs, k, opts.pytorch, log) : undefined;
     const t0 = performance.now();
     let answerTokens = 0;
     for (const r of recs) {
@@ -176,14 +176,13 @@ async function referenceEval(
   dir: string,
   recs: { question: string }[],
   k: number,
-  threads: number,
-  py: { python: string; root: string; device: string },
+  py: { python: string; root: string; device: string; threads: number },
   log: (s: string) => void,
 ): Promise<{ summary: { seconds: number; msPerRecord: number }; answers: number[][] }> {
   const m = engine.model.manifest;
   const s = m.special_tokens;
   const prompts = recs.map((r) => promptWithBot(engine.model, r.question));
-  const { ref } = await PytorchReference.start({ ...py, modelDir: dir, threads });
+  const { ref } = await PytorchReference.start({ ...py, modelDir: dir });
   try {
     await ref.answers(prompts.slice(0, 2), k, s.eot.id, s.eos.id, engine.info.maxNewTokens); // warm up
     const r = await ref.answers(prompts, k, s.eot.id, s.eos.id, engine.info.maxNewTokens);

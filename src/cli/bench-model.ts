@@ -18,7 +18,10 @@ export interface BenchTarget {
 
 export interface ModelOpts {
   provider: string;
-  threads: number;
+  /** Given with --threads: ours and PyTorch run exactly this many. Unset: the engine's own choice (session.ts). */
+  threads?: number;
+  /** PyTorch's threads: the count given, else the budget the engine chose within. */
+  torchThreads: number;
   runs: number;
   vsPytorch: boolean;
   torchDevice: string;
@@ -35,6 +38,8 @@ export async function benchModel(t: BenchTarget, o: ModelOpts): Promise<Record<s
   const engine = await CoconutEngine.load(t.dir, { provider: o.provider as never, threads: o.threads });
   const loadMs = performance.now() - t0;
   const info = engine.info;
+  // Every session timed here runs the thread count the engine chose or was given.
+  const threads = info.threads;
   const m = engine.model.manifest;
   const a = m.architecture;
   const res: Record<string, unknown> = {
@@ -44,7 +49,8 @@ export async function benchModel(t: BenchTarget, o: ModelOpts): Promise<Record<s
     architecture: { n_layer: a.n_layer, n_head: a.n_head, n_embd: a.n_embd, vocab_size: a.vocab_size, n_positions: a.n_positions },
     provider: info.provider,
     ...(info.providerNotice ? { providerNotice: info.providerNotice } : {}),
-    threads: info.threads,
+    threads,
+    ...(info.threadChoice ? { threadChoice: info.threadChoice } : {}),
     loadMs: round(loadMs),
   };
   try {
@@ -52,7 +58,7 @@ export async function benchModel(t: BenchTarget, o: ModelOpts): Promise<Record<s
     const creates: number[] = [];
     for (let i = 0; i < 3; i++) {
       const c0 = performance.now();
-      const c = await createSession(engine.model.decoderPath, { provider: info.provider, threads: o.threads });
+      const c = await createSession(engine.model.decoderPath, { provider: info.provider, threads });
       creates.push(performance.now() - c0);
       await c.session.release();
     }
@@ -60,7 +66,7 @@ export async function benchModel(t: BenchTarget, o: ModelOpts): Promise<Record<s
 
     const kvOnGpuLayers = o.kvOnGpu && info.provider === 'webgpu' ? a.n_layer : undefined;
     if (kvOnGpuLayers) res.kvOnGpu = true;
-    const { session } = await createSession(engine.model.decoderPath, { provider: info.provider, threads: o.threads, kvOnGpuLayers });
+    const { session } = await createSession(engine.model.decoderPath, { provider: info.provider, threads, kvOnGpuLayers });
     try {
       const thoughts = Math.min(m.thoughts.max, 6);
       const answer = 8;
@@ -94,7 +100,7 @@ export async function benchModel(t: BenchTarget, o: ModelOpts): Promise<Record<s
           python: o.python,
           root: o.root,
           modelDir: t.dir,
-          threads: o.threads,
+          threads: o.torchThreads,
           device: o.torchDevice,
         });
         try {

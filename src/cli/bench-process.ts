@@ -10,7 +10,8 @@ import { HOST_MEMORY_COMMAND } from './host-memory';
 /** What a fresh process needs: the package root (for dist/), the thread count, the question. */
 interface ProcessOpts {
   root: string;
-  threads: number;
+  /** Unset: the child chooses as a user's command would (the parent's measurement is remembered). */
+  threads?: number;
   question: string;
 }
 
@@ -22,13 +23,14 @@ async function coldInspect(dir: string, provider: string, o: ProcessOpts, k: num
   try {
     const q = path.join(tmp, 'question.txt');
     fs.writeFileSync(q, o.question);
-    const args = [cli, 'inspect', q, '--model', dir, '--provider', provider, '--threads', String(o.threads), '--thoughts', String(k), '--json'];
+    const threads = o.threads === undefined ? [] : ['--threads', String(o.threads)];
+    const args = [cli, 'inspect', q, '--model', dir, '--provider', provider, ...threads, '--thoughts', String(k), '--json'];
     const times: number[] = [];
     for (let i = 0; i < 4; i++) {
       const r = await runChild(process.execPath, args);
       if (i > 0) times.push(r.ms); // the first warms the OS file cache
     }
-    return { ...stat(times), thoughts: k, command: `node dist/cli.js inspect FILE --model DIR --provider ${provider} --threads ${o.threads} --json` };
+    return { ...stat(times), thoughts: k, command: ['node dist/cli.js inspect FILE --model DIR --provider', provider, ...threads, '--json'].join(' ') };
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
@@ -43,7 +45,7 @@ export async function hostMemory(dir: string, provider: string, o: ProcessOpts, 
   const worker = path.join(o.root, 'dist', 'engine-worker.js');
   const cli = path.join(o.root, 'dist', 'cli.js');
   for (const f of [worker, cli]) if (!fs.existsSync(f)) return { skipped: `${f} is not built (npm run build)` };
-  const r = await runChild(process.execPath, [cli, HOST_MEMORY_COMMAND, worker, dir, provider, String(o.threads), o.question, String(k)]);
+  const r = await runChild(process.execPath, [cli, HOST_MEMORY_COMMAND, worker, dir, provider, String(o.threads ?? 'unset'), o.question, String(k)]);
   const m = JSON.parse(r.stdout.trim().split('\n').pop()!);
   return { before: round(m.before), afterLoad: round(m.afterLoad), after20Inspects: round(m.afterRuns), growth: round(m.afterRuns - m.before) };
 }

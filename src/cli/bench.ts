@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomModel } from '../engine/bench/pytorch';
 import { DEFAULT_MODEL_RELATIVE } from '../engine/model-dir';
-import { checkProviderSetting } from '../engine/session';
+import { checkProviderSetting, defaultThreads } from '../engine/session';
 import { parsePromptFile } from '../prompts';
 import { intOption, parseArgs, strOption, usageError } from './args';
 import { benchDataset, benchGrowth } from './bench-extras';
@@ -23,6 +23,8 @@ Measures prefill, per-thought-step and per-token-step latency (median, p90), ses
 warm inspect, cold inspect (a fresh process: start to decoded thoughts) and peak RSS.
 --model DIR        the model (default ${DEFAULT_MODEL_RELATIVE}; while it is not shipped: the test fixture
                    and a random model of the default model's planned shape, 5 layers, d 256)
+--threads N        intra-op threads, ours and PyTorch's (default: the engine's own choice, 1 or the
+                   cores it leaves the editor, whichever runs the model faster; PyTorch gets the latter)
 --runs N           sequences timed per block (default 10; 8 blocks with --vs-pytorch)
 --vs-pytorch       also time the PyTorch reference loop (training/bench_reference.py) on the same
                    weights, inputs, thread count and device, alternating with ours
@@ -69,7 +71,10 @@ export async function benchCommand(argv: string[], io: Io, root: string): Promis
   }
   if (p.positionals.length) throw usageError(`bench takes no positional arguments, got ${p.positionals.join(' ')}`, 'use --model DIR');
   const provider = checkProviderSetting(strOption(p, 'provider') ?? 'cpu');
-  const threads = intOption(p, 'threads', 1) ?? 2;
+  // Unset, the engine runs what it would for a user (its measured choice within the budget) and
+  // PyTorch gets the whole budget; --threads N runs both at exactly N.
+  const threads = intOption(p, 'threads', 1);
+  const torchThreads = threads ?? defaultThreads();
   const runs = intOption(p, 'runs', 1) ?? 10;
   const torchDevice = strOption(p, 'torch-device') ?? 'cpu';
   if (!['cpu', 'cuda'].includes(torchDevice))
@@ -102,12 +107,15 @@ export async function benchCommand(argv: string[], io: Io, root: string): Promis
 
   const question = benchQuestion(root);
   const results: Record<string, unknown>[] = [];
+  // The growth table and the dataset run the last model's thread count on their own sessions.
+  const primaryThreads = () => results[results.length - 1].threads as number;
   for (const t of targets) {
     log(`── ${t.label}: ${t.dir}`);
     results.push(
       await benchModel(t, {
         provider,
         threads,
+        torchThreads,
         runs,
         vsPytorch,
         torchDevice,
@@ -125,13 +133,20 @@ export async function benchCommand(argv: string[], io: Io, root: string): Promis
   if (p.options.has('growth')) {
     const a = JSON.parse(fs.readFileSync(path.join(targets[targets.length - 1].dir, 'coconut.json'), 'utf-8')).architecture;
     const dir = await randomModel(root, python, { n_layer: a.n_layer, n_head: a.n_head, n_embd: a.n_embd, n_positions: 1100 }, log);
-    growth = await benchGrowth(dir, results[results.length - 1].provider as string, threads, Math.max(3, Math.ceil(runs / 2)), p.options.has('kv-on-gpu'), log);
+    growth = await benchGrowth(
+      dir,
+      results[results.length - 1].provider as string,
+      primaryThreads(),
+      Math.max(3, Math.ceil(runs / 2)),
+      p.options.has('kv-on-gpu'),
+      log,
+    );
   }
 
   let dataset: Record<string, unknown> | undefined;
   if (datasetFile)
-    dataset = await benchDataset(targets[targets.length - 1].dir, datasetFile, limit, results[results.length - 1].provider as string, threads, log, {
-      pytorch: vsPytorch ? { python, root, device: torchDevice } : undefined,
+    dataset = await benchDataset(targets[targets.length - 1].dir, datasetFile, limit, results[results.length - 1].provider as string, primaryThreads(), log, {
+      pytorch: vsPytorch ? { python, root, device: torchDevice, threads: torchThreads } : undefined,
     });
 
   const primary = results[results.length - 1];
@@ -139,7 +154,13 @@ export async function benchCommand(argv: string[], io: Io, root: string): Promis
     bench: 'coconut-lens/bench@1',
     command: `coconut-lens bench ${argv.join(' ')}`.trim(),
     machine: machine(),
-    settings: { provider, threads, runs, torchDevice: vsPytorch ? torchDevice : undefined },
+    settings: {
+      provider,
+      threads: threads ?? `unset: the engine's choice within ${torchThreads}`,
+      torchThreads: vsPytorch ? torchThreads : undefined,
+      runs,
+      torchDevice: vsPytorch ? torchDevice : undefined,
+    },
     models: results,
     ...(growth ? { growth } : {}),
     ...(dataset ? { dataset } : {}),

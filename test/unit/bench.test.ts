@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { quantile, syntheticPrompt } from '../../src/engine/bench/steps';
+import { defaultThreads } from '../../src/engine/session';
 import { main } from '../../src/cli/run';
 import * as path from 'node:path';
 import { FIXTURE, ROOT, rm, tmpDir } from './helpers';
@@ -56,6 +57,19 @@ describe('coconut-lens bench', () => {
     assert.equal(m.warmInspectMs.thoughts, 3);
     assert.ok(j.peakRssMB > 10);
     assert.equal(j.thought_step_speedup_vs_pytorch, undefined);
+  });
+
+  it('without --threads runs what the engine chooses for a user, and says so', async () => {
+    const r = await run(['bench', '--model', FIXTURE, '--provider', 'cpu', '--runs', '1', '--no-cold', '--json']);
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out);
+    const budget = defaultThreads();
+    assert.equal(j.settings.threads, `unset: the engine's choice within ${budget}`);
+    const m = j.models[0];
+    // One thread or the whole budget; measured (and reported) only where there is a choice.
+    assert.ok(m.threads === 1 || m.threads === budget, String(m.threads));
+    assert.equal(m.threadChoice === undefined, budget === 1);
+    if (m.threadChoice) assert.deepEqual(Object.keys(m.threadChoice.measuredMs).sort(), ['1', String(budget)]);
   });
 
   it('--vs-pytorch checks equal logits first and adds thought_step_speedup_vs_pytorch', async () => {
