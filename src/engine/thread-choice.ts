@@ -31,7 +31,7 @@ export interface ThreadMeasure {
 const THREADS_FORMAT = 'coconut-lens-threads';
 
 /** Rounds of alternating measurements: one round on a shared machine can land on a busy moment. */
-const ROUNDS = 3;
+const ROUNDS = 2;
 
 export function threadCacheFile(): string {
   return path.join(cacheDir(), 'threads.json');

@@ -27,6 +27,8 @@ export interface StepPlan {
   warmupRuns?: number;
   /** The prompt ids (ending in bot) to prefill; default `promptTokens` synthetic ids + bot. */
   prompt?: number[];
+  /** false: skip the second prefill and the thoughts in one call (default: timed where the graph has the loop). */
+  inOneCall?: boolean;
 }
 
 /** The ids the Coconut loop prefills for a question: question + question_suffix, then bot. */
@@ -71,7 +73,7 @@ export async function timeSteps(session: InferenceSession, m: Manifest, probe: P
       if (keep) times.tokenMs.push(performance.now() - t0);
       id = argmaxOf(out.logits);
     }
-    if (dec.hasThoughtLoop && plan.thoughts > 0) {
+    if (dec.hasThoughtLoop && plan.thoughts > 0 && plan.inOneCall !== false) {
       dec.reset();
       out = await dec.step(dec.embed(prompt));
       t0 = performance.now();
@@ -115,7 +117,7 @@ export async function quickThoughtStepMs(session: InferenceSession, m: Manifest,
 
 /**
  * A short inspect's decoder time: the prefill of a ProsQA-sized prompt (~120 tokens), 6 thought
- * steps and 8 answer tokens, each part's median over a few runs. What an unset thread count is
+ * steps and 8 answer tokens, each part's median over two runs after one thrown away. What an unset thread count is
  * chosen by (thread-choice.ts): threads speed the prefill and can slow the steps.
  */
 export async function quickInspectMs(session: InferenceSession, m: Manifest, probe: Probe): Promise<number> {
@@ -123,11 +125,11 @@ export async function quickInspectMs(session: InferenceSession, m: Manifest, pro
   const thoughts = Math.min(6, Math.max(0, room - 12));
   const answerTokens = Math.min(8, Math.max(0, room - thoughts - 4));
   const promptTokens = Math.max(1, Math.min(120, room - thoughts - answerTokens - 2));
-  const t = await timeSteps(session, m, probe, { promptTokens, thoughts, answerTokens, runs: 3, warmupRuns: 1 });
+  // Thoughts step by step: the loop runs the same kernels, and a second prefill would double the cost
+  // of measuring a large model on its first load.
+  const t = await timeSteps(session, m, probe, { promptTokens, thoughts, answerTokens, runs: 2, warmupRuns: 1, inOneCall: false });
   const part = (xs: number[], n: number) => (n > 0 && xs.length ? median(xs) * n : 0);
-  // A plain inspect runs its thoughts in one call where the graph has the loop.
-  const thoughtsMs = t.thoughtInOneCallMs.length ? part(t.thoughtInOneCallMs, thoughts) : part(t.thoughtMs, thoughts);
-  return median(t.prefillMs) + thoughtsMs + part(t.tokenMs, answerTokens);
+  return median(t.prefillMs) + part(t.thoughtMs, thoughts) + part(t.tokenMs, answerTokens);
 }
 
 export function median(xs: number[]): number {
