@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { after } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { decodeThought } from '../../src/engine/decode';
 import type { CoconutEngine } from '../../src/engine/engine';
@@ -62,6 +63,22 @@ export function golden(dir = FIXTURE): any {
 
 export function rm(dir: string): void {
   fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Points the cache folder (COCONUT_LENS_CACHE_DIR: providers.json, threads.json, checksums.json) at
+ * a fresh folder for this test file, so no test reads or writes the user's; restored and removed after.
+ */
+export function tempCacheDir(): string {
+  const dir = tmpDir('coconut-lens-cache-');
+  const saved = process.env.COCONUT_LENS_CACHE_DIR;
+  process.env.COCONUT_LENS_CACHE_DIR = dir;
+  after(() => {
+    if (saved === undefined) delete process.env.COCONUT_LENS_CACHE_DIR;
+    else process.env.COCONUT_LENS_CACHE_DIR = saved;
+    rm(dir);
+  });
+  return dir;
 }
 
 /** esbuild.config.mjs, the one description of the bundles (an ES module, hence the dynamic import). */

@@ -4,20 +4,13 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { CoconutEngine } from '../../src/engine/engine';
 import type { EngineError } from '../../src/engine/errors';
 import { cacheDir, cacheKey, candidateProviders, checkCuda, providerCacheFile, vulkanLoaderPresent } from '../../src/engine/providers';
-import { copyFixture, FIXTURE, readManifest, replaceListedFile, rm, tmpDir } from './helpers';
+import { copyFixture, FIXTURE, readManifest, replaceListedFile, rm, tempCacheDir } from './helpers';
 
-const cache = tmpDir('coconut-lens-cache-');
-const savedCacheEnv = process.env.COCONUT_LENS_CACHE_DIR;
-process.env.COCONUT_LENS_CACHE_DIR = cache;
-after(() => {
-  if (savedCacheEnv === undefined) delete process.env.COCONUT_LENS_CACHE_DIR;
-  else process.env.COCONUT_LENS_CACHE_DIR = savedCacheEnv;
-  rm(cache);
-});
+const cache = tempCacheDir();
 
 describe('cache folder', () => {
   it('follows each OS convention', () => {

@@ -4,21 +4,14 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { InferenceSession } from 'onnxruntime-node';
 import { CoconutEngine } from '../../src/engine/engine';
 import { cacheKey } from '../../src/engine/providers';
 import { chooseThreads, threadCacheFile } from '../../src/engine/thread-choice';
-import { FIXTURE, readManifest, rm, tmpDir } from './helpers';
+import { FIXTURE, readManifest, rm, tempCacheDir } from './helpers';
 
-const cache = tmpDir('coconut-lens-cache-');
-const savedCacheEnv = process.env.COCONUT_LENS_CACHE_DIR;
-process.env.COCONUT_LENS_CACHE_DIR = cache;
-after(() => {
-  if (savedCacheEnv === undefined) delete process.env.COCONUT_LENS_CACHE_DIR;
-  else process.env.COCONUT_LENS_CACHE_DIR = savedCacheEnv;
-  rm(cache);
-});
+const cache = tempCacheDir();
 
 const sha = readManifest(FIXTURE).files.find((f: { role: string }) => f.role === 'decoder').sha256 as string;
 
