@@ -190,6 +190,6 @@ async function referenceEval(
     log(`  dataset: PyTorch reference loop ${seconds.toFixed(2)} s`);
     return { summary: { seconds: round(seconds), msPerRecord: round((seconds * 1000) / recs.length) }, answers: r.answers };
   } finally {
-    ref.close();
+    await ref.close();
   }
 }

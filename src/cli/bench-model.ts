@@ -138,7 +138,7 @@ export async function benchModel(t: BenchTarget, o: ModelOpts): Promise<Record<s
           res.token_step_speedup_vs_pytorch = round(median(theirs.token) / median(ours.tokenMs));
           res.prefill_speedup_vs_pytorch = round(median(theirs.prefill) / median(ours.prefillMs));
         } finally {
-          ref.close();
+          await ref.close();
         }
       } else {
         add(await timeSteps(session, m, engine.model.probe, { ...plan, runs: o.runs * 4, warmupRuns: 2 }));

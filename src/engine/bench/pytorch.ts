@@ -85,7 +85,7 @@ export class PytorchReference {
       if (!hello.ready) throw new Error(hello.error ?? 'no ready line');
       return { ref, hello };
     } catch (e) {
-      ref.close();
+      void ref.close(); // not awaited: a process that failed to spawn never exits
       throw new EngineError(
         'BAD_OPTION',
         `the PyTorch reference (${opts.python} ${script}) did not start: ${(e as Error).message}${ref.stderr ? `\n${ref.stderr.trim().split('\n').slice(-5).join('\n')}` : ''}`,
@@ -121,13 +121,22 @@ export class PytorchReference {
     return this.request<ReferenceBlock>({ cmd: 'block', prompt, thoughts, answer, runs, warmup });
   }
 
-  close(): void {
+  /**
+   * Asks the reference to quit; resolves once its process has exited (killed after 2 s). Awaited by
+   * the bench: a Python process tearing torch down competes for the cores with what is timed next
+   * (the cold inspects read ~260 ms while it did, ~200 ms on a quiet machine).
+   */
+  close(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
     try {
       this.child.stdin.end(JSON.stringify({ cmd: 'quit' }) + '\n');
     } catch {
       // already gone
     }
-    setTimeout(() => this.child.kill(), 2000).unref();
+    const kill = setTimeout(() => this.child.kill(), 2000);
+    kill.unref();
+    return exited.finally(() => clearTimeout(kill));
   }
 }
 
