@@ -42,6 +42,7 @@ export interface LoadOptions {
   provider?: ProviderSetting;
   /** Unset: 1 or `threadBudget`, whichever runs this model faster on this machine (measured once, remembered). */
   threads?: number;
+  /** The most an unset `threads` may use (default: one core left for the editor, at most 4). */
   threadBudget?: number;
   /** `dir` is the shipped default model: a missing folder says so (not a generic not-found). */
   isDefault?: boolean;
