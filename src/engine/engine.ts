@@ -10,8 +10,10 @@ import { EngineError, toLensError } from './errors';
 import { fileForRole } from './manifest';
 import { loadModelDir, type ModelDir } from './model-dir';
 import { modelInfo } from './model-info';
+import { intOption, watchList } from './request-options';
 import { quickInspectMs, quickThoughtStepMs } from './bench/steps';
 import { createSession } from './session';
+import { BatchSession } from './batch-session';
 import type {
   AnswerToken,
   AttributionEntry,
@@ -72,6 +74,8 @@ export class CoconutEngine {
   private readonly decoder: Decoder;
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
+  /** A second session for a dataset's batches (batch-session.ts), where the thread choice kept one thread. */
+  private batchSession?: BatchSession;
 
   private constructor(
     readonly model: ModelDir,
@@ -85,6 +89,11 @@ export class CoconutEngine {
   /** Whether a run with no intervention or branch runs its thoughts in one decoder call. */
   get thoughtsInOneCall(): boolean {
     return this.decoder.usesOneCall;
+  }
+
+  /** onnxruntime sessions held: 2 once a dataset's batches got their own (batch-session.ts). */
+  get sessions(): number {
+    return this.batchSession?.started ? 2 : 1;
   }
 
   static async load(dir: string, opts: LoadOptions = {}): Promise<CoconutEngine> {
@@ -112,6 +121,8 @@ export class CoconutEngine {
     }
     const info = modelInfo(model, created);
     const engine = new CoconutEngine(model, created.session, info);
+    // Unknown size: treated as large (one session).
+    engine.batchSession = BatchSession.where(model.decoderPath, info, created.threadChoice !== undefined, opts.threadBudget, decoderFile.bytes ?? Infinity);
     engine.decoder.thoughtsInOneCall = opts.thoughtsInOneCall !== false;
     if (opts.prefixCache !== undefined)
       engine.decoder.recentPositions = opts.prefixCache === false ? Infinity : opts.prefixCache === true ? RECENT_POSITIONS : opts.prefixCache;
@@ -206,6 +217,7 @@ export class CoconutEngine {
     if (this.disposed) return;
     this.disposed = true;
     await this.queue.catch(() => undefined);
+    await this.batchSession?.release();
     await this.session.release();
   }
 
@@ -223,7 +235,10 @@ export class CoconutEngine {
   private context(): RunContext {
     return {
       dec: this.decoder,
-      batchDecoder: () => new BatchDecoder(this.session, this.model.manifest, this.model.probe, this.info.provider === 'cpu' ? ROW_PREFILL_SCORES : Infinity),
+      batchDecoder: async () => {
+        const session = this.batchSession ? await this.batchSession.get() : this.session;
+        return new BatchDecoder(session, this.model.manifest, this.model.probe, this.info.provider === 'cpu' ? ROW_PREFILL_SCORES : Infinity);
+      },
       model: this.model,
       encode: (q) => this.encodeQuestion(q),
       checkPlan: (n, k, max) => this.checkPlan(n, k, max),
@@ -368,25 +383,3 @@ export class CoconutEngine {
 }
 
 export { answersMatch, extractAnswer, scoreText } from './answer';
-
-const MAX_WATCH = 256;
-
-/** InspectRequest.watch, checked: at most MAX_WATCH non-empty words of at most 64 characters. */
-function watchList(v: unknown): string[] {
-  if (v === undefined) return [];
-  if (!Array.isArray(v) || v.length > MAX_WATCH || v.some((w) => typeof w !== 'string' || w.trim() === '' || w.length > 64)) {
-    throw new EngineError(
-      'BAD_OPTION',
-      `watch must be a list of at most ${MAX_WATCH} words (non-empty, at most 64 characters each)`,
-      'pass the words whose probability each thought should report',
-    );
-  }
-  return [...new Set(v.map((w: string) => w.trim()))];
-}
-
-function intOption(name: string, v: unknown, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw new EngineError('BAD_OPTION', `${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`, `pass ${name} between ${min} and ${max}`);
-  }
-  return v;
-}

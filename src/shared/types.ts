@@ -152,6 +152,8 @@ export interface ModelInfo {
   };
   /** With threads unset and more than one core to spare: how the count was chosen (a short inspect's ms per count tried). */
   threadChoice?: { source: 'measured' | 'cache'; measuredMs: Record<string, number> };
+  /** Threads of the second session a dataset's batches run on, where the choice kept fewer for single runs (batch-session.ts). */
+  batchThreads?: number;
 }
 
 /** Every error the engine raises for bad input is a EngineError with a stable code and a fix. */

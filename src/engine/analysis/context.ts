@@ -9,8 +9,8 @@ import { applyIntervention } from './interventions';
 
 export interface RunContext {
   dec: Decoder;
-  /** A decoder for batches on the same session (dataset evaluation); its cache is its own. */
-  batchDecoder(): BatchDecoder;
+  /** A decoder for batches (dataset evaluation), on the engine's session or one for batches; its cache is its own. */
+  batchDecoder(): Promise<BatchDecoder>;
   model: ModelDir;
   /** question + suffix → ids; PROMPT_EMPTY / PROMPT_OOV. */
   encode(question: string): number[];

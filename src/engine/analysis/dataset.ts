@@ -68,9 +68,10 @@ export async function runEvalDataset(
   const batchable = batchSize > 1 ? prepared.filter((p) => p.promptIds && p.fits.length === ks.length) : [];
   batchable.sort((a, b) => a.promptIds!.length - b.promptIds!.length);
   // One decoder for the run: its buffers grow to the largest batch, serve every batch, and are
-  // released with the run (a decoder per batch allocated them afresh every time).
-  const dec = ctx.batchDecoder();
-  for (let from = 0; from < batchable.length; from += batchSize) {
+  // released with the run (a decoder per batch allocated them afresh every time). Only made when
+  // there is a batch: its session may be a second one, created on first use.
+  const dec = batchable.length > 0 ? await ctx.batchDecoder() : undefined;
+  for (let from = 0; dec && from < batchable.length; from += batchSize) {
     const batch = batchable.slice(from, from + batchSize);
     const answers = await batchAnswersAtDepths(
       dec,

@@ -1,0 +1,75 @@
+// Where the thread choice kept one thread for a small model, a dataset's batches run on a second
+// session with the whole budget; their rows stay exactly those of the record-by-record run.
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import { batchThreads, SECOND_SESSION_MAX_BYTES } from '../../src/engine/batch-session';
+import { CoconutEngine } from '../../src/engine/engine';
+import { cacheKey, rememberEntry } from '../../src/engine/providers';
+import { threadCacheFile } from '../../src/engine/thread-choice';
+import type { EvalRecord } from '../../src/shared/types';
+import { readManifest, ROOT, tempCacheDir, VALID_SET } from './helpers';
+
+tempCacheDir();
+const SHIPPED = path.join(ROOT, 'models', 'prosqa-coconut');
+const sha = readManifest(SHIPPED).files.find((f: { role: string }) => f.role === 'decoder').sha256 as string;
+
+/** Makes the next load with a budget of 2 find `threads` remembered for the shipped model. */
+function remember(threads: number): void {
+  rememberEntry(threadCacheFile(), 'coconut-lens-threads', cacheKey(sha, 2), { threads, measuredMs: { 1: 1, 2: 2 }, decidedAt: 'test' });
+}
+
+describe('a second session for batches', () => {
+  it('is wanted only on the CPU, for a measured count below the budget, for a model small enough to hold twice', () => {
+    const base = { provider: 'cpu', threads: 1, chosen: true, budget: 3, decoderBytes: 4e6 };
+    assert.equal(batchThreads(base), 3);
+    assert.equal(batchThreads({ ...base, provider: 'webgpu' }), undefined);
+    assert.equal(batchThreads({ ...base, chosen: false }), undefined);
+    assert.equal(batchThreads({ ...base, threads: 3 }), undefined);
+    assert.equal(batchThreads({ ...base, budget: 1 }), undefined);
+    assert.equal(batchThreads({ ...base, decoderBytes: SECOND_SESSION_MAX_BYTES + 1 }), undefined);
+  });
+
+  it('runs the batches of a model that keeps one thread, with the rows of the record-by-record run', async () => {
+    remember(1);
+    const engine = await CoconutEngine.load(SHIPPED, { provider: 'cpu', threadBudget: 2 });
+    try {
+      assert.deepEqual([engine.info.threads, engine.info.batchThreads], [1, 2]);
+      const valid = JSON.parse(fs.readFileSync(VALID_SET, 'utf-8'));
+      const records: EvalRecord[] = valid.slice(0, 24).map((r: any, i: number) => ({ index: i, question: r.question, answer: r.answer }));
+      const one = await engine.evalDataset(records, { thoughts: [0, 6], batchSize: 1 });
+      assert.equal(engine.sessions, 1, 'record by record needs no second session');
+      const batched = await engine.evalDataset(records, { thoughts: [0, 6], batchSize: 8 });
+      assert.equal(engine.sessions, 2);
+      assert.deepEqual(batched.records, one.records);
+      assert.ok(one.perK[1].accuracy > 0.8, 'the trained model answers');
+      // The engine's own session still runs single inspects after the batches.
+      const r = await engine.inspect({ question: records[0].question });
+      assert.equal(r.thoughts.length, 6);
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  it('is not made where the engine already runs the budget, or was given its count', async () => {
+    remember(2);
+    for (const opts of [{ threadBudget: 2 }, { threads: 1, threadBudget: 2 }]) {
+      const engine = await CoconutEngine.load(SHIPPED, { provider: 'cpu', ...opts });
+      try {
+        assert.equal(engine.info.batchThreads, undefined, JSON.stringify(opts));
+        const valid = JSON.parse(fs.readFileSync(VALID_SET, 'utf-8'));
+        await engine.evalDataset(
+          [
+            { index: 0, question: valid[0].question, answer: valid[0].answer },
+            { index: 1, question: valid[1].question, answer: valid[1].answer },
+          ],
+          { batchSize: 2 },
+        );
+        assert.equal(engine.sessions, 1, JSON.stringify(opts));
+      } finally {
+        await engine.dispose();
+      }
+    }
+  });
+});
