@@ -5,7 +5,7 @@
 // a damaged copy or a file from another export, changes the size or the modification time.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { cacheDir, writeCacheFile } from './providers';
+import { cacheDir, readKeyedCache, writeCacheFile } from './providers';
 
 /** Files smaller than this are hashed every time (a few ms): the cache is for large decoders. */
 export const REMEMBER_FROM_BYTES = 16 * 1024 * 1024;
@@ -20,23 +20,10 @@ interface Entry {
   verifiedAt: number;
 }
 
-interface CacheData {
-  version: 1;
-  entries: Record<string, Entry>;
-}
+const CHECKSUMS_FORMAT = 'coconut-lens-checksums';
 
 export function checksumCacheFile(): string {
   return path.join(cacheDir(), 'checksums.json');
-}
-
-function readCache(file: string): CacheData {
-  try {
-    const data = JSON.parse(fs.readFileSync(file, 'utf-8')) as CacheData;
-    if (data && data.version === 1 && typeof data.entries === 'object' && data.entries) return data;
-  } catch {
-    // missing or unreadable: start afresh
-  }
-  return { version: 1, entries: {} };
 }
 
 function keyOf(full: string): string {
@@ -50,7 +37,7 @@ function keyOf(full: string): string {
 /** True when `full`, as `stat` describes it now, last hashed to `sha256`. */
 export function rememberedAsVerified(full: string, stat: fs.Stats, sha256: string, file = checksumCacheFile()): boolean {
   if (stat.size < REMEMBER_FROM_BYTES) return false;
-  const e = readCache(file).entries[keyOf(full)];
+  const e = readKeyedCache<Entry>(file, CHECKSUMS_FORMAT)[keyOf(full)];
   return !!e && e.sha256 === sha256 && e.size === stat.size && e.mtimeMs === stat.mtimeMs && e.ino === stat.ino;
 }
 
@@ -58,13 +45,12 @@ export function rememberedAsVerified(full: string, stat: fs.Stats, sha256: strin
 export function rememberVerified(full: string, stat: fs.Stats, sha256: string, file = checksumCacheFile()): void {
   if (stat.size < REMEMBER_FROM_BYTES) return;
   try {
-    const data = readCache(file);
-    data.entries[keyOf(full)] = { size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino, sha256, verifiedAt: Date.now() };
-    const kept = Object.entries(data.entries)
+    const entries = readKeyedCache<Entry>(file, CHECKSUMS_FORMAT);
+    entries[keyOf(full)] = { size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino, sha256, verifiedAt: Date.now() };
+    const kept = Object.entries(entries)
       .sort((a, b) => b[1].verifiedAt - a[1].verifiedAt)
       .slice(0, MAX_ENTRIES);
-    data.entries = Object.fromEntries(kept);
-    writeCacheFile(file, data);
+    writeCacheFile(file, { format: CHECKSUMS_FORMAT, version: 1, entries: Object.fromEntries(kept) });
   } catch {
     // read-only home, full disk: verification still works, it just hashes again
   }

@@ -23,7 +23,7 @@ export function writeCacheFile(file: string, data: unknown): void {
   fs.renameSync(tmp, file);
 }
 
-/** The entries of a keyed cache file (providers.json, threads.json); none when missing, unreadable or of another format. */
+/** The entries of a keyed cache file (providers.json, threads.json, checksums.json); none when missing, unreadable or of another format. */
 export function readKeyedCache<T>(file: string, format: string): Record<string, T> {
   try {
     const data = JSON.parse(fs.readFileSync(file, 'utf-8'));
