@@ -5,16 +5,19 @@
 // a second session with the whole budget. It holds the weights a second time, so only models
 // small enough for that to be cheap get one; larger models chose the budget anyway.
 import type { InferenceSession } from 'onnxruntime-node';
-import type { ModelInfo } from '../shared/types';
-import { createSession, defaultThreads } from './session';
+import { createSession, type CreatedSession } from './session';
 
 /** decoder.onnx sizes above this keep one session (the shipped model is 3.5 MB). */
 export const SECOND_SESSION_MAX_BYTES = 64 * 1024 * 1024;
 
-/** The threads a second session for batches would run, or undefined where batches share the engine's. */
-export function batchThreads(o: { provider: string; threads: number; chosen: boolean; budget: number; decoderBytes: number }): number | undefined {
-  if (o.provider !== 'cpu' || !o.chosen || o.threads >= o.budget || o.decoderBytes > SECOND_SESSION_MAX_BYTES) return undefined;
-  return o.budget;
+/**
+ * The threads a second session for batches would run (the budget the engine's count was chosen
+ * within), or undefined where batches share the engine's session.
+ */
+export function batchThreads(created: Pick<CreatedSession, 'provider' | 'threads' | 'threadChoice'>, decoderBytes: number): number | undefined {
+  const budget = created.threadChoice?.budget;
+  if (created.provider !== 'cpu' || budget === undefined || created.threads >= budget || decoderBytes > SECOND_SESSION_MAX_BYTES) return undefined;
+  return budget;
 }
 
 /** Created on the first batch that needs it, released with the engine. */
@@ -25,17 +28,6 @@ export class BatchSession {
     private readonly decoderPath: string,
     private readonly threads: number,
   ) {}
-
-  /**
-   * The second session a model's batches get (see batchThreads), noted in `info.batchThreads`, or
-   * undefined where they share the engine's. `chosen`: the engine's thread count was measured.
-   */
-  static where(decoderPath: string, info: ModelInfo, chosen: boolean, budget: number | undefined, decoderBytes: number): BatchSession | undefined {
-    const threads = batchThreads({ provider: info.provider, threads: info.threads, chosen, budget: budget ?? defaultThreads(), decoderBytes });
-    if (threads === undefined) return undefined;
-    info.batchThreads = threads;
-    return new BatchSession(decoderPath, threads);
-  }
 
   get started(): boolean {
     return this.created !== undefined;

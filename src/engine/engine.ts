@@ -13,7 +13,7 @@ import { modelInfo } from './model-info';
 import { intOption, watchList } from './request-options';
 import { quickInspectMs, quickThoughtStepMs } from './bench/steps';
 import { createSession } from './session';
-import { BatchSession } from './batch-session';
+import { BatchSession, batchThreads } from './batch-session';
 import type {
   AnswerToken,
   AttributionEntry,
@@ -121,8 +121,11 @@ export class CoconutEngine {
     }
     const info = modelInfo(model, created);
     const engine = new CoconutEngine(model, created.session, info);
-    // Unknown size: treated as large (one session).
-    engine.batchSession = BatchSession.where(model.decoderPath, info, created.threadChoice !== undefined, opts.threadBudget, decoderFile.bytes ?? Infinity);
+    const wide = batchThreads(created, decoderFile.bytes ?? Infinity); // unknown size: treated as large
+    if (wide !== undefined) {
+      engine.batchSession = new BatchSession(model.decoderPath, wide);
+      info.batchThreads = wide;
+    }
     engine.decoder.thoughtsInOneCall = opts.thoughtsInOneCall !== false;
     if (opts.prefixCache !== undefined)
       engine.decoder.recentPositions = opts.prefixCache === false ? Infinity : opts.prefixCache === true ? RECENT_POSITIONS : opts.prefixCache;

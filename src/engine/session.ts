@@ -61,8 +61,8 @@ export interface CreatedSession {
   providerNotice?: string;
   /** How `auto` chose: measured now, or remembered from an earlier measurement. */
   choice?: AutoChoice & { source: 'measured' | 'cache' };
-  /** How an unset thread count was chosen (absent when given, or when the budget is one thread). */
-  threadChoice?: ThreadChoice & { source: 'measured' | 'cache' };
+  /** How an unset thread count was chosen within `budget` (absent when given, or when the budget is one thread). */
+  threadChoice?: ThreadChoice & { source: 'measured' | 'cache'; budget: number };
 }
 
 export const PROVIDERS: readonly ProviderSetting[] = ['auto', 'cpu', 'webgpu', 'cuda'];
@@ -161,7 +161,7 @@ export async function createSession(modelPath: string, opts: SessionOptions = {}
   // Threads only matter to the CPU provider; a GPU named outright keeps the budget for its fallback.
   let threadChoice: CreatedSession['threadChoice'];
   if (opts.threads === undefined && threads > 1 && opts.threadMeasure && resolveProvider(setting) === 'cpu') {
-    threadChoice = await chooseThreads(threads, opts.threadMeasure, (t) => createOnCpu(modelPath, t));
+    threadChoice = { ...(await chooseThreads(threads, opts.threadMeasure, (t) => createOnCpu(modelPath, t))), budget: threads };
     threads = threadChoice.threads;
   }
   const created =

@@ -22,13 +22,13 @@ function remember(threads: number): void {
 
 describe('a second session for batches', () => {
   it('is wanted only on the CPU, for a measured count below the budget, for a model small enough to hold twice', () => {
-    const base = { provider: 'cpu', threads: 1, chosen: true, budget: 3, decoderBytes: 4e6 };
-    assert.equal(batchThreads(base), 3);
-    assert.equal(batchThreads({ ...base, provider: 'webgpu' }), undefined);
-    assert.equal(batchThreads({ ...base, chosen: false }), undefined);
-    assert.equal(batchThreads({ ...base, threads: 3 }), undefined);
-    assert.equal(batchThreads({ ...base, budget: 1 }), undefined);
-    assert.equal(batchThreads({ ...base, decoderBytes: SECOND_SESSION_MAX_BYTES + 1 }), undefined);
+    const base = { provider: 'cpu' as const, threads: 1, threadChoice: { threads: 1, measuredMs: {}, decidedAt: '', source: 'measured' as const, budget: 3 } };
+    assert.equal(batchThreads(base, 4e6), 3);
+    assert.equal(batchThreads({ ...base, provider: 'webgpu' }, 4e6), undefined);
+    assert.equal(batchThreads({ ...base, threadChoice: undefined }, 4e6), undefined);
+    assert.equal(batchThreads({ ...base, threads: 3 }, 4e6), undefined);
+    assert.equal(batchThreads({ ...base, threadChoice: { ...base.threadChoice, budget: 1 } }, 4e6), undefined);
+    assert.equal(batchThreads(base, SECOND_SESSION_MAX_BYTES + 1), undefined);
   });
 
   it('runs the batches of a model that keeps one thread, with the rows of the record-by-record run', async () => {
