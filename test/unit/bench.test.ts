@@ -3,19 +3,17 @@
 // checked to be positive numbers: they are recorded (docs/performance.md), never asserted.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { quantile, syntheticPrompt } from '../../src/engine/bench/steps';
 import { defaultThreads } from '../../src/engine/session';
 import { main } from '../../src/cli/run';
 import * as path from 'node:path';
-import { FIXTURE, ROOT, rm, tmpDir } from './helpers';
+import { FIXTURE, ROOT, tempCacheDir } from './helpers';
 
 const FIXTURE_RSC = path.join(ROOT, 'test', 'fixtures', 'tiny-model-rsc');
 const SAMPLE = path.join(ROOT, 'test', 'fixtures', 'prosqa_sample.json');
 
-const cache = tmpDir('coconut-lens-bench-cache-');
-process.env.COCONUT_LENS_CACHE_DIR = cache;
-after(() => rm(cache));
+tempCacheDir();
 
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
