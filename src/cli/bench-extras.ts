@@ -19,7 +19,7 @@ export async function benchGrowth(
 ): Promise<Record<string, unknown>> {
   const engine = await CoconutEngine.load(dir, { provider: provider as never, threads });
   const kvOnGpuLayers = kvOnGpu && engine.info.provider === 'webgpu' ? engine.model.manifest.architecture.n_layer : undefined;
-  const { session } = await createSession(engine.model.decoderPath, { provider: engine.info.provider, threads, kvOnGpuLayers });
+  const { session } = await createSession(engine.source, { provider: engine.info.provider, threads, kvOnGpuLayers });
   const ks = [0, 1, 2, 4, 8, 16];
   const rows: Record<string, unknown>[] = [];
   try {
@@ -158,7 +158,7 @@ async function timeEval(engine: CoconutEngine, records: EvalRecord[], ks: number
 
 /** The prompts' passes alone, one by one on a second session of the same model, best of 2. */
 async function prefillBound(engine: CoconutEngine, records: EvalRecord[], threads: number, log: (s: string) => void): Promise<number> {
-  const { session } = await createSession(engine.model.decoderPath, { provider: engine.info.provider, threads });
+  const { session } = await createSession(engine.source, { provider: engine.info.provider, threads });
   try {
     const prompts = records.map((r) => promptWithBot(engine.model, r.question));
     const times: number[] = [];

@@ -54,11 +54,11 @@ export async function benchModel(t: BenchTarget, o: ModelOpts): Promise<Record<s
     loadMs: round(loadMs),
   };
   try {
-    // Session creation alone (the decoder graph, optimised for the provider), a few times.
+    // Session creation alone (the graph plain passes run, optimised for the provider), a few times.
     const creates: number[] = [];
     for (let i = 0; i < 3; i++) {
       const c0 = performance.now();
-      const c = await createSession(engine.model.decoderPath, { provider: info.provider, threads });
+      const c = await createSession(engine.source, { provider: info.provider, threads });
       creates.push(performance.now() - c0);
       await c.session.release();
     }
@@ -66,7 +66,11 @@ export async function benchModel(t: BenchTarget, o: ModelOpts): Promise<Record<s
 
     const kvOnGpuLayers = o.kvOnGpu && info.provider === 'webgpu' ? a.n_layer : undefined;
     if (kvOnGpuLayers) res.kvOnGpu = true;
-    const { session } = await createSession(engine.model.decoderPath, { provider: info.provider, threads, kvOnGpuLayers });
+    // The sessions the engine runs: plain passes on `session`; where that graph has no thought loop,
+    // thoughts in one call on the whole decoder's (loop-session.ts).
+    const { session } = await createSession(engine.source, { provider: info.provider, threads, kvOnGpuLayers });
+    const loop =
+      engine.source === engine.model.decoderPath ? undefined : (await createSession(engine.model.decoderPath, { provider: info.provider, threads })).session;
     try {
       const thoughts = Math.min(m.thoughts.max, 6);
       const answer = 8;
@@ -109,9 +113,9 @@ export async function benchModel(t: BenchTarget, o: ModelOpts): Promise<Record<s
           const blocks = 8;
           const per = Math.max(1, Math.ceil(o.runs / 2));
           await ref.block(prompt, thoughts, answer, 1, 1); // warm up theirs
-          add(await timeSteps(session, m, engine.model.probe, { ...plan, runs: 0, warmupRuns: 2 }));
+          add(await timeSteps(session, m, engine.model.probe, { ...plan, runs: 0, warmupRuns: 2 }, loop));
           for (let b = 0; b < blocks; b++) {
-            add(await timeSteps(session, m, engine.model.probe, { ...plan, runs: per, warmupRuns: 0 }));
+            add(await timeSteps(session, m, engine.model.probe, { ...plan, runs: per, warmupRuns: 0 }, loop));
             const r = await ref.block(prompt, thoughts, answer, per, 0);
             theirs.prefill.push(...r.prefill_ms);
             theirs.thought.push(...r.thought_ms);
@@ -141,7 +145,7 @@ export async function benchModel(t: BenchTarget, o: ModelOpts): Promise<Record<s
           await ref.close();
         }
       } else {
-        add(await timeSteps(session, m, engine.model.probe, { ...plan, runs: o.runs * 4, warmupRuns: 2 }));
+        add(await timeSteps(session, m, engine.model.probe, { ...plan, runs: o.runs * 4, warmupRuns: 2 }, loop));
         res.prefillMs = stat(ours.prefillMs);
         res.thoughtStepMs = stat(ours.thoughtMs);
         res.tokenStepMs = stat(ours.tokenMs);
@@ -149,11 +153,14 @@ export async function benchModel(t: BenchTarget, o: ModelOpts): Promise<Record<s
       }
     } finally {
       await session.release();
+      await loop?.release();
     }
 
     // Warm inspect: the engine as the extension uses it (tokenize, loop, decode every thought).
     const k = m.thoughts.default;
-    // Three runs first: onnxruntime plans memory for each new sequence length once.
+    // Three runs first: onnxruntime plans memory for each new sequence length once. The engine makes
+    // its thought loop's session once idle after a first run; a warm engine has it.
+    await engine.prepareThoughtLoop();
     for (let i = 0; i < 3; i++) await engine.inspect({ question: o.question, thoughts: k });
     const warm: number[] = [];
     const parts = { tokenizeMs: [] as number[], prefillMs: [] as number[], thoughtsMs: [] as number[], answerMs: [] as number[], decodeMs: [] as number[] };

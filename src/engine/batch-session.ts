@@ -5,7 +5,7 @@
 // a second session with the whole budget. It holds the weights a second time, so only models
 // small enough for that to be cheap get one; larger models chose the budget anyway.
 import type { InferenceSession } from 'onnxruntime-node';
-import { createSession, type CreatedSession } from './session';
+import { createSession, type CreatedSession, type ModelSource } from './session';
 
 /** decoder.onnx sizes above this keep one session (the shipped model is 3.5 MB). */
 export const SECOND_SESSION_MAX_BYTES = 64 * 1024 * 1024;
@@ -25,7 +25,7 @@ export class BatchSession {
   private created?: Promise<InferenceSession>;
 
   constructor(
-    private readonly decoderPath: string,
+    private readonly source: ModelSource,
     private readonly threads: number,
   ) {}
 
@@ -34,7 +34,7 @@ export class BatchSession {
   }
 
   get(): Promise<InferenceSession> {
-    this.created ??= createSession(this.decoderPath, { provider: 'cpu', threads: this.threads }).then((c) => c.session);
+    this.created ??= createSession(this.source, { provider: 'cpu', threads: this.threads }).then((c) => c.session);
     return this.created;
   }
 

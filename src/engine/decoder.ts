@@ -46,8 +46,13 @@ export class Decoder {
   recentPositions = RECENT_POSITIONS;
   /** A snapshot may still use the cache: GPU-resident caches are then left to the GC, not disposed. */
   private pinned = false;
-  /** The graph can run thoughts itself (its `thought_steps` input); exports before December 2026 cannot. */
+  /**
+   * The model can run thoughts itself (its graph's `thought_steps` input), in this session or in
+   * `loop`'s; exports before December 2026 cannot.
+   */
   readonly hasThoughtLoop: boolean;
+  /** This session's graph has the loop (otherwise thoughts in one call run on `loop`'s session). */
+  private readonly ownLoop: boolean;
   /**
    * Whether runCoconut may run a plain loop's thoughts in one call. Off: every thought is its own
    * pass, as interventions and branches always are (tests compare the two paths).
@@ -55,14 +60,20 @@ export class Decoder {
   thoughtsInOneCall = true;
   private readonly plainOutputs: string[];
 
+  /**
+   * `loop`: where `session` runs the graph without its thought loop (loop-free-graph.ts), the
+   * session with it, once there is one (loop-session.ts); until then thoughts step one by one.
+   */
   constructor(
     private readonly session: InferenceSession,
     manifest: Manifest,
     private readonly probe: Probe,
+    private readonly loop?: () => InferenceSession | undefined,
   ) {
     this.s = decoderShape(manifest);
     const features = decoderFeatures(session);
-    this.hasThoughtLoop = features.thoughtLoop;
+    this.ownLoop = features.thoughtLoop;
+    this.hasThoughtLoop = features.thoughtLoop || loop !== undefined;
     this.hasPrefixCache = features.prefixCache;
     this.plainOutputs = ['logits', 'last_hidden_state', 'hidden_states'];
     for (let i = 0; i < this.s.L; i++) this.plainOutputs.push(presentKey(i), presentValue(i));
@@ -128,7 +139,11 @@ export class Decoder {
    * joined with the positions the loop adds without a round trip, so it steps).
    */
   get oneCallReady(): boolean {
-    return this.usesOneCall && Object.values(this.past).every((t) => t.location === 'cpu');
+    return this.usesOneCall && this.loopSession() !== undefined && Object.values(this.past).every((t) => t.location === 'cpu');
+  }
+
+  private loopSession(): InferenceSession | undefined {
+    return this.ownLoop ? this.session : this.loop?.();
   }
 
   /** The loop exists and is not switched off (whatever the cache's location). */
@@ -151,9 +166,10 @@ export class Decoder {
    * those of the pass thought j was fed to, exactly as k calls of step() would.
    */
   async thoughts(first: Float32Array, k: number): Promise<PassOutput[]> {
-    if (!this.hasThoughtLoop) throw new EngineError('INTERNAL', 'this decoder has no thought loop', 'run the thoughts with step()');
     if (!Number.isInteger(k) || k < 1) throw new EngineError('INTERNAL', `thoughts in one call need k ≥ 1, got ${k}`, 'pass k ≥ 1');
-    const out = await this.pass(first, k - 1);
+    const loop = k > 1 ? this.loopSession() : this.session;
+    if (!loop) throw new EngineError('INTERNAL', 'this decoder has no thought loop (yet)', 'run the thoughts with step(), or check oneCallReady first');
+    const out = await this.pass(first, k - 1, loop);
     const { V, D, L } = this.s;
     const outs = [readPass(this.s, cpuData(out.logits), cpuData(out.last_hidden_state), cpuData(out.hidden_states), 1, 0)];
     if (k === 1) return outs; // a plain pass: the thought_* outputs were not fetched
@@ -169,7 +185,7 @@ export class Decoder {
   }
 
   /** One call: the fed positions, then `thoughtSteps` thoughts inside the graph; the cache moves on past both. */
-  private async pass(embeds: Float32Array, thoughtSteps: number): Promise<InferenceSession.OnnxValueMapType> {
+  private async pass(embeds: Float32Array, thoughtSteps: number, session = this.session): Promise<InferenceSession.OnnxValueMapType> {
     const { Tensor } = ort();
     const S = embeds.length / this.s.D;
     const P = this.prefixLen + this.pastLen;
@@ -183,9 +199,9 @@ export class Decoder {
       ...this.past,
       ...this.prefix,
     };
-    if (this.hasThoughtLoop) feeds.thought_steps = thoughtStepsTensor(thoughtSteps);
+    if (session === this.loopSession()) feeds.thought_steps = thoughtStepsTensor(thoughtSteps);
     // A plain pass asks only for what it reads: every output fetched is a tensor wrapped for JS.
-    const out = thoughtSteps > 0 ? await this.session.run(feeds) : await this.session.run(feeds, this.plainOutputs);
+    const out = thoughtSteps > 0 ? await session.run(feeds) : await session.run(feeds, this.plainOutputs);
     const next: Record<string, Tensor> = {};
     for (let i = 0; i < this.s.L; i++) {
       // After thoughts in the graph, the cache is present.* followed by the positions they added

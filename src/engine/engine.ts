@@ -1,19 +1,15 @@
 // The engine's public face: load a model folder once, then run inspections and the analyses built
 // on them (interventions, k sweep, attribution, dataset evaluation) one at a time.
-import type { InferenceSession } from 'onnxruntime-node';
 import { BatchDecoder, ROW_PREFILL_SCORES } from './batch-decoder';
 import { positionsNeeded, runCoconut, type LoopHooks, type LoopResult } from './coconut';
 import { Decoder, RECENT_POSITIONS } from './decoder';
 import { decodeThought, l2norm, softmax, topTokens } from './decode';
-import { checkDecoderIO } from './decoder-io';
 import { EngineError, toLensError } from './errors';
-import { fileForRole } from './manifest';
 import { loadModelDir, type ModelDir } from './model-dir';
 import { modelInfo } from './model-info';
 import { intOption, watchList } from './request-options';
-import { quickInspectMs, quickThoughtStepMs } from './bench/steps';
-import { createSession } from './session';
-import { BatchSession, batchThreads } from './batch-session';
+import type { ModelSource } from './session';
+import { EngineSessions } from './engine-sessions';
 import type {
   AnswerToken,
   AttributionEntry,
@@ -74,58 +70,58 @@ export class CoconutEngine {
   private readonly decoder: Decoder;
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
-  /** A second session for a dataset's batches (batch-session.ts), where the thread choice kept one thread. */
-  private batchSession?: BatchSession;
 
   private constructor(
     readonly model: ModelDir,
-    private readonly session: InferenceSession,
-    info: ModelInfo,
+    private readonly held: EngineSessions,
   ) {
-    this.info = info;
-    this.decoder = new Decoder(session, model.manifest, model.probe);
+    this.info = modelInfo(model, held.created);
+    if (held.batches) this.info.batchThreads = held.batches.threads;
+    const loop = held.loop;
+    this.decoder = new Decoder(held.decoder, model.manifest, model.probe, loop ? () => loop.ready : undefined);
   }
 
-  /** Whether a run with no intervention or branch runs its thoughts in one decoder call. */
+  /** What the decoder's session was created from: the decoder file, or its graph without the thought loop. */
+  get source(): ModelSource {
+    return this.held.source;
+  }
+
+  /** Whether a run with no intervention or branch may run its thoughts in one decoder call. */
   get thoughtsInOneCall(): boolean {
     return this.decoder.usesOneCall;
   }
 
-  /** onnxruntime sessions held: 2 once a dataset's batches got their own (batch-session.ts). */
+  /** Whether the next such run will: false until the session with the loop exists (loop-session.ts). */
+  get thoughtsInOneCallReady(): boolean {
+    return this.decoder.usesOneCall && this.decoder.oneCallReady;
+  }
+
+  /**
+   * Where thoughts in one call run: in the decoder's own session, in the thought loop's session
+   * (waiting to be made, being made, ready, failed), or nowhere (no loop, or switched off).
+   */
+  get thoughtLoop(): 'decoder' | 'waiting' | 'creating' | 'ready' | 'failed' | 'none' {
+    if (!this.decoder.usesOneCall) return 'none';
+    return this.held.loop ? this.held.loop.state : 'decoder';
+  }
+
+  /**
+   * Creates the session with the thought loop now rather than once idle; resolves to whether a
+   * plain run's thoughts can run in one call.
+   */
+  async prepareThoughtLoop(): Promise<boolean> {
+    if (!this.decoder.usesOneCall) return false;
+    return this.held.loop ? this.held.loop.start() : true;
+  }
+
+  /** onnxruntime sessions held (engine-sessions.ts). */
   get sessions(): number {
-    return this.batchSession?.started ? 2 : 1;
+    return this.held.count;
   }
 
   static async load(dir: string, opts: LoadOptions = {}): Promise<CoconutEngine> {
     const model = await loadModelDir(dir, { isDefault: opts.isDefault });
-    const decoderFile = fileForRole(model.manifest, 'decoder');
-    // Both measurements check the decoder's inputs first: a mismatched model fails with its own error.
-    const checked = (time: typeof quickInspectMs) => async (session: InferenceSession) => {
-      checkDecoderIO(session, model.manifest, decoderFile.path);
-      return time(session, model.manifest, model.probe);
-    };
-    const created = await createSession(model.decoderPath, {
-      provider: opts.provider,
-      threads: opts.threads,
-      threadBudget: opts.threadBudget,
-      // Once per model and machine (remembered): an unset thread count is chosen by a short inspect,
-      // and 'auto' times a few thought steps per provider.
-      threadMeasure: { modelSha256: decoderFile.sha256, measure: checked(quickInspectMs) },
-      auto: { modelSha256: decoderFile.sha256, measure: checked(quickThoughtStepMs) },
-    });
-    try {
-      checkDecoderIO(created.session, model.manifest, decoderFile.path);
-    } catch (e) {
-      await created.session.release().catch(() => undefined);
-      throw e;
-    }
-    const info = modelInfo(model, created);
-    const engine = new CoconutEngine(model, created.session, info);
-    const wide = batchThreads(created, decoderFile.bytes ?? Infinity); // unknown size: treated as large
-    if (wide !== undefined) {
-      engine.batchSession = new BatchSession(model.decoderPath, wide);
-      info.batchThreads = wide;
-    }
+    const engine = new CoconutEngine(model, await EngineSessions.open(model, opts));
     engine.decoder.thoughtsInOneCall = opts.thoughtsInOneCall !== false;
     if (opts.prefixCache !== undefined)
       engine.decoder.recentPositions = opts.prefixCache === false ? Infinity : opts.prefixCache === true ? RECENT_POSITIONS : opts.prefixCache;
@@ -171,8 +167,9 @@ export class CoconutEngine {
 
   /** Answers with k = from..to thoughts, branched off one main line (see analysis/sweep.ts). */
   sweep(req: InspectRequest, opts: SweepOptions & RunOptions = {}): Promise<SweepResult> {
-    return this.serialize(() => {
+    return this.serialize(async () => {
       const maxNewTokens = this.maxNewTokensOf(req);
+      await this.prepareThoughtLoop(); // a long job: worth the thought loop's session at once
       return runSweep(this.context(), req.question, { interventions: req.interventions, maxNewTokens }, opts, opts);
     });
   }
@@ -199,6 +196,7 @@ export class CoconutEngine {
   evalDataset(records: EvalRecord[], opts: EvalOptions & RunOptions & { maxNewTokens?: number } = {}): Promise<DatasetResult> {
     return this.serialize(async () => {
       const maxNewTokens = this.maxNewTokensOf({ maxNewTokens: opts.maxNewTokens });
+      await this.prepareThoughtLoop();
       const r = await runEvalDataset(this.context(), records, opts, maxNewTokens, opts);
       return { ...r, provider: this.info.provider };
     });
@@ -220,8 +218,7 @@ export class CoconutEngine {
     if (this.disposed) return;
     this.disposed = true;
     await this.queue.catch(() => undefined);
-    await this.batchSession?.release();
-    await this.session.release();
+    await this.held.release();
   }
 
   private serialize<T>(fn: () => Promise<T>): Promise<T> {
@@ -230,6 +227,8 @@ export class CoconutEngine {
     }
     const run = this.queue.then(fn, fn);
     this.queue = run.catch(() => undefined);
+    // The first run stepped its thoughts; the loop's session is made while nothing runs.
+    void run.finally(() => this.decoder.usesOneCall && this.held.loop?.startWhenIdle()).catch(() => undefined);
     return run.catch((e) => {
       throw toLensError(e);
     });
@@ -239,8 +238,12 @@ export class CoconutEngine {
     return {
       dec: this.decoder,
       batchDecoder: async () => {
-        const session = this.batchSession ? await this.batchSession.get() : this.session;
-        return new BatchDecoder(session, this.model.manifest, this.model.probe, this.info.provider === 'cpu' ? ROW_PREFILL_SCORES : Infinity);
+        return new BatchDecoder(
+          await this.held.batchSession(),
+          this.model.manifest,
+          this.model.probe,
+          this.info.provider === 'cpu' ? ROW_PREFILL_SCORES : Infinity,
+        );
       },
       model: this.model,
       encode: (q) => this.encodeQuestion(q),

@@ -44,6 +44,16 @@ export interface SessionOptions {
   kvOnGpuLayers?: number;
 }
 
+/**
+ * What a session is created from: the decoder file, or bytes derived from it (loop-free-graph.ts)
+ * with the file they came from, which names it in errors.
+ */
+export type ModelSource = string | { path: string; bytes: Uint8Array };
+
+export function sourcePath(source: ModelSource): string {
+  return typeof source === 'string' ? source : source.path;
+}
+
 export interface AutoMeasure {
   /** sha256 of decoder.onnx: with the machine, the key of the remembered choice. */
   modelSha256: string;
@@ -125,22 +135,22 @@ function knownUnavailable(provider: ProviderName): string | undefined {
  * The CPU provider is built into onnxruntime-node, so a decoder.onnx that it cannot load (after the
  * manifest's checksum matched) is a broken model, not a provider problem.
  */
-async function createOnCpu(modelPath: string, threads: number): Promise<OrtSession> {
+async function createOnCpu(source: ModelSource, threads: number): Promise<OrtSession> {
   try {
-    return await loadOrt().InferenceSession.create(modelPath, { ...sessionOptions(threads), executionProviders: ['cpu'] });
+    return await createFrom(source, { ...sessionOptions(threads), executionProviders: ['cpu'] });
   } catch (e) {
     const cause = e instanceof Error ? e.message : String(e);
     throw new EngineError(
       'MODEL_ONNX_INVALID',
-      `${path.basename(modelPath)} matches its checksum but onnxruntime cannot load it: ${firstLine(cause)}`,
+      `${path.basename(sourcePath(source))} matches its checksum but onnxruntime cannot load it: ${firstLine(cause)}`,
       'the model folder was exported wrongly or its manifest was updated for a broken file: export the model again (training/export.py) and check it with onnx.checker',
       { cause: e },
     );
   }
 }
 
-async function createOn(modelPath: string, provider: ProviderName, threads: number, kvOnGpuLayers?: number): Promise<OrtSession> {
-  if (provider === 'cpu') return createOnCpu(modelPath, threads);
+async function createOn(source: ModelSource, provider: ProviderName, threads: number, kvOnGpuLayers?: number): Promise<OrtSession> {
+  if (provider === 'cpu') return createOnCpu(source, threads);
   const unavailable = knownUnavailable(provider);
   if (unavailable) throw new KnownUnavailable(unavailable);
   const options: OrtSession.SessionOptions = { ...sessionOptions(threads), executionProviders: [provider] };
@@ -149,10 +159,15 @@ async function createOn(modelPath: string, provider: ProviderName, threads: numb
     for (let i = 0; i < kvOnGpuLayers; i++) where[`present.${i}.key`] = where[`present.${i}.value`] = 'gpu-buffer';
     options.preferredOutputLocation = where;
   }
-  return loadOrt().InferenceSession.create(modelPath, options);
+  return createFrom(source, options);
 }
 
-export async function createSession(modelPath: string, opts: SessionOptions = {}): Promise<CreatedSession> {
+function createFrom(source: ModelSource, options: OrtSession.SessionOptions): Promise<OrtSession> {
+  const { InferenceSession } = loadOrt();
+  return typeof source === 'string' ? InferenceSession.create(source, options) : InferenceSession.create(source.bytes, options);
+}
+
+export async function createSession(source: ModelSource, opts: SessionOptions = {}): Promise<CreatedSession> {
   const setting = checkProviderSetting(opts.provider ?? 'auto');
   let threads = opts.threads ?? opts.threadBudget ?? defaultThreads();
   if (!Number.isInteger(threads) || threads < 1) {
@@ -161,24 +176,24 @@ export async function createSession(modelPath: string, opts: SessionOptions = {}
   // Threads only matter to the CPU provider; a GPU named outright keeps the budget for its fallback.
   let threadChoice: CreatedSession['threadChoice'];
   if (opts.threads === undefined && threads > 1 && opts.threadMeasure && resolveProvider(setting) === 'cpu') {
-    threadChoice = { ...(await chooseThreads(threads, opts.threadMeasure, (t) => createOnCpu(modelPath, t))), budget: threads };
+    threadChoice = { ...(await chooseThreads(threads, opts.threadMeasure, (t) => createOnCpu(source, t))), budget: threads };
     threads = threadChoice.threads;
   }
   const created =
     setting === 'auto' && opts.auto
-      ? await createAuto(modelPath, threads, opts.auto)
-      : await createWithFallback(modelPath, resolveProvider(setting), threads, opts.kvOnGpuLayers);
+      ? await createAuto(source, threads, opts.auto)
+      : await createWithFallback(source, resolveProvider(setting), threads, opts.kvOnGpuLayers);
   return threadChoice ? { ...created, threadChoice } : created;
 }
 
-async function createWithFallback(modelPath: string, requested: ProviderName, threads: number, kvOnGpuLayers?: number): Promise<CreatedSession> {
-  if (requested === 'cpu') return { session: await createOnCpu(modelPath, threads), provider: 'cpu', threads };
+async function createWithFallback(source: ModelSource, requested: ProviderName, threads: number, kvOnGpuLayers?: number): Promise<CreatedSession> {
+  if (requested === 'cpu') return { session: await createOnCpu(source, threads), provider: 'cpu', threads };
   try {
-    return { session: await createOn(modelPath, requested, threads, kvOnGpuLayers), provider: requested, threads };
+    return { session: await createOn(source, requested, threads, kvOnGpuLayers), provider: requested, threads };
   } catch (first) {
     // onnxruntime-node does not fall back by itself, even with 'cpu' listed after the provider.
     const cause = first instanceof Error ? first.message : String(first);
-    const session = await createOnCpu(modelPath, threads);
+    const session = await createOnCpu(source, threads);
     return {
       session,
       provider: 'cpu',
@@ -192,12 +207,12 @@ async function createWithFallback(modelPath: string, requested: ProviderName, th
  * `auto`: the remembered choice for this model and machine, else every available provider measured
  * on a few thought steps, the fastest kept (its session is the one returned) and remembered.
  */
-async function createAuto(modelPath: string, threads: number, auto: AutoMeasure): Promise<CreatedSession> {
+async function createAuto(source: ModelSource, threads: number, auto: AutoMeasure): Promise<CreatedSession> {
   const key = cacheKey(auto.modelSha256, threads);
   const file = auto.cacheFile ?? providerCacheFile();
   const cached = cachedChoice(key, file);
   if (cached) {
-    const created = await createWithFallback(modelPath, cached.provider, threads);
+    const created = await createWithFallback(source, cached.provider, threads);
     return { ...created, choice: { ...cached, source: 'cache' } };
   }
   const measuredMs: AutoChoice['measuredMs'] = {};
@@ -206,7 +221,7 @@ async function createAuto(modelPath: string, threads: number, auto: AutoMeasure)
   for (const provider of candidateProviders()) {
     let session: OrtSession;
     try {
-      session = await createOn(modelPath, provider, threads);
+      session = await createOn(source, provider, threads);
     } catch (e) {
       if (provider === 'cpu') throw e; // the model itself is broken (MODEL_ONNX_INVALID)
       failed[provider] = e instanceof KnownUnavailable ? e.message : firstLine(e instanceof Error ? e.message : String(e));

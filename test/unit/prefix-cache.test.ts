@@ -72,6 +72,8 @@ for (const [label, dir, questions] of [
       engines.single = await CoconutEngine.load(dir, { provider: 'cpu', threads: 1, prefixCache: false });
       engines.default = await CoconutEngine.load(dir, { provider: 'cpu', threads: 1 });
       engines.everyPass = await CoconutEngine.load(dir, { provider: 'cpu', threads: 1, prefixCache: 1 });
+      // Thoughts in one call from the first run on (the loop's session is otherwise made once idle).
+      for (const e of Object.values(engines)) assert.equal(await e.prepareThoughtLoop(), true);
     });
     after(async () => {
       for (const e of Object.values(engines)) await e?.dispose();

@@ -33,7 +33,7 @@ function relDiff(a: Float32Array, b: Float32Array): number {
 
 /** The engine's own session: the batch decoders under test run on it, as the engine's do. */
 function sessionOf(engine: CoconutEngine): InferenceSession {
-  return (engine as unknown as { session: InferenceSession }).session;
+  return (engine as unknown as { held: { decoder: InferenceSession } }).held.decoder;
 }
 
 /** The prefill, then three thought passes and an eot pass: every later pass reads the prompts' cache. */

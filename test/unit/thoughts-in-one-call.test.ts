@@ -64,6 +64,7 @@ for (const [label, dir, questions] of [
     let stepwise: CoconutEngine;
     before(async () => {
       oneCall = await CoconutEngine.load(dir, { provider: 'cpu', threads: 1 });
+      await oneCall.prepareThoughtLoop(); // made once idle otherwise (loop-session.ts)
       stepwise = await CoconutEngine.load(dir, { provider: 'cpu', threads: 1, thoughtsInOneCall: false });
     });
     after(async () => {
@@ -73,7 +74,9 @@ for (const [label, dir, questions] of [
 
     it('takes the one-call path only where asked', () => {
       assert.equal(oneCall.thoughtsInOneCall, true);
+      assert.equal(oneCall.thoughtsInOneCallReady, true);
       assert.equal(stepwise.thoughtsInOneCall, false);
+      assert.equal(stepwise.thoughtsInOneCallReady, false);
     });
 
     it('gives the same thoughts, lens states and answers for k = 1, 3 and the default', async () => {

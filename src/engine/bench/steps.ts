@@ -48,8 +48,9 @@ export function syntheticPrompt(n: number, vocab: number, specials: number[]): n
   return ids;
 }
 
-export async function timeSteps(session: InferenceSession, m: Manifest, probe: Probe, plan: StepPlan): Promise<StepTimes> {
-  const dec = new Decoder(session, m, probe);
+/** `loop`: the session with the thought loop, where `session` runs the graph without it (loop-free-graph.ts). */
+export async function timeSteps(session: InferenceSession, m: Manifest, probe: Probe, plan: StepPlan, loop?: InferenceSession): Promise<StepTimes> {
+  const dec = new Decoder(session, m, probe, loop ? () => loop : undefined);
   const s = m.special_tokens;
   const prompt = plan.prompt ?? [...syntheticPrompt(plan.promptTokens, m.architecture.vocab_size, [s.bot.id, s.eot.id, s.latent.id, s.eos.id]), s.bot.id];
   const times: StepTimes = { prefillMs: [], thoughtMs: [], tokenMs: [], thoughtInOneCallMs: [] };

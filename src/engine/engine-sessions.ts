@@ -1,0 +1,79 @@
+// The onnxruntime sessions one loaded model holds: the decoder's, which runs every plain pass (on
+// the graph without its thought loop where that can be had, loop-free-graph.ts); the thought
+// loop's, made once the engine is idle (loop-session.ts); and a dataset's batches', where the
+// thread choice kept one thread (batch-session.ts).
+import type { InferenceSession } from 'onnxruntime-node';
+import { BatchSession, batchThreads } from './batch-session';
+import { quickInspectMs, quickThoughtStepMs } from './bench/steps';
+import { checkDecoderIO, decoderFeatures } from './decoder-io';
+import { EngineError } from './errors';
+import { plainPassSource } from './loop-free-graph';
+import { LoopSession } from './loop-session';
+import { fileForRole } from './manifest';
+import type { ModelDir } from './model-dir';
+import { createSession, type CreatedSession, type ModelSource, type SessionOptions } from './session';
+
+export class EngineSessions {
+  private constructor(
+    readonly created: CreatedSession,
+    /** What the decoder's session was created from: the file, or its graph without the thought loop. */
+    readonly source: ModelSource,
+    /** The session with the thought loop, where the decoder's has none. */
+    readonly loop: LoopSession | undefined,
+    /** The batches' own session, and the threads it runs. */
+    readonly batches: { session: BatchSession; threads: number } | undefined,
+  ) {}
+
+  static async open(model: ModelDir, opts: Pick<SessionOptions, 'provider' | 'threads' | 'threadBudget'>): Promise<EngineSessions> {
+    const decoderFile = fileForRole(model.manifest, 'decoder');
+    // Both measurements check the decoder's inputs first: a mismatched model fails with its own error.
+    const checked = (time: typeof quickInspectMs) => async (session: InferenceSession) => {
+      checkDecoderIO(session, model.manifest, decoderFile.path);
+      return time(session, model.manifest, model.probe);
+    };
+    const source = (await plainPassSource(model.decoderPath, decoderFile.bytes)) ?? model.decoderPath;
+    const created = await createSession(source, {
+      ...opts,
+      // Once per model and machine (remembered): an unset thread count is chosen by a short inspect,
+      // and 'auto' times a few thought steps per provider.
+      threadMeasure: { modelSha256: decoderFile.sha256, measure: checked(quickInspectMs) },
+      auto: { modelSha256: decoderFile.sha256, measure: checked(quickThoughtStepMs) },
+    });
+    try {
+      checkDecoderIO(created.session, model.manifest, decoderFile.path);
+    } catch (e) {
+      await created.session.release().catch(() => undefined);
+      throw e;
+    }
+    const file = model.decoderPath;
+    const loop =
+      typeof source === 'string'
+        ? undefined
+        : new LoopSession(file, created.provider, created.threads, (s) => {
+            checkDecoderIO(s, model.manifest, decoderFile.path);
+            if (!decoderFeatures(s).thoughtLoop) throw new EngineError('INTERNAL', `${decoderFile.path} has no thought loop`, 'run the thoughts one by one');
+          });
+    const wide = batchThreads(created, decoderFile.bytes ?? Infinity); // unknown size: treated as large
+    return new EngineSessions(created, source, loop, wide === undefined ? undefined : { session: new BatchSession(source, wide), threads: wide });
+  }
+
+  get decoder(): InferenceSession {
+    return this.created.session;
+  }
+
+  /** The session a dataset's batches run on. */
+  batchSession(): Promise<InferenceSession> {
+    return this.batches ? this.batches.session.get() : Promise.resolve(this.decoder);
+  }
+
+  /** Sessions held: the decoder's, the thought loop's once made, the batches' once they got their own. */
+  get count(): number {
+    return 1 + (this.loop?.ready ? 1 : 0) + (this.batches?.session.started ? 1 : 0);
+  }
+
+  async release(): Promise<void> {
+    await this.batches?.session.release();
+    await this.loop?.release();
+    await this.decoder.release();
+  }
+}

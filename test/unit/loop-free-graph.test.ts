@@ -1,0 +1,169 @@
+// Plain passes run decoder.onnx without its thought loop (loop-free-graph.ts), and thoughts in one
+// call run on a second session with it, made once the engine is idle (loop-session.ts). The edited
+// graph must give exactly the numbers of the whole one, refuse graphs it does not recognise, and the
+// engine must keep running (one pass per thought) until, or without, the second session.
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, it, mock } from 'node:test';
+import type { InferenceSession } from 'onnxruntime-node';
+import { Decoder } from '../../src/engine/decoder';
+import { decoderFeatures, checkDecoderIO } from '../../src/engine/decoder-io';
+import { CoconutEngine } from '../../src/engine/engine';
+import { IDLE_MS } from '../../src/engine/loop-session';
+import { plainPassSource, stripThoughtLoop } from '../../src/engine/loop-free-graph';
+import { loadModelDir } from '../../src/engine/model-dir';
+import { fields, WireError } from '../../src/engine/onnx-wire';
+import { createSession } from '../../src/engine/session';
+import { SECOND_SESSION_MAX_BYTES } from '../../src/engine/batch-session';
+import { copyFixture, FIXTURE, ROOT } from './helpers';
+
+const SHIPPED = path.join(ROOT, 'models', 'prosqa-coconut');
+const FIXTURE_RSC = path.join(ROOT, 'test', 'fixtures', 'tiny-model-rsc');
+const TRACED = path.join(ROOT, 'test', 'fixtures', 'tiny-model-traced');
+
+/** Prefill, 5 thoughts and 3 tokens on `session`: every output the engine reads, in order. */
+async function plainPasses(session: InferenceSession, dir: string): Promise<Float32Array[]> {
+  const model = await loadModelDir(dir);
+  const dec = new Decoder(session, model.manifest, model.probe);
+  dec.reset();
+  const outs: Float32Array[] = [];
+  let out = await dec.step(dec.embed([1, 2, 3, 4, 5, 6, 7, 8, 9].map((i) => i % model.manifest.architecture.vocab_size)));
+  for (let j = 0; j < 8; j++) {
+    outs.push(out.logits, out.lastHidden, ...out.hiddenStates);
+    out = await dec.step(j < 5 ? out.lastHidden : dec.embed([j]));
+  }
+  return outs;
+}
+
+for (const [label, dir] of [
+  ['fixture (learned positions)', FIXTURE],
+  ['fixture (rotary, smeared keys)', FIXTURE_RSC],
+  ['shipped model', SHIPPED],
+] as const) {
+  describe(`the decoder without its thought loop: ${label}`, () => {
+    it('loses the loop, its input and outputs, and gives bit for bit what the whole graph gives', async () => {
+      const model = await loadModelDir(dir);
+      const file = fs.readFileSync(model.decoderPath);
+      const bytes = new Uint8Array(file);
+      assert.equal(stripThoughtLoop(bytes), true);
+      assert.equal(bytes.length, file.length, 'edited in place');
+      const whole = (await createSession(model.decoderPath, { provider: 'cpu', threads: 1 })).session;
+      const plain = (await createSession({ path: model.decoderPath, bytes }, { provider: 'cpu', threads: 1 })).session;
+      try {
+        assert.equal(decoderFeatures(whole).thoughtLoop, true);
+        assert.equal(decoderFeatures(plain).thoughtLoop, false);
+        assert.equal(decoderFeatures(plain).prefixCache, decoderFeatures(whole).prefixCache);
+        assert.ok(!plain.outputNames.some((n) => n.startsWith('thought_')), 'no thought_* outputs');
+        checkDecoderIO(plain, model.manifest, 'decoder.onnx');
+        const a = await plainPasses(whole, dir);
+        const b = await plainPasses(plain, dir);
+        assert.equal(a.length, b.length);
+        a.forEach((x, i) => assert.deepEqual(b[i], x, `output ${i}`));
+      } finally {
+        await whole.release();
+        await plain.release();
+      }
+    });
+  });
+}
+
+describe('graphs the edit does not recognise are left whole', () => {
+  it('a decoder exported before the loop (traced, no thought_steps)', () => {
+    const file = new Uint8Array(fs.readFileSync(path.join(TRACED, 'decoder.onnx')));
+    const before = Buffer.from(file);
+    assert.equal(stripThoughtLoop(file), false);
+    assert.ok(before.equals(file), 'untouched');
+  });
+
+  it('bytes that are not a model, and a model cut short, without throwing', () => {
+    assert.equal(stripThoughtLoop(new TextEncoder().encode('not an onnx file at all')), false);
+    const cut = new Uint8Array(fs.readFileSync(path.join(FIXTURE, 'decoder.onnx'))).subarray(0, 5000);
+    const before = Buffer.from(cut);
+    assert.equal(stripThoughtLoop(cut), false);
+    assert.ok(before.equals(cut));
+    assert.throws(() => fields(Uint8Array.of(0x0a, 0x05, 0x01)), WireError, 'a field longer than its message');
+    assert.throws(() => fields(Uint8Array.of(0x0b)), WireError, 'a group (wire type 3)');
+  });
+
+  it('no edited copy for a decoder too large to hold twice, or of unknown size', async () => {
+    const p = path.join(FIXTURE, 'decoder.onnx');
+    assert.notEqual(await plainPassSource(p, fs.statSync(p).size), undefined);
+    assert.equal(await plainPassSource(p, SECOND_SESSION_MAX_BYTES + 1), undefined);
+    assert.equal(await plainPassSource(p, undefined), undefined);
+    assert.equal(await plainPassSource(path.join(TRACED, 'decoder.onnx'), 1000), undefined);
+  });
+});
+
+describe('the thought loop in a session of its own', () => {
+  const question = 'Alex is a wumpus. Every wumpus is a yumpus. Is Alex a yumpus or a zumpus?';
+
+  it('a first run steps its thoughts; once idle the engine makes the loop session; both give the same run', async () => {
+    const engine = await CoconutEngine.load(FIXTURE, { provider: 'cpu', threads: 1 });
+    try {
+      assert.equal(typeof engine.source, 'object', 'plain passes run the edited graph');
+      assert.equal(engine.thoughtLoop, 'waiting');
+      assert.equal(engine.thoughtsInOneCall, true);
+      assert.equal(engine.thoughtsInOneCallReady, false);
+      mock.timers.enable({ apis: ['setTimeout'] });
+      let first;
+      try {
+        first = await engine.inspect({ question, thoughts: 4 });
+        assert.equal(engine.thoughtLoop, 'waiting', 'nothing is made while a run is on');
+        mock.timers.tick(IDLE_MS);
+      } finally {
+        mock.timers.reset();
+      }
+      assert.equal(engine.thoughtLoop, 'creating', 'the idle timer starts it');
+      assert.equal(await engine.prepareThoughtLoop(), true);
+      assert.equal(engine.thoughtLoop, 'ready');
+      assert.equal(engine.thoughtsInOneCallReady, true);
+      assert.equal(engine.sessions, 2);
+      const second = await engine.inspect({ question, thoughts: 4 });
+      assert.deepEqual(
+        second.thoughts.map((t) => Array.from(t.vector)),
+        first.thoughts.map((t) => Array.from(t.vector)),
+      );
+      assert.equal(second.answer.text, first.answer.text);
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  it('a loop session that cannot be made leaves the engine stepping, with the same answers', async () => {
+    const dir = copyFixture();
+    const engine = await CoconutEngine.load(dir, { provider: 'cpu', threads: 1 });
+    try {
+      const before = await engine.inspect({ question, thoughts: 3 });
+      fs.writeFileSync(path.join(dir, 'decoder.onnx'), 'damaged after the load');
+      assert.equal(await engine.prepareThoughtLoop(), false);
+      assert.equal(engine.thoughtLoop, 'failed');
+      assert.equal(engine.thoughtsInOneCallReady, false);
+      const after = await engine.inspect({ question, thoughts: 3 });
+      assert.deepEqual(
+        after.thoughts.map((t) => Array.from(t.vector)),
+        before.thoughts.map((t) => Array.from(t.vector)),
+      );
+    } finally {
+      await engine.dispose();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('is never made where there is no loop, or thoughts in one call are off', async () => {
+    const traced = await CoconutEngine.load(TRACED, { provider: 'cpu', threads: 1 });
+    const off = await CoconutEngine.load(FIXTURE, { provider: 'cpu', threads: 1, thoughtsInOneCall: false });
+    try {
+      assert.equal(traced.source, traced.model.decoderPath, 'the whole file serves');
+      for (const e of [traced, off]) {
+        assert.equal(e.thoughtLoop, 'none');
+        assert.equal(await e.prepareThoughtLoop(), false);
+        await e.inspect({ question, thoughts: 2 });
+        assert.equal(e.sessions, 1);
+      }
+    } finally {
+      await traced.dispose();
+      await off.dispose();
+    }
+  });
+});
