@@ -106,7 +106,7 @@ export class CoconutEngine {
   }
 
   /**
-   * Creates the session with the thought loop now rather than once idle; resolves to whether a
+   * Creates the session with the thought loop now rather than after the first run; resolves to whether a
    * plain run's thoughts can run in one call.
    */
   async prepareThoughtLoop(): Promise<boolean> {
@@ -227,8 +227,8 @@ export class CoconutEngine {
     }
     const run = this.queue.then(fn, fn);
     this.queue = run.catch(() => undefined);
-    // The first run stepped its thoughts; the loop's session is made while nothing runs.
-    void run.finally(() => this.decoder.usesOneCall && this.held.loop?.startWhenIdle()).catch(() => undefined);
+    // The first run stepped its thoughts; the loop's session is made once its result is out.
+    void run.finally(() => this.decoder.usesOneCall && this.held.loop?.startAfterRun()).catch(() => undefined);
     return run.catch((e) => {
       throw toLensError(e);
     });

@@ -1,14 +1,12 @@
 // The session that runs a plain inspect's thoughts in one call, where plain passes run on the
 // decoder without its loop (loop-free-graph.ts). It is not created at load: a first inspect steps
 // its thoughts one by one (0.1 ms a thought more on the shipped model) rather than wait for a
-// second session (35-45 ms). It is created once the engine is idle after a run, or at once for
-// the long jobs (dataset evaluation, k sweep), and released with the engine.
+// second session (35-45 ms). It is created as soon as the first run has returned its result (a
+// zero-delay timer: a CLI that disposes the engine right after its one run never makes it), or at
+// once for the long jobs (dataset evaluation, k sweep), and released with the engine.
 import type { InferenceSession } from 'onnxruntime-node';
 import type { ProviderName } from '../shared/types';
 import { createSession } from './session';
-
-/** How long after a run the engine counts as idle: a CLI run disposes the engine before then. */
-export const IDLE_MS = 100;
 
 export class LoopSession {
   private session?: InferenceSession;
@@ -31,7 +29,7 @@ export class LoopSession {
     return this.session;
   }
 
-  /** waiting: not asked for yet (or its idle timer is set); then being created, ready, or failed. */
+  /** waiting: not asked for yet (or its timer is set); then being created, ready, or failed. */
   get state(): 'waiting' | 'creating' | 'ready' | 'failed' {
     if (this.session) return 'ready';
     if (this.failure !== undefined) return 'failed';
@@ -45,11 +43,13 @@ export class LoopSession {
     return this.creating;
   }
 
-  /** Creates the session once nothing has run for IDLE_MS; a timer that does not keep a process alive. */
-  startWhenIdle(): void {
-    if (this.creating || this.released) return;
-    this.cancelTimer();
-    this.timer = setTimeout(() => void this.start(), IDLE_MS);
+  /**
+   * Creates the session on the event loop's next turn, after the result of the run that ends now
+   * has gone out; the timer does not keep a process alive.
+   */
+  startAfterRun(): void {
+    if (this.creating || this.released || this.timer) return;
+    this.timer = setTimeout(() => void this.start(), 0);
     this.timer.unref?.();
   }
 

@@ -1,5 +1,5 @@
 // Plain passes run decoder.onnx without its thought loop (loop-free-graph.ts), and thoughts in one
-// call run on a second session with it, made once the engine is idle (loop-session.ts). The edited
+// call run on a second session with it, made after the engine's first run (loop-session.ts). The edited
 // graph must give exactly the numbers of the whole one, refuse graphs it does not recognise, and the
 // engine must keep running (one pass per thought) until, or without, the second session.
 import assert from 'node:assert/strict';
@@ -10,7 +10,6 @@ import type { InferenceSession } from 'onnxruntime-node';
 import { Decoder } from '../../src/engine/decoder';
 import { decoderFeatures, checkDecoderIO } from '../../src/engine/decoder-io';
 import { CoconutEngine } from '../../src/engine/engine';
-import { IDLE_MS } from '../../src/engine/loop-session';
 import { plainPassSource, stripThoughtLoop } from '../../src/engine/loop-free-graph';
 import { loadModelDir } from '../../src/engine/model-dir';
 import { fields, WireError } from '../../src/engine/onnx-wire';
@@ -98,7 +97,7 @@ describe('graphs the edit does not recognise are left whole', () => {
 describe('the thought loop in a session of its own', () => {
   const question = 'Alex is a wumpus. Every wumpus is a yumpus. Is Alex a yumpus or a zumpus?';
 
-  it('a first run steps its thoughts; once idle the engine makes the loop session; both give the same run', async () => {
+  it('a first run steps its thoughts; after it the engine makes the loop session; both give the same run', async () => {
     const engine = await CoconutEngine.load(FIXTURE, { provider: 'cpu', threads: 1 });
     try {
       assert.equal(typeof engine.source, 'object', 'plain passes run the edited graph');
@@ -110,11 +109,11 @@ describe('the thought loop in a session of its own', () => {
       try {
         first = await engine.inspect({ question, thoughts: 4 });
         assert.equal(engine.thoughtLoop, 'waiting', 'nothing is made while a run is on');
-        mock.timers.tick(IDLE_MS);
+        mock.timers.tick(0);
       } finally {
         mock.timers.reset();
       }
-      assert.equal(engine.thoughtLoop, 'creating', 'the idle timer starts it');
+      assert.equal(engine.thoughtLoop, 'creating', 'the timer set after the run starts it');
       assert.equal(await engine.prepareThoughtLoop(), true);
       assert.equal(engine.thoughtLoop, 'ready');
       assert.equal(engine.thoughtsInOneCallReady, true);
@@ -125,6 +124,21 @@ describe('the thought loop in a session of its own', () => {
         first.thoughts.map((t) => Array.from(t.vector)),
       );
       assert.equal(second.answer.text, first.answer.text);
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  it('is made while back-to-back runs go on (a script that never pauses still gets it)', async () => {
+    const engine = await CoconutEngine.load(FIXTURE, { provider: 'cpu', threads: 1 });
+    try {
+      let runs = 0;
+      while (engine.thoughtLoop !== 'ready' && runs < 10) {
+        await engine.inspect({ question, thoughts: 4 });
+        runs++;
+      }
+      assert.equal(engine.thoughtLoop, 'ready', `still ${engine.thoughtLoop} after ${runs} runs`);
+      assert.ok(runs >= 2, 'not before the first run had returned');
     } finally {
       await engine.dispose();
     }
