@@ -12,6 +12,7 @@ import type { ModelSource } from './session';
 // Field numbers of onnx.proto (stable since ONNX 1.0).
 const MODEL_GRAPH = 7;
 const GRAPH_NODE = 1;
+const GRAPH_INITIALIZER = 5;
 const GRAPH_INPUT = 11;
 const GRAPH_OUTPUT = 12;
 const GRAPH_VALUE_INFO = 13;
@@ -19,6 +20,7 @@ const NODE_INPUT = 1;
 const NODE_OUTPUT = 2;
 const NODE_OP_TYPE = 4;
 const VALUE_INFO_NAME = 1;
+const TENSOR_EXTERNAL_DATA = 13;
 const SUBGRAPH_OPS = new Set(['Loop', 'If', 'Scan']);
 /** Field 3, length-delimited: a number GraphProto reserves ("reserved 3, 4, 6 to 9"), so no parser gives it a meaning. */
 const UNUSED_FIELD_TAG = (3 << 3) | 2;
@@ -74,7 +76,10 @@ function entriesToRemove(model: Uint8Array): WireField[] | undefined {
   if (graphs.length !== 1) return undefined;
   const graph = graphs[0];
   const parts = fields(model, graph.valueStart, graph.end);
-  // Renumbering rewrites one byte: every entry touched must have a one-byte tag (fields 1-15).
+  // Weights in a file beside the model are found relative to its path, which a session created
+  // from bytes does not have.
+  const inits = parts.filter((f) => f.field === GRAPH_INITIALIZER && f.wire === 2);
+  if (inits.some((f) => fields(model, f.valueStart, f.end).some((x) => x.field === TENSOR_EXTERNAL_DATA))) return undefined;
   const nodes: Node[] = parts.filter((f) => f.field === GRAPH_NODE && f.wire === 2).map((f) => readNode(model, f));
   const loops = nodes.filter((n) => n.op === 'Loop' && n.inputs[0] === THOUGHT_STEPS);
   if (loops.length !== 1) return undefined;
@@ -107,6 +112,7 @@ function entriesToRemove(model: Uint8Array): WireField[] | undefined {
     if (f.field === GRAPH_INPUT && valueName(f) === THOUGHT_STEPS) removed.add(f);
     if (f.field === GRAPH_VALUE_INFO && gone.has(valueName(f))) removed.add(f);
   }
+  // Renumbering rewrites one byte: every entry touched must have a one-byte tag (fields 1-15).
   if ([...removed].some((f) => f.valueStart - f.start < 2 || model[f.start] >= 0x80)) return undefined;
   return [...removed];
 }

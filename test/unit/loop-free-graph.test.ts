@@ -85,6 +85,19 @@ describe('graphs the edit does not recognise are left whole', () => {
     assert.throws(() => fields(Uint8Array.of(0x0b)), WireError, 'a group (wire type 3)');
   });
 
+  it('a model whose weights lie in a file beside it (external data), which bytes alone cannot find', () => {
+    // The smallest model the edit would take: a Loop on thought_steps whose output is the graph's.
+    const loop = msg([str(1, 'thought_steps'), str(2, 'out'), str(4, 'Loop')]);
+    const graph = (init: Uint8Array[]) =>
+      msg([field(7, msg([field(1, loop), ...init, field(11, msg([str(1, 'thought_steps')])), field(12, msg([str(1, 'out')]))]))]);
+    assert.equal(stripThoughtLoop(graph([])), true, 'taken without external data');
+    const external = msg([str(8, 'w'), field(13, msg([str(1, 'location'), str(2, 'weights.bin')]))]);
+    const bytes = graph([field(5, external)]);
+    const before = Buffer.from(bytes);
+    assert.equal(stripThoughtLoop(bytes), false);
+    assert.ok(before.equals(bytes));
+  });
+
   it('no edited copy for a decoder too large to hold twice, or of unknown size', async () => {
     const p = path.join(FIXTURE, 'decoder.onnx');
     assert.notEqual(await plainPassSource(p, fs.statSync(p).size), undefined);
@@ -181,3 +194,15 @@ describe('the thought loop in a session of its own', () => {
     }
   });
 });
+
+/** Protobuf by hand, for the smallest models: length-delimited fields only. */
+function field(n: number, payload: Uint8Array): Uint8Array {
+  assert.ok(payload.length < 128 && n < 16, 'one-byte tags and lengths only');
+  return Uint8Array.from([(n << 3) | 2, payload.length, ...payload]);
+}
+function str(n: number, s: string): Uint8Array {
+  return field(n, new TextEncoder().encode(s));
+}
+function msg(parts: Uint8Array[]): Uint8Array {
+  return Uint8Array.from(parts.flatMap((p) => [...p]));
+}
