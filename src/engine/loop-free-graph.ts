@@ -4,10 +4,11 @@
 // a step took 5-8 % less and a session was created 20 ms sooner (docs/performance.md). Thoughts in
 // one call run on the whole file, in a session of its own (loop-session.ts).
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { SECOND_SESSION_MAX_BYTES } from './batch-session';
 import { THOUGHT_STEPS } from './decoder-io';
+import { EngineError } from './errors';
 import { fields, readString, WireError, type WireField } from './onnx-wire';
-import type { ModelSource } from './session';
 
 // Field numbers of onnx.proto (stable since ONNX 1.0).
 const MODEL_GRAPH = 7;
@@ -30,7 +31,7 @@ const UNUSED_FIELD_TAG = (3 << 3) | 2;
  * the whole file serves (no loop, or a decoder so large that holding its weights in two sessions
  * costs more than the loop; `bytes` is the manifest's size for it, undefined if it gives none).
  */
-export async function plainPassSource(decoderPath: string, bytes: number | undefined): Promise<ModelSource | undefined> {
+export async function plainPassSource(decoderPath: string, bytes: number | undefined): Promise<LoopFreeDecoder | undefined> {
   if (bytes === undefined || bytes > SECOND_SESSION_MAX_BYTES) return undefined;
   let file: Uint8Array;
   try {
@@ -38,7 +39,34 @@ export async function plainPassSource(decoderPath: string, bytes: number | undef
   } catch {
     return undefined; // the session's own load reports it
   }
-  return stripThoughtLoop(file) ? { path: decoderPath, bytes: file } : undefined;
+  return stripThoughtLoop(file) ? new LoopFreeDecoder(decoderPath, file) : undefined;
+}
+
+/**
+ * The edited decoder as a session source (session.ts). The bytes edited at load serve the first
+ * session; later ones (the thread choice's, a dataset's batches') read and edit the file again,
+ * so the engine does not hold a copy of the decoder in JS memory for its whole life.
+ */
+export class LoopFreeDecoder {
+  constructor(
+    readonly path: string,
+    private first?: Uint8Array,
+  ) {}
+
+  async bytes(): Promise<Uint8Array> {
+    const once = this.first;
+    this.first = undefined;
+    if (once) return once;
+    const file = await fs.promises.readFile(this.path);
+    if (!stripThoughtLoop(file)) {
+      throw new EngineError(
+        'MODEL_ONNX_INVALID',
+        `${path.basename(this.path)} changed since the model was loaded: it no longer has the thought loop it had`,
+        'load the model again (reload the window, or run the command again)',
+      );
+    }
+    return file;
+  }
 }
 
 interface Node {

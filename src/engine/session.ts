@@ -48,7 +48,7 @@ export interface SessionOptions {
  * What a session is created from: the decoder file, or bytes derived from it (loop-free-graph.ts)
  * with the file they came from, which names it in errors.
  */
-export type ModelSource = string | { path: string; bytes: Uint8Array };
+export type ModelSource = string | { readonly path: string; bytes(): Promise<Uint8Array> };
 
 export function sourcePath(source: ModelSource): string {
   return typeof source === 'string' ? source : source.path;
@@ -162,9 +162,9 @@ async function createOn(source: ModelSource, provider: ProviderName, threads: nu
   return createFrom(source, options);
 }
 
-function createFrom(source: ModelSource, options: OrtSession.SessionOptions): Promise<OrtSession> {
+async function createFrom(source: ModelSource, options: OrtSession.SessionOptions): Promise<OrtSession> {
   const { InferenceSession } = loadOrt();
-  return typeof source === 'string' ? InferenceSession.create(source, options) : InferenceSession.create(source.bytes, options);
+  return typeof source === 'string' ? InferenceSession.create(source, options) : InferenceSession.create(await source.bytes(), options);
 }
 
 export async function createSession(source: ModelSource, opts: SessionOptions = {}): Promise<CreatedSession> {

@@ -10,7 +10,7 @@ import type { InferenceSession } from 'onnxruntime-node';
 import { Decoder } from '../../src/engine/decoder';
 import { decoderFeatures, checkDecoderIO } from '../../src/engine/decoder-io';
 import { CoconutEngine } from '../../src/engine/engine';
-import { plainPassSource, stripThoughtLoop } from '../../src/engine/loop-free-graph';
+import { LoopFreeDecoder, plainPassSource, stripThoughtLoop } from '../../src/engine/loop-free-graph';
 import { loadModelDir } from '../../src/engine/model-dir';
 import { fields, WireError } from '../../src/engine/onnx-wire';
 import { createSession } from '../../src/engine/session';
@@ -48,7 +48,7 @@ for (const [label, dir] of [
       assert.equal(stripThoughtLoop(bytes), true);
       assert.equal(bytes.length, file.length, 'edited in place');
       const whole = (await createSession(model.decoderPath, { provider: 'cpu', threads: 1 })).session;
-      const plain = (await createSession({ path: model.decoderPath, bytes }, { provider: 'cpu', threads: 1 })).session;
+      const plain = (await createSession(new LoopFreeDecoder(model.decoderPath, bytes), { provider: 'cpu', threads: 1 })).session;
       try {
         assert.equal(decoderFeatures(whole).thoughtLoop, true);
         assert.equal(decoderFeatures(plain).thoughtLoop, false);
@@ -96,6 +96,23 @@ describe('graphs the edit does not recognise are left whole', () => {
     const before = Buffer.from(bytes);
     assert.equal(stripThoughtLoop(bytes), false);
     assert.ok(before.equals(bytes));
+  });
+
+  it('a second session of the edited decoder reads the file again, and says so when it changed since the load', async () => {
+    const dir = copyFixture();
+    try {
+      const file = path.join(dir, 'decoder.onnx');
+      const source = await plainPassSource(file, fs.statSync(file).size);
+      assert.ok(source);
+      const first = await source.bytes();
+      const again = await source.bytes();
+      assert.notEqual(again, first, 'read afresh, not kept');
+      assert.deepEqual(again, first);
+      fs.copyFileSync(path.join(TRACED, 'decoder.onnx'), file);
+      await assert.rejects(source.bytes(), (e: any) => e.code === 'MODEL_ONNX_INVALID' && /changed since the model was loaded/.test(e.message));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('no edited copy for a decoder too large to hold twice, or of unknown size', async () => {
