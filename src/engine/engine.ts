@@ -77,6 +77,7 @@ export class CoconutEngine {
   ) {
     this.info = modelInfo(model, held.created);
     if (held.batches) this.info.batchThreads = held.batches.threads;
+    if (held.loop) this.info.thoughtLoopSession = true;
     const loop = held.loop;
     this.decoder = new Decoder(held.decoder, model.manifest, model.probe, loop ? () => loop.ready : undefined);
   }

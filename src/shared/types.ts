@@ -154,6 +154,11 @@ export interface ModelInfo {
   threadChoice?: { source: 'measured' | 'cache'; measuredMs: Record<string, number> };
   /** Threads of the second session a dataset's batches run on, where the choice kept fewer for single runs (batch-session.ts). */
   batchThreads?: number;
+  /**
+   * Plain passes run the decoder without its thought loop, and thoughts in one call a second
+   * session made after the first run (loop-free-graph.ts, loop-session.ts).
+   */
+  thoughtLoopSession?: boolean;
 }
 
 /** Every error the engine raises for bad input is a EngineError with a stable code and a fix. */

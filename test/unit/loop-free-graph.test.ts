@@ -131,6 +131,7 @@ describe('the thought loop in a session of its own', () => {
     const engine = await CoconutEngine.load(FIXTURE, { provider: 'cpu', threads: 1 });
     try {
       assert.equal(typeof engine.source, 'object', 'plain passes run the edited graph');
+      assert.equal(engine.info.thoughtLoopSession, true, 'said to the output channel');
       assert.equal(engine.thoughtLoop, 'waiting');
       assert.equal(engine.thoughtsInOneCall, true);
       assert.equal(engine.thoughtsInOneCallReady, false);
@@ -199,6 +200,7 @@ describe('the thought loop in a session of its own', () => {
     const off = await CoconutEngine.load(FIXTURE, { provider: 'cpu', threads: 1, thoughtsInOneCall: false });
     try {
       assert.equal(traced.source, traced.model.decoderPath, 'the whole file serves');
+      assert.equal(traced.info.thoughtLoopSession, undefined);
       for (const e of [traced, off]) {
         assert.equal(e.thoughtLoop, 'none');
         assert.equal(await e.prepareThoughtLoop(), false);
