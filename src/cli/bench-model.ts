@@ -159,7 +159,7 @@ export async function benchModel(t: BenchTarget, o: ModelOpts): Promise<Record<s
     // Warm inspect: the engine as the extension uses it (tokenize, loop, decode every thought).
     const k = m.thoughts.default;
     // Three runs first: onnxruntime plans memory for each new sequence length once. The engine makes
-    // its thought loop's session after a first run; a warm engine has it.
+    // its thought loop's session at its second run; a warm engine has it.
     await engine.prepareThoughtLoop();
     for (let i = 0; i < 3; i++) await engine.inspect({ question: o.question, thoughts: k });
     const warm: number[] = [];

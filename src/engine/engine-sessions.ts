@@ -1,6 +1,6 @@
 // The onnxruntime sessions one loaded model holds: the decoder's, which runs every plain pass (on
 // the graph without its thought loop where that can be had, loop-free-graph.ts); the thought
-// loop's, made after the first run (loop-session.ts); and a dataset's batches', where the
+// loop's, made at the engine's second run (loop-session.ts); and a dataset's batches', where the
 // thread choice kept one thread (batch-session.ts).
 import type { InferenceSession } from 'onnxruntime-node';
 import { BatchSession, batchThreads } from './batch-session';

@@ -70,6 +70,7 @@ export class CoconutEngine {
   private readonly decoder: Decoder;
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
+  private runsStarted = 0;
 
   private constructor(
     readonly model: ModelDir,
@@ -107,7 +108,7 @@ export class CoconutEngine {
   }
 
   /**
-   * Creates the session with the thought loop now rather than after the first run; resolves to whether a
+   * Creates the session with the thought loop now rather than at the second run; resolves to whether a
    * plain run's thoughts can run in one call.
    */
   async prepareThoughtLoop(): Promise<boolean> {
@@ -226,10 +227,13 @@ export class CoconutEngine {
     if (this.disposed) {
       return Promise.reject(new EngineError('NOT_LOADED', 'the engine was disposed', 'load the model again'));
     }
-    const run = this.queue.then(fn, fn);
+    const withLoop = async () => {
+      // The first run steps its thoughts; from the second on, runs make and use the loop's session.
+      if (this.runsStarted++ > 0) await this.prepareThoughtLoop();
+      return fn();
+    };
+    const run = this.queue.then(withLoop, withLoop);
     this.queue = run.catch(() => undefined);
-    // The first run stepped its thoughts; the loop's session is made once its result is out.
-    void run.finally(() => this.decoder.usesOneCall && this.held.loop?.startAfterRun()).catch(() => undefined);
     return run.catch((e) => {
       throw toLensError(e);
     });

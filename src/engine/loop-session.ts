@@ -1,9 +1,11 @@
 // The session that runs a plain inspect's thoughts in one call, where plain passes run on the
 // decoder without its loop (loop-free-graph.ts). It is not created at load: a first inspect steps
 // its thoughts one by one (0.1 ms a thought more on the shipped model) rather than wait for a
-// second session (35-45 ms). It is created as soon as the first run has returned its result (a
-// zero-delay timer: a CLI that disposes the engine right after its one run never makes it), or at
-// once for the long jobs (dataset evaluation, k sweep), and released with the engine.
+// second session (35-45 ms). It is created at the start of the engine's second run (so a CLI's one
+// inspect never makes it), or at once for the long jobs (dataset evaluation, k sweep), and
+// released with the engine. Never in the background: a worker thread terminated while onnxruntime
+// creates a session for it aborts the whole process (client.ts), so the engine makes sessions
+// only inside the runs its host waits for.
 import type { InferenceSession } from 'onnxruntime-node';
 import type { ProviderName } from '../shared/types';
 import { createSession } from './session';
@@ -11,7 +13,6 @@ import { createSession } from './session';
 export class LoopSession {
   private session?: InferenceSession;
   private creating?: Promise<boolean>;
-  private timer?: ReturnType<typeof setTimeout>;
   private released = false;
   /** Why the session could not be created; thoughts then step one by one for good. */
   failure?: string;
@@ -29,7 +30,7 @@ export class LoopSession {
     return this.session;
   }
 
-  /** waiting: not asked for yet (or its timer is set); then being created, ready, or failed. */
+  /** waiting: not asked for yet; then being created, ready, or failed. */
   get state(): 'waiting' | 'creating' | 'ready' | 'failed' {
     if (this.session) return 'ready';
     if (this.failure !== undefined) return 'failed';
@@ -38,24 +39,12 @@ export class LoopSession {
 
   /** Creates the session now (once); resolves to whether thoughts can run in one call. */
   start(): Promise<boolean> {
-    this.cancelTimer();
     this.creating ??= this.create();
     return this.creating;
   }
 
-  /**
-   * Creates the session on the event loop's next turn, after the result of the run that ends now
-   * has gone out; the timer does not keep a process alive.
-   */
-  startAfterRun(): void {
-    if (this.creating || this.released || this.timer) return;
-    this.timer = setTimeout(() => void this.start(), 0);
-    this.timer.unref?.();
-  }
-
   async release(): Promise<void> {
     this.released = true;
-    this.cancelTimer();
     await this.creating;
     const s = this.session;
     this.session = undefined;
@@ -82,10 +71,5 @@ export class LoopSession {
       this.failure = e instanceof Error ? e.message : String(e);
       return false;
     }
-  }
-
-  private cancelTimer(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
   }
 }

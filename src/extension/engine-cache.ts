@@ -92,7 +92,7 @@ export class EngineCache implements vscode.Disposable {
         `Loaded ${info.name} in ${Date.now() - started} ms on ${info.provider}: ${a.family}, ${a.n_layer} layers, ` +
           `d ${a.n_embd}, vocab ${a.vocab_size}, thoughts default ${info.thoughts.default} (max ${info.thoughts.max}), ` +
           `${info.threads} threads${threadsWhy(info)}.` +
-          (info.thoughtLoopSession ? ' Thoughts in one call run on a second session of the decoder, made after the first inspect.' : ''),
+          (info.thoughtLoopSession ? ' Thoughts in one call run on a second session of the decoder, made at the second inspect.' : ''),
       );
       if (info.providerNotice) this.log.warn(`Provider: ${info.providerNotice}`);
       return { client, dir, info, requested: provider };

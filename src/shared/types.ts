@@ -156,7 +156,7 @@ export interface ModelInfo {
   batchThreads?: number;
   /**
    * Plain passes run the decoder without its thought loop, and thoughts in one call a second
-   * session made after the first run (loop-free-graph.ts, loop-session.ts).
+   * session made at the engine's second run (loop-free-graph.ts, loop-session.ts).
    */
   thoughtLoopSession?: boolean;
 }

@@ -36,7 +36,7 @@ describe('a second session for batches', () => {
     const engine = await CoconutEngine.load(SHIPPED, { provider: 'cpu', threadBudget: 2 });
     try {
       assert.deepEqual([engine.info.threads, engine.info.batchThreads], [1, 2]);
-      await engine.prepareThoughtLoop(); // the thought loop's session, made after the first run otherwise
+      await engine.prepareThoughtLoop(); // the thought loop's session, made at the second run otherwise
       const held = engine.sessions;
       const valid = JSON.parse(fs.readFileSync(VALID_SET, 'utf-8'));
       const records: EvalRecord[] = valid.slice(0, 24).map((r: any, i: number) => ({ index: i, question: r.question, answer: r.answer }));

@@ -1,11 +1,11 @@
 // Plain passes run decoder.onnx without its thought loop (loop-free-graph.ts), and thoughts in one
-// call run on a second session with it, made after the engine's first run (loop-session.ts). The edited
+// call run on a second session with it, made at the engine's second run (loop-session.ts). The edited
 // graph must give exactly the numbers of the whole one, refuse graphs it does not recognise, and the
 // engine must keep running (one pass per thought) until, or without, the second session.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describe, it, mock } from 'node:test';
+import { describe, it } from 'node:test';
 import type { InferenceSession } from 'onnxruntime-node';
 import { Decoder } from '../../src/engine/decoder';
 import { decoderFeatures, checkDecoderIO } from '../../src/engine/decoder-io';
@@ -127,7 +127,7 @@ describe('graphs the edit does not recognise are left whole', () => {
 describe('the thought loop in a session of its own', () => {
   const question = 'Alex is a wumpus. Every wumpus is a yumpus. Is Alex a yumpus or a zumpus?';
 
-  it('a first run steps its thoughts; after it the engine makes the loop session; both give the same run', async () => {
+  it('a first run steps its thoughts; the second makes the loop session and takes it; both give the same thoughts', async () => {
     const engine = await CoconutEngine.load(FIXTURE, { provider: 'cpu', threads: 1 });
     try {
       assert.equal(typeof engine.source, 'object', 'plain passes run the edited graph');
@@ -135,41 +135,21 @@ describe('the thought loop in a session of its own', () => {
       assert.equal(engine.thoughtLoop, 'waiting');
       assert.equal(engine.thoughtsInOneCall, true);
       assert.equal(engine.thoughtsInOneCallReady, false);
-      mock.timers.enable({ apis: ['setTimeout'] });
-      let first;
-      try {
-        first = await engine.inspect({ question, thoughts: 4 });
-        assert.equal(engine.thoughtLoop, 'waiting', 'nothing is made while a run is on');
-        mock.timers.tick(0);
-      } finally {
-        mock.timers.reset();
-      }
-      assert.equal(engine.thoughtLoop, 'creating', 'the timer set after the run starts it');
-      assert.equal(await engine.prepareThoughtLoop(), true);
-      assert.equal(engine.thoughtLoop, 'ready');
+      const first = await engine.inspect({ question, thoughts: 4 });
+      // Nothing runs between requests: a host may stop the worker then (loop-session.ts).
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(engine.thoughtLoop, 'waiting', 'not made after the first run');
+      assert.equal(engine.sessions, 1);
+      const second = await engine.inspect({ question, thoughts: 4 });
+      assert.equal(engine.thoughtLoop, 'ready', 'made by the second');
       assert.equal(engine.thoughtsInOneCallReady, true);
       assert.equal(engine.sessions, 2);
-      const second = await engine.inspect({ question, thoughts: 4 });
+      assert.equal(await engine.prepareThoughtLoop(), true);
       assert.deepEqual(
         second.thoughts.map((t) => Array.from(t.vector)),
         first.thoughts.map((t) => Array.from(t.vector)),
       );
       assert.equal(second.answer.text, first.answer.text);
-    } finally {
-      await engine.dispose();
-    }
-  });
-
-  it('is made while back-to-back runs go on (a script that never pauses still gets it)', async () => {
-    const engine = await CoconutEngine.load(FIXTURE, { provider: 'cpu', threads: 1 });
-    try {
-      let runs = 0;
-      while (engine.thoughtLoop !== 'ready' && runs < 10) {
-        await engine.inspect({ question, thoughts: 4 });
-        runs++;
-      }
-      assert.equal(engine.thoughtLoop, 'ready', `still ${engine.thoughtLoop} after ${runs} runs`);
-      assert.ok(runs >= 2, 'not before the first run had returned');
     } finally {
       await engine.dispose();
     }

@@ -30,7 +30,7 @@ interface Measured {
 async function compare(modelDir: string, g: any, thoughtsInOneCall = true): Promise<Measured> {
   const engine = await CoconutEngine.load(modelDir, { provider: 'cpu', threads: 1, thoughtsInOneCall });
   assert.equal(engine.thoughtsInOneCall, thoughtsInOneCall, 'the path under test is the one taken');
-  // The loop's own session is made after the first run; here at once, so the first case takes it too.
+  // The loop's own session is made at the engine's second run; here at once, so the first case takes it too.
   assert.equal(await engine.prepareThoughtLoop(), thoughtsInOneCall);
   assert.equal(engine.thoughtsInOneCallReady, thoughtsInOneCall);
   const m: Measured = { maxLogit: 0, maxProb: 0, maxCos: 0, maxNorm: 0, maxEntropy: 0, positions: 0 };

@@ -72,7 +72,7 @@ for (const [label, dir, questions] of [
       engines.single = await CoconutEngine.load(dir, { provider: 'cpu', threads: 1, prefixCache: false });
       engines.default = await CoconutEngine.load(dir, { provider: 'cpu', threads: 1 });
       engines.everyPass = await CoconutEngine.load(dir, { provider: 'cpu', threads: 1, prefixCache: 1 });
-      // Thoughts in one call from the first run on (the loop's session is otherwise made after the first run).
+      // Thoughts in one call from the first run on (the loop's session is otherwise made at the second run).
       for (const e of Object.values(engines)) assert.equal(await e.prepareThoughtLoop(), true);
     });
     after(async () => {

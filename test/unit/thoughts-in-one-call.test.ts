@@ -64,7 +64,7 @@ for (const [label, dir, questions] of [
     let stepwise: CoconutEngine;
     before(async () => {
       oneCall = await CoconutEngine.load(dir, { provider: 'cpu', threads: 1 });
-      await oneCall.prepareThoughtLoop(); // made after the first run otherwise (loop-session.ts)
+      await oneCall.prepareThoughtLoop(); // made at the second run otherwise (loop-session.ts)
       stepwise = await CoconutEngine.load(dir, { provider: 'cpu', threads: 1, thoughtsInOneCall: false });
     });
     after(async () => {
