@@ -2,6 +2,7 @@
 // scoring loop over a dataset (--dataset).
 import * as fs from 'node:fs';
 import { promptWithBot, timeGrowth, timePrefills } from '../engine/bench/steps';
+import { defaultBatchSize } from '../engine/analysis/dataset';
 import { CoconutEngine } from '../engine/engine';
 import { PytorchReference } from '../engine/bench/pytorch';
 import { createSession } from '../engine/session';
@@ -62,9 +63,10 @@ export async function benchDataset(
   log: (s: string) => void,
   opts: { batchSize?: number; pytorch?: { python: string; root: string; device: string; threads: number } } = {},
 ): Promise<Record<string, unknown>> {
-  const batchSize = opts.batchSize ?? 8;
   const recs = parsePromptFile(fs.readFileSync(file, 'utf-8'), file).records.slice(0, limit);
   const engine = await CoconutEngine.load(dir, { provider: provider as never, threads });
+  // The rows per batch an evaluation runs when none is given (what users get).
+  const batchSize = opts.batchSize ?? defaultBatchSize(engine.model);
   try {
     const k = engine.info.thoughts.default;
     const evalRecs = recs.filter((r) => r.answer !== undefined).map((r) => ({ index: r.index, question: r.question, answer: r.answer! }));

@@ -7,6 +7,9 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { AnalysisProgress, EvalRecord } from '../../src/shared/types';
 import { CoconutEngine } from '../../src/engine/engine';
+import { defaultBatchSize } from '../../src/engine/analysis/dataset';
+import { SECOND_SESSION_MAX_BYTES } from '../../src/engine/batch-session';
+import { loadModelDir } from '../../src/engine/model-dir';
 import { FIXTURE, rejectsCode, ROOT, VALID_SET } from './helpers';
 
 const SAMPLE = JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'prosqa_sample.json'), 'utf-8'));
@@ -68,5 +71,19 @@ describe('batched dataset evaluation: the shipped model', () => {
     const lengths = new Set(one.records.map((r) => r.text?.length));
     assert.ok(lengths.size > 1);
     assert.ok(one.perK[2].accuracy > 0.6, `k=6 accuracy ${one.perK[2].accuracy}`);
+  });
+});
+
+describe('rows per batch when none is given', () => {
+  it('16 for a decoder of up to 64 MB, 8 for a larger one or one of unknown size', async () => {
+    const model = await loadModelDir(FIXTURE);
+    const withBytes = (bytes: number | undefined) => ({
+      ...model,
+      manifest: { ...model.manifest, files: model.manifest.files.map((f) => (f.role === 'decoder' ? { ...f, bytes } : f)) },
+    });
+    assert.equal(defaultBatchSize(model), 16);
+    assert.equal(defaultBatchSize(withBytes(SECOND_SESSION_MAX_BYTES)), 16);
+    assert.equal(defaultBatchSize(withBytes(SECOND_SESSION_MAX_BYTES + 1)), 8);
+    assert.equal(defaultBatchSize(withBytes(undefined)), 8);
   });
 });

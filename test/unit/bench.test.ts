@@ -127,15 +127,15 @@ describe('coconut-lens bench', () => {
     const d = JSON.parse(r.out).dataset;
     assert.equal(d.records, 2);
     assert.equal(d.eval.answersDiffering, 0);
-    assert.equal(d.eval.batchSize, 8);
+    assert.equal(d.eval.batchSize, 16, 'the engine default for a small decoder');
     assert.deepEqual(d.eval.accuracy.single, d.eval.accuracy.batched);
     assert.ok(d.eval.recordByRecordSeconds > 0 && d.eval.batchedSeconds > 0 && d.batched_eval_speedup > 0);
-    assert.match(r.err, /dataset, k 3, round 2: record by record .* s, batches of 8 .* s, 0 rows differ/);
+    assert.match(r.err, /dataset, k 3, round 2: record by record .* s, batches of 16 .* s, 0 rows differ/);
     // and at every k from 0 to the default (the accuracy-against-k curve)
     assert.deepEqual(d.everyK.thoughts, [0, 1, 2, 3]);
     assert.equal(d.everyK.answersDiffering, 0);
     assert.ok(d.everyK.recordByRecordSeconds > 0 && d.everyK.batchedSeconds > 0 && d.batched_eval_every_k_speedup > 0);
-    assert.match(r.err, /dataset, k 0\.\.3, round 2: record by record .* s, batches of 8 .* s, 0 rows differ/);
+    assert.match(r.err, /dataset, k 0\.\.3, round 2: record by record .* s, batches of 16 .* s, 0 rows differ/);
     // and the bound batching cannot pass: record-by-record time over its prompts' passes alone,
     // at one k and at every k. Checked against the report's own times, not against each other:
     // separate timings of a few ms each can swap order on a loaded machine. (The report rounds

@@ -109,6 +109,9 @@ describe('analyses through EngineClient', () => {
       client.evalDataset(records, {
         thoughts: [0, 1, 2, 3, 4, 5, 6, 7, 8],
         maxNewTokens: 100,
+        // Five batches: the cancel sent at the first record's progress lands while four remain
+        // (with the default 16 rows the last two batches ran out before it arrived).
+        batchSize: 8,
         signal: ac.signal,
         onProgress: () => {
           if (++done === 1) ac.abort();
