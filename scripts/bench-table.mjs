@@ -40,8 +40,14 @@ const cols = reports.map(({ r }) => {
     },
     note: `prompt ${m.plan.promptTokens + 1} tokens; ${r.machine.cpu} × ${r.machine.cores}, ${m.threads} thread(s) (PyTorch ${m.pytorch?.threads ?? m.threads}), onnxruntime ${r.machine.onnxruntime}, torch ${m.pytorch?.torch ?? '–'}, ${r.machine.date.slice(0, 16)}Z`,
     answers: d ? `${d.eval.answersDiffering} batched vs record-by-record, ${d.pytorch?.answersDifferingFromOurs ?? '–'} vs PyTorch` : '–',
+    batchSize: d?.eval?.batchSize,
   };
 });
+
+// The engine's default batch depends on the model (src/engine/analysis/dataset.ts): name each
+// column's, in column order, where they differ.
+const sizes = [...new Set(cols.map((c) => c.batchSize).filter((b) => b !== undefined))];
+const batchesOf = sizes.length > 1 ? `batches of ${cols.map((c) => c.batchSize ?? '–').join(' / ')} rows` : undefined;
 
 const rowNames = Object.keys(cols[0].rows);
 const head = ['measurement', ...cols.flatMap((c) => [`${c.title}: ours`, 'PyTorch eager', 'speed-up'])];
@@ -51,7 +57,8 @@ rowNames.forEach((name, i) => {
     const [ours, theirs] = Object.values(c.rows)[i];
     return [ms(ours), ms(theirs), ratio(ours, theirs)];
   });
-  lines.push(`| ${name.replace(/^dataset, \d+ records/, 'dataset')} | ${cells.join(' | ')} |`);
+  const label = name.replace(/^dataset, \d+ records/, 'dataset');
+  lines.push(`| ${batchesOf ? label.replace(/batches of \d+/, batchesOf) : label} | ${cells.join(' | ')} |`);
 });
 lines.push(`| answers that differ | ${cols.map((c) => `${c.answers} | | `).join(' | ')}|`.replace(/ \| \|$/, ' |'));
 console.log(lines.join('\n'));
