@@ -32,27 +32,26 @@ export class EngineSessions {
       return time(session, model.manifest, model.probe);
     };
     const source = (await plainPassSource(model.decoderPath, decoderFile.bytes)) ?? model.decoderPath;
-    const created = await createSession(source, {
-      ...opts,
-      // Once per model and machine (remembered): an unset thread count is chosen by a short inspect,
-      // and 'auto' times a few thought steps per provider.
-      threadMeasure: { modelSha256: decoderFile.sha256, measure: checked(quickInspectMs) },
-      auto: { modelSha256: decoderFile.sha256, measure: checked(quickThoughtStepMs) },
-    });
-    try {
-      checkDecoderIO(created.session, model.manifest, decoderFile.path);
-    } catch (e) {
-      await created.session.release().catch(() => undefined);
-      throw e;
-    }
-    const file = model.decoderPath;
+    const io = (s: InferenceSession) => checkDecoderIO(s, model.manifest, decoderFile.path);
+    const created = await createChecked(
+      source,
+      {
+        ...opts,
+        // Once per model and machine (remembered): an unset thread count is chosen by a short inspect,
+        // and 'auto' times a few thought steps per provider.
+        threadMeasure: { modelSha256: decoderFile.sha256, measure: checked(quickInspectMs) },
+        auto: { modelSha256: decoderFile.sha256, measure: checked(quickThoughtStepMs) },
+      },
+      io,
+    );
+    const withLoop = (s: InferenceSession) => {
+      io(s);
+      if (!decoderFeatures(s).thoughtLoop) throw new EngineError('INTERNAL', `${decoderFile.path} has no thought loop`, 'run the thoughts one by one');
+    };
     const loop =
       typeof source === 'string'
         ? undefined
-        : new LoopSession(file, created.provider, created.threads, (s) => {
-            checkDecoderIO(s, model.manifest, decoderFile.path);
-            if (!decoderFeatures(s).thoughtLoop) throw new EngineError('INTERNAL', `${decoderFile.path} has no thought loop`, 'run the thoughts one by one');
-          });
+        : new LoopSession(async () => (await createChecked(model.decoderPath, { provider: created.provider, threads: created.threads }, withLoop)).session);
     const wide = batchThreads(created, decoderFile.bytes ?? Infinity); // unknown size: treated as large
     return new EngineSessions(created, source, loop, wide === undefined ? undefined : { session: new BatchSession(source, wide), threads: wide });
   }
@@ -76,4 +75,16 @@ export class EngineSessions {
     await this.loop?.release();
     await this.decoder.release();
   }
+}
+
+/** A session that passed `check`; one that did not is released before the error goes on. */
+async function createChecked(source: ModelSource, opts: SessionOptions, check: (s: InferenceSession) => void): Promise<CreatedSession> {
+  const created = await createSession(source, opts);
+  try {
+    check(created.session);
+  } catch (e) {
+    await created.session.release().catch(() => undefined);
+    throw e;
+  }
+  return created;
 }

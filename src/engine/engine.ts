@@ -95,7 +95,7 @@ export class CoconutEngine {
 
   /** Whether the next such run will: false until the session with the loop exists (loop-session.ts). */
   get thoughtsInOneCallReady(): boolean {
-    return this.decoder.usesOneCall && this.decoder.oneCallReady;
+    return this.decoder.oneCallReady;
   }
 
   /**

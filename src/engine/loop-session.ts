@@ -7,8 +7,6 @@
 // creates a session for it aborts the whole process (client.ts), so the engine makes sessions
 // only inside the runs its host waits for.
 import type { InferenceSession } from 'onnxruntime-node';
-import type { ProviderName } from '../shared/types';
-import { createSession } from './session';
 
 export class LoopSession {
   private session?: InferenceSession;
@@ -17,13 +15,8 @@ export class LoopSession {
   /** Why the session could not be created; thoughts then step one by one for good. */
   failure?: string;
 
-  constructor(
-    private readonly decoderPath: string,
-    private readonly provider: ProviderName,
-    private readonly threads: number,
-    /** Checks the created session's inputs and outputs (decoder-io.ts); throws if they do not match. */
-    private readonly check: (session: InferenceSession) => void,
-  ) {}
+  /** `make`: creates the session and checks it is the decoder with the loop (engine-sessions.ts). */
+  constructor(private readonly make: () => Promise<InferenceSession>) {}
 
   /** The session once created; until then (or after a failure) thoughts step one by one. */
   get ready(): InferenceSession | undefined {
@@ -54,18 +47,12 @@ export class LoopSession {
   private async create(): Promise<boolean> {
     if (this.released) return false;
     try {
-      const created = await createSession(this.decoderPath, { provider: this.provider, threads: this.threads });
-      try {
-        this.check(created.session);
-      } catch (e) {
-        await created.session.release().catch(() => undefined);
-        throw e;
-      }
+      const session = await this.make();
       if (this.released) {
-        await created.session.release().catch(() => undefined);
+        await session.release().catch(() => undefined);
         return false;
       }
-      this.session = created.session;
+      this.session = session;
       return true;
     } catch (e) {
       this.failure = e instanceof Error ? e.message : String(e);

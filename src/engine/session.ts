@@ -50,7 +50,7 @@ export interface SessionOptions {
  */
 export type ModelSource = string | { readonly path: string; bytes(): Promise<Uint8Array> };
 
-export function sourcePath(source: ModelSource): string {
+function sourcePath(source: ModelSource): string {
   return typeof source === 'string' ? source : source.path;
 }
 
