@@ -197,8 +197,23 @@ export async function goToLine(page, line, column) {
   const input = page.locator('.quick-input-widget input');
   await input.waitFor();
   await input.fill(column ? `:${line}:${column}` : `:${line}`);
-  await page.keyboard.press('Enter');
-  await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+  // The picker takes the typed line asynchronously: an Enter pressed before its row names the line
+  // is dropped and leaves the picker open (seen in CI), so wait for the row, and press again if the
+  // picker is still open after a moment.
+  await page
+    .locator('.quick-input-list .monaco-list-row', { hasText: `line ${line}` })
+    .first()
+    .waitFor();
+  const widget = page.locator('.quick-input-widget');
+  for (let attempt = 0; ; attempt++) {
+    await page.keyboard.press('Enter');
+    try {
+      await widget.waitFor({ state: 'hidden', timeout: 5_000 });
+      return;
+    } catch (e) {
+      if (attempt === 2) throw e;
+    }
+  }
 }
 
 /**
