@@ -6,6 +6,7 @@ import type { InferenceSession } from 'onnxruntime-node';
 import { BatchSession, batchThreads } from './batch-session';
 import { quickInspectMs, quickThoughtStepMs } from './bench/steps';
 import { checkDecoderIO, decoderFeatures } from './decoder-io';
+import { loadedDecoder } from './decoder-reread';
 import { EngineError } from './errors';
 import { plainPassSource } from './loop-free-graph';
 import { LoopSession } from './loop-session';
@@ -31,7 +32,7 @@ export class EngineSessions {
       checkDecoderIO(session, model.manifest, decoderFile.path);
       return time(session, model.manifest, model.probe);
     };
-    const source = (await plainPassSource(model.decoderPath, decoderFile.bytes)) ?? model.decoderPath;
+    const source = (await plainPassSource(model.decoderPath, decoderFile)) ?? model.decoderPath;
     const io = (s: InferenceSession) => checkDecoderIO(s, model.manifest, decoderFile.path);
     const created = await createChecked(
       source,
@@ -48,12 +49,15 @@ export class EngineSessions {
       io(s);
       if (!decoderFeatures(s).thoughtLoop) throw new EngineError('INTERNAL', `${decoderFile.path} has no thought loop`, 'run the thoughts one by one');
     };
+    // Sessions made after the load read the file again, and only if it is still the one loaded.
+    const whole = loadedDecoder(model.decoderPath, decoderFile.sha256);
     const loop =
       typeof source === 'string'
         ? undefined
-        : new LoopSession(async () => (await createChecked(model.decoderPath, { provider: created.provider, threads: created.threads }, withLoop)).session);
+        : new LoopSession(async () => (await createChecked(whole, { provider: created.provider, threads: created.threads }, withLoop)).session);
     const wide = batchThreads(created, decoderFile.bytes ?? Infinity); // unknown size: treated as large
-    return new EngineSessions(created, source, loop, wide === undefined ? undefined : { session: new BatchSession(source, wide), threads: wide });
+    const batches = wide === undefined ? undefined : { session: new BatchSession(typeof source === 'string' ? whole : source, wide), threads: wide };
+    return new EngineSessions(created, source, loop, batches);
   }
 
   get decoder(): InferenceSession {

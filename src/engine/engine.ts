@@ -107,6 +107,11 @@ export class CoconutEngine {
     return this.held.loop ? this.held.loop.state : 'decoder';
   }
 
+  /** Why the thought loop's session could not be made (thoughtLoop 'failed'); thoughts then step one by one. */
+  get thoughtLoopFailure(): string | undefined {
+    return this.held.loop?.failure;
+  }
+
   /**
    * Creates the session with the thought loop now rather than at the second run; resolves to whether a
    * plain run's thoughts can run in one call.

@@ -7,7 +7,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SECOND_SESSION_MAX_BYTES } from './batch-session';
 import { THOUGHT_STEPS } from './decoder-io';
+import { readLoadedDecoder } from './decoder-reread';
 import { EngineError } from './errors';
+import type { ManifestFile } from './manifest';
 import { fields, readString, WireError, type WireField } from './onnx-wire';
 
 // Field numbers of onnx.proto (stable since ONNX 1.0).
@@ -29,9 +31,11 @@ const UNUSED_FIELD_TAG = (3 << 3) | 2;
 /**
  * What the engine's plain passes run: decoder.onnx without its thought loop, or undefined where
  * the whole file serves (no loop, or a decoder so large that holding its weights in two sessions
- * costs more than the loop; `bytes` is the manifest's size for it, undefined if it gives none).
+ * costs more than the loop). `decoder`: the manifest's entry for the file, just verified by the
+ * load (its size decides; without one, the whole file serves).
  */
-export async function plainPassSource(decoderPath: string, bytes: number | undefined): Promise<LoopFreeDecoder | undefined> {
+export async function plainPassSource(decoderPath: string, decoder: Pick<ManifestFile, 'bytes' | 'sha256'>): Promise<LoopFreeDecoder | undefined> {
+  const { bytes, sha256 } = decoder;
   if (bytes === undefined || bytes > SECOND_SESSION_MAX_BYTES) return undefined;
   let file: Uint8Array;
   try {
@@ -39,17 +43,20 @@ export async function plainPassSource(decoderPath: string, bytes: number | undef
   } catch {
     return undefined; // the session's own load reports it
   }
-  return stripThoughtLoop(file) ? new LoopFreeDecoder(decoderPath, file) : undefined;
+  return stripThoughtLoop(file) ? new LoopFreeDecoder(decoderPath, sha256, file) : undefined;
 }
 
 /**
  * The edited decoder as a session source (session.ts). The bytes edited at load serve the first
- * session; later ones (the thread choice's, a dataset's batches') read and edit the file again,
- * so the engine does not hold a copy of the decoder in JS memory for its whole life.
+ * session; later ones (the thread choice's, a dataset's batches') read the file again, check it is
+ * still the one loaded (decoder-reread.ts) and edit it again, so the engine does not hold a copy of
+ * the decoder in JS memory for its whole life.
  */
 export class LoopFreeDecoder {
   constructor(
     readonly path: string,
+    /** The manifest's sha256 of decoder.onnx, which a later read must match. */
+    private readonly sha256: string,
     private first?: Uint8Array,
   ) {}
 
@@ -57,13 +64,10 @@ export class LoopFreeDecoder {
     const once = this.first;
     this.first = undefined;
     if (once) return once;
-    const file = await fs.promises.readFile(this.path);
+    const file = await readLoadedDecoder(this.path, this.sha256);
+    // The bytes edited at load, again: the edit cannot fail unless this code changed under them.
     if (!stripThoughtLoop(file)) {
-      throw new EngineError(
-        'MODEL_ONNX_INVALID',
-        `${path.basename(this.path)} changed since the model was loaded: it no longer has the thought loop it had`,
-        'load the model again (reload the window, or run the command again)',
-      );
+      throw new EngineError('INTERNAL', `${path.basename(this.path)} lost its thought loop between two reads of the same bytes`, 'load the model again');
     }
     return file;
   }

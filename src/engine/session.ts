@@ -139,6 +139,7 @@ async function createOnCpu(source: ModelSource, threads: number): Promise<OrtSes
   try {
     return await createFrom(source, { ...sessionOptions(threads), executionProviders: ['cpu'] });
   } catch (e) {
+    if (e instanceof EngineError) throw e; // the source's own (decoder-reread.ts: the file changed since the load)
     const cause = e instanceof Error ? e.message : String(e);
     throw new EngineError(
       'MODEL_ONNX_INVALID',

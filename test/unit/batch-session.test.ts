@@ -9,7 +9,7 @@ import { CoconutEngine } from '../../src/engine/engine';
 import { cacheKey, rememberEntry } from '../../src/engine/providers';
 import { threadCacheFile } from '../../src/engine/thread-choice';
 import type { EvalRecord } from '../../src/shared/types';
-import { readManifest, ROOT, tempCacheDir, VALID_SET } from './helpers';
+import { FIXTURE, readManifest, ROOT, tempCacheDir, tmpDir, VALID_SET } from './helpers';
 
 tempCacheDir();
 const SHIPPED = path.join(ROOT, 'models', 'prosqa-coconut');
@@ -51,6 +51,29 @@ describe('a second session for batches', () => {
       assert.equal(r.thoughts.length, 6);
     } finally {
       await engine.dispose();
+    }
+  });
+
+  it('is not made from a decoder.onnx replaced after the load: the evaluation says so, and record by record goes on', async () => {
+    remember(1);
+    const dir = tmpDir('coconut-lens-shipped-');
+    for (const f of fs.readdirSync(SHIPPED)) fs.copyFileSync(path.join(SHIPPED, f), path.join(dir, f));
+    const engine = await CoconutEngine.load(dir, { provider: 'cpu', threadBudget: 2 });
+    try {
+      assert.equal(engine.info.batchThreads, 2);
+      const valid = JSON.parse(fs.readFileSync(VALID_SET, 'utf-8'));
+      const records: EvalRecord[] = valid.slice(0, 4).map((r: any, i: number) => ({ index: i, question: r.question, answer: r.answer }));
+      const before = await engine.evalDataset(records, { batchSize: 1 });
+      fs.copyFileSync(path.join(FIXTURE, 'decoder.onnx'), path.join(dir, 'decoder.onnx'));
+      await assert.rejects(
+        engine.evalDataset(records, { batchSize: 4 }),
+        (e: any) => e.code === 'MODEL_CHECKSUM' && /decoder\.onnx changed since the model was loaded/.test(e.message) && /load the model again/.test(e.fix),
+      );
+      const after = await engine.evalDataset(records, { batchSize: 1 });
+      assert.deepEqual(after.records, before.records, 'the loaded model still answers');
+    } finally {
+      await engine.dispose();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -15,7 +15,8 @@ import { loadModelDir } from '../../src/engine/model-dir';
 import { fields, WireError } from '../../src/engine/onnx-wire';
 import { createSession } from '../../src/engine/session';
 import { SECOND_SESSION_MAX_BYTES } from '../../src/engine/batch-session';
-import { copyFixture, FIXTURE, ROOT } from './helpers';
+import { fileForRole } from '../../src/engine/manifest';
+import { copyFixture, FIXTURE, readManifest, ROOT } from './helpers';
 
 const SHIPPED = path.join(ROOT, 'models', 'prosqa-coconut');
 const FIXTURE_RSC = path.join(ROOT, 'test', 'fixtures', 'tiny-model-rsc');
@@ -48,7 +49,8 @@ for (const [label, dir] of [
       assert.equal(stripThoughtLoop(bytes), true);
       assert.equal(bytes.length, file.length, 'edited in place');
       const whole = (await createSession(model.decoderPath, { provider: 'cpu', threads: 1 })).session;
-      const plain = (await createSession(new LoopFreeDecoder(model.decoderPath, bytes), { provider: 'cpu', threads: 1 })).session;
+      const sha256 = fileForRole(model.manifest, 'decoder').sha256;
+      const plain = (await createSession(new LoopFreeDecoder(model.decoderPath, sha256, bytes), { provider: 'cpu', threads: 1 })).session;
       try {
         assert.equal(decoderFeatures(whole).thoughtLoop, true);
         assert.equal(decoderFeatures(plain).thoughtLoop, false);
@@ -102,14 +104,18 @@ describe('graphs the edit does not recognise are left whole', () => {
     const dir = copyFixture();
     try {
       const file = path.join(dir, 'decoder.onnx');
-      const source = await plainPassSource(file, fs.statSync(file).size);
+      const source = await plainPassSource(file, fileForRole(readManifest(dir), 'decoder'));
       assert.ok(source);
       const first = await source.bytes();
       const again = await source.bytes();
       assert.notEqual(again, first, 'read afresh, not kept');
       assert.deepEqual(again, first);
-      fs.copyFileSync(path.join(TRACED, 'decoder.onnx'), file);
-      await assert.rejects(source.bytes(), (e: any) => e.code === 'MODEL_ONNX_INVALID' && /changed since the model was loaded/.test(e.message));
+      // Another valid decoder with the same inputs and outputs (a re-export into the loaded folder):
+      // it would load, and give other numbers than the model the engine loaded.
+      fs.copyFileSync(path.join(FIXTURE_RSC, 'decoder.onnx'), file);
+      await assert.rejects(source.bytes(), (e: any) => e.code === 'MODEL_CHECKSUM' && /changed since the model was loaded/.test(e.message));
+      fs.rmSync(file);
+      await assert.rejects(source.bytes(), (e: any) => e.code === 'MODEL_FILE_MISSING' && /cannot be read since the model was loaded/.test(e.message));
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -117,10 +123,11 @@ describe('graphs the edit does not recognise are left whole', () => {
 
   it('no edited copy for a decoder too large to hold twice, or of unknown size', async () => {
     const p = path.join(FIXTURE, 'decoder.onnx');
-    assert.notEqual(await plainPassSource(p, fs.statSync(p).size), undefined);
-    assert.equal(await plainPassSource(p, SECOND_SESSION_MAX_BYTES + 1), undefined);
-    assert.equal(await plainPassSource(p, undefined), undefined);
-    assert.equal(await plainPassSource(path.join(TRACED, 'decoder.onnx'), 1000), undefined);
+    const sha256 = fileForRole(readManifest(FIXTURE), 'decoder').sha256;
+    assert.notEqual(await plainPassSource(p, { bytes: fs.statSync(p).size, sha256 }), undefined);
+    assert.equal(await plainPassSource(p, { bytes: SECOND_SESSION_MAX_BYTES + 1, sha256 }), undefined);
+    assert.equal(await plainPassSource(p, { bytes: undefined, sha256 }), undefined);
+    assert.equal(await plainPassSource(path.join(TRACED, 'decoder.onnx'), { bytes: 1000, sha256 }), undefined);
   });
 });
 
@@ -169,6 +176,28 @@ describe('the thought loop in a session of its own', () => {
         after.thoughts.map((t) => Array.from(t.vector)),
         before.thoughts.map((t) => Array.from(t.vector)),
       );
+    } finally {
+      await engine.dispose();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('is not made from a decoder.onnx replaced after the load: thoughts keep stepping on the model loaded', async () => {
+    const dir = copyFixture();
+    const engine = await CoconutEngine.load(dir, { provider: 'cpu', threads: 1 });
+    try {
+      const before = await engine.inspect({ question, thoughts: 3 });
+      // A valid decoder of the same shape and inputs (another model re-exported into the folder).
+      fs.copyFileSync(path.join(FIXTURE_RSC, 'decoder.onnx'), path.join(dir, 'decoder.onnx'));
+      assert.equal(await engine.prepareThoughtLoop(), false);
+      assert.equal(engine.thoughtLoop, 'failed');
+      assert.match(engine.thoughtLoopFailure ?? '', /decoder\.onnx changed since the model was loaded/);
+      const after = await engine.inspect({ question, thoughts: 3 });
+      assert.deepEqual(
+        after.thoughts.map((t) => Array.from(t.vector)),
+        before.thoughts.map((t) => Array.from(t.vector)),
+      );
+      assert.equal(after.answer.text, before.answer.text);
     } finally {
       await engine.dispose();
       fs.rmSync(dir, { recursive: true, force: true });
