@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { EngineError } from './errors';
 import type { ModelSource } from './session';
 
-const RELOAD = 'load the model again to use the new file (reload the window, or run the command again); the loaded model keeps running until then';
+const RELOAD = 'run the command again: it loads the model from the files now in its folder (the extension reloads a model whose files changed)';
 
 /** decoder.onnx as it is now, if it is still the file the model was loaded from (its manifest's `sha256`). */
 export async function readLoadedDecoder(file: string, sha256: string): Promise<Uint8Array> {

@@ -1,6 +1,11 @@
 // A cache of one: the engine worker for the current model folder and provider setting, loaded
-// lazily, reused while both stay the same, and replaced when either changes.
+// lazily, reused while both stay the same and the folder's files are those it loaded, and replaced
+// when any of these changes. Researchers re-export a model into the folder they are looking at
+// (training/export.py --out); the next run then loads the new files instead of showing the old
+// model, whose engine would also refuse to make its later sessions from the new decoder.onnx.
 
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { EngineClient } from '../engine/client';
 import type { ModelInfo, ProviderSetting } from '../shared/types';
@@ -14,7 +19,7 @@ export interface LoadedEngine {
 }
 
 export class EngineCache implements vscode.Disposable {
-  private current?: { key: string; engine: Promise<LoadedEngine>; loaded?: LoadedEngine };
+  private current?: { key: string; engine: Promise<LoadedEngine>; loaded?: LoadedEngine; files: Promise<string> };
   private readonly changed = new vscode.EventEmitter<LoadedEngine | undefined>();
   /** Fires with the new engine after a load, and with undefined when it was dropped. */
   readonly onDidChange = this.changed.event;
@@ -29,16 +34,25 @@ export class EngineCache implements vscode.Disposable {
   }
 
   /** True when ensure() for this model and provider would have to load. */
-  needsLoad(dir: string, provider: ProviderSetting): boolean {
-    return this.current?.key !== key(dir, provider);
+  async needsLoad(dir: string, provider: ProviderSetting): Promise<boolean> {
+    const entry = this.current;
+    return entry?.key !== key(dir, provider) || (await changedOnDisk(entry, dir));
   }
 
   /** `isDefault`: the folder is the shipped model, which changes the engine's missing-model message. */
-  ensure(dir: string, provider: ProviderSetting, isDefault = false): Promise<LoadedEngine> {
+  async ensure(dir: string, provider: ProviderSetting, isDefault = false): Promise<LoadedEngine> {
     const k = key(dir, provider);
-    if (this.current?.key === k) return this.current.engine;
+    const held = this.current;
+    if (held?.key === k) {
+      if (!(await changedOnDisk(held, dir))) return held.engine;
+      // Another ensure() may have replaced it while the folder was read.
+      if (this.current !== held) return this.ensure(dir, provider, isDefault);
+      this.log.info(`The files of ${dir} changed since the model was loaded: loading it again.`);
+    }
     this.drop();
-    const entry: NonNullable<EngineCache['current']> = { key: k, engine: this.load(dir, provider, isDefault) };
+    // Read before the load starts: files that change during the load count as changed next time.
+    const files = folderFiles(dir);
+    const entry: NonNullable<EngineCache['current']> = { key: k, engine: this.load(dir, provider, isDefault), files };
     this.current = entry;
     entry.engine.then(
       (loaded) => {
@@ -101,6 +115,26 @@ export class EngineCache implements vscode.Disposable {
       throw err;
     }
   }
+}
+
+/**
+ * The names, sizes and modification times of the folder's files: what a re-export or a copy
+ * changes. A few stat calls per run; '' when the folder cannot be read (the load reports why).
+ */
+async function folderFiles(dir: string): Promise<string> {
+  try {
+    const names = (await fs.promises.readdir(dir)).sort();
+    const stats = await Promise.all(names.map((n) => fs.promises.stat(path.join(dir, n)).catch(() => undefined)));
+    return names.map((n, i) => (stats[i]?.isFile() ? `${n}\u0000${stats[i]!.size}\u0000${stats[i]!.mtimeMs}` : '')).join('\u0001');
+  } catch {
+    return '';
+  }
+}
+
+/** Whether a loaded engine's folder no longer holds the files it loaded (a load in flight is left alone). */
+async function changedOnDisk(entry: { loaded?: LoadedEngine; files: Promise<string> }, dir: string): Promise<boolean> {
+  if (!entry.loaded) return false;
+  return (await entry.files) !== (await folderFiles(dir));
 }
 
 function key(dir: string, provider: ProviderSetting): string {

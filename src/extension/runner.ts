@@ -202,7 +202,7 @@ export class InspectRunner implements vscode.Disposable {
   async loadEngine(job: Job, report: Report): Promise<LoadedEngine> {
     const settings = readSettings();
     const loc = locateModel(settings, this.extensionPath);
-    if (this.engine.needsLoad(loc.dir, settings.provider)) {
+    if (await this.engine.needsLoad(loc.dir, settings.provider)) {
       this.panel.post({ type: 'loading', model: modelLabel(loc), provider: settings.provider });
       report({ stage: `loading ${modelLabel(loc)}`, done: 0, total: 1 });
     }

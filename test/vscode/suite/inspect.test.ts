@@ -8,6 +8,7 @@ import type { InspectResult } from '../../../src/shared/types';
 import {
   activateExtension,
   captureNotifications,
+  copyOfModel,
   expectDocumentsUnmodified,
   inspect,
   modelManifest,
@@ -93,6 +94,36 @@ describe('inspect', function () {
       );
       t.topk.slice(0, want.length).forEach((e, j) => assert.ok(Math.abs(e.p - want[j].p) < 1e-4, `thought ${i + 1} p[${j}]`));
     }
+  });
+
+  it('a model re-exported into its folder while loaded is loaded again at the next run', async () => {
+    const { api } = await activateExtension();
+    const [tom] = prosqaRecords();
+    await openAt(prosqaFile(), tom.question.slice(0, 40));
+    const dir = copyOfModel();
+    const other = path.join(path.dirname(vscode.workspace.getConfiguration('coconutLens').get<string>('modelPath')!), 'tiny-model-rsc');
+    await withSetting('modelPath', dir, async () => {
+      const before = (await inspect('inspectRecord')) as InspectResult;
+      assert.equal(before.model, 'tiny-random');
+      // What training/export.py --out DIR does: every file rewritten (here with another model's).
+      for (const f of ['decoder.onnx', 'probe.safetensors', 'tokenizer.json']) fs.copyFileSync(path.join(other, f), path.join(dir, f));
+      const manifest = JSON.parse(fs.readFileSync(path.join(other, 'coconut.json'), 'utf8'));
+      manifest.name = 'tiny-random-reexported';
+      fs.writeFileSync(path.join(dir, 'coconut.json'), JSON.stringify(manifest, null, 2));
+      const after = (await inspect('inspectRecord')) as InspectResult;
+      assert.equal(after.model, 'tiny-random-reexported', 'the run loaded the files now in the folder');
+      assert.notDeepEqual(
+        after.thoughts.map((t) => Array.from(t.vector)),
+        before.thoughts.map((t) => Array.from(t.vector)),
+        'and runs the new weights',
+      );
+      const again = (await inspect('inspectRecord')) as InspectResult;
+      assert.deepEqual(
+        again.thoughts.map((t) => Array.from(t.vector)),
+        after.thoughts.map((t) => Array.from(t.vector)),
+      );
+    });
+    await api.whenIdle();
   });
 
   it('Inspect File uses the first record when the cursor is outside every record', async () => {
