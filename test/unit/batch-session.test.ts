@@ -67,7 +67,7 @@ describe('a second session for batches', () => {
       fs.copyFileSync(path.join(FIXTURE, 'decoder.onnx'), path.join(dir, 'decoder.onnx'));
       await assert.rejects(
         engine.evalDataset(records, { batchSize: 4 }),
-        (e: any) => e.code === 'MODEL_CHECKSUM' && /decoder\.onnx changed since the model was loaded/.test(e.message) && /load the model again/.test(e.fix),
+        (e: any) => e.code === 'MODEL_CHECKSUM' && /decoder\.onnx changed since the model was loaded/.test(e.message) && /run the command again/.test(e.fix),
       );
       const after = await engine.evalDataset(records, { batchSize: 1 });
       assert.deepEqual(after.records, before.records, 'the loaded model still answers');
