@@ -118,14 +118,22 @@ export class EngineCache implements vscode.Disposable {
 }
 
 /**
- * The names, sizes and modification times of the folder's files: what a re-export or a copy
- * changes. A few stat calls per run; '' when the folder cannot be read (the load reports why).
+ * coconut.json's text and the size and modification time of each file it lists: what a re-export
+ * or a copied file changes. Only the listed files, so a folder that also keeps checkpoints costs
+ * the same few stat calls per run; '' when the manifest cannot be read (the load reports why).
  */
 async function folderFiles(dir: string): Promise<string> {
   try {
-    const names = (await fs.promises.readdir(dir)).sort();
-    const stats = await Promise.all(names.map((n) => fs.promises.stat(path.join(dir, n)).catch(() => undefined)));
-    return names.map((n, i) => (stats[i]?.isFile() ? `${n}\u0000${stats[i]!.size}\u0000${stats[i]!.mtimeMs}` : '')).join('\u0001');
+    const manifest = await fs.promises.readFile(path.join(dir, 'coconut.json'), 'utf8');
+    let listed: string[] = [];
+    try {
+      const files = (JSON.parse(manifest) as { files?: { path?: unknown }[] }).files;
+      if (Array.isArray(files)) listed = files.map((f) => f?.path).filter((p): p is string => typeof p === 'string');
+    } catch {
+      // a malformed manifest is compared as text; the load says what is wrong with it
+    }
+    const stats = await Promise.all(listed.map((p) => fs.promises.stat(path.join(dir, p)).catch(() => undefined)));
+    return [manifest, ...listed.map((p, i) => `${p}\u0000${stats[i]?.size}\u0000${stats[i]?.mtimeMs}`)].join('\u0001');
   } catch {
     return '';
   }
