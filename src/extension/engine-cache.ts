@@ -33,22 +33,21 @@ export class EngineCache implements vscode.Disposable {
     return this.current?.loaded;
   }
 
-  /** True when ensure() for this model and provider would have to load. */
-  async needsLoad(dir: string, provider: ProviderSetting): Promise<boolean> {
-    const entry = this.current;
-    return entry?.key !== key(dir, provider) || (await changedOnDisk(entry, dir));
-  }
-
-  /** `isDefault`: the folder is the shipped model, which changes the engine's missing-model message. */
-  async ensure(dir: string, provider: ProviderSetting, isDefault = false): Promise<LoadedEngine> {
+  /**
+   * `isDefault`: the folder is the shipped model, which changes the engine's missing-model message.
+   * `onLoad` is called when this call starts a load (not when it reuses an engine or joins a load
+   * in flight), so a caller can show it.
+   */
+  async ensure(dir: string, provider: ProviderSetting, isDefault = false, onLoad?: () => void): Promise<LoadedEngine> {
     const k = key(dir, provider);
     const held = this.current;
     if (held?.key === k) {
       if (!(await changedOnDisk(held, dir))) return held.engine;
       // Another ensure() may have replaced it while the folder was read.
-      if (this.current !== held) return this.ensure(dir, provider, isDefault);
+      if (this.current !== held) return this.ensure(dir, provider, isDefault, onLoad);
       this.log.info(`The files of ${dir} changed since the model was loaded: loading it again.`);
     }
+    onLoad?.();
     this.drop();
     // Read before the load starts: files that change during the load count as changed next time.
     const files = folderFiles(dir);

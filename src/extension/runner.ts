@@ -202,11 +202,10 @@ export class InspectRunner implements vscode.Disposable {
   async loadEngine(job: Job, report: Report): Promise<LoadedEngine> {
     const settings = readSettings();
     const loc = locateModel(settings, this.extensionPath);
-    if (await this.engine.needsLoad(loc.dir, settings.provider)) {
+    const loaded = await this.engine.ensure(loc.dir, settings.provider, loc.isDefault, () => {
       this.panel.post({ type: 'loading', model: modelLabel(loc), provider: settings.provider });
       report({ stage: `loading ${modelLabel(loc)}`, done: 0, total: 1 });
-    }
-    const loaded = await this.engine.ensure(loc.dir, settings.provider, loc.isDefault);
+    });
     this.refreshStatus();
     if (job.abort.signal.aborted) throw new HostError(CANCELLED.code, CANCELLED.message, CANCELLED.fix);
     return loaded;
