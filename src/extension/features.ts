@@ -97,8 +97,9 @@ export function registerInspectorFeatures(
     command('coconutLens.showLog', () => log.show(true)),
 
     panel.onDidReceiveMessage((msg) => void onPanelMessage(msg, { runner, analyses, links, exports, postModels, extensionPath: context.extensionPath })),
-    // The panel's model picker follows the list, the selection (however it was changed) and trust.
-    onDidChangeModels(postModels),
+    // The panel's model picker follows the list, the selection (however it was changed), the
+    // folders' manifests and trust.
+    onDidChangeModels(context.extensionPath, postModels),
     vscode.workspace.onDidGrantWorkspaceTrust(postModels),
   );
 

@@ -3,7 +3,7 @@
 // a run, decoder graph included), remember it and select it.
 //
 // For a model picker elsewhere (the panel): modelChoices() gives the list, onDidChangeModels()
-// says when to refresh it, and chooseModel() applies a choice.
+// says when to refresh it (settings, or a listed folder's files), and chooseModel() applies a choice.
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -13,6 +13,7 @@ import { EngineClient } from '../engine/client';
 import type { ModelInfo } from '../shared/types';
 import type { ModelOption } from '../protocol/inspector';
 import { HostError, showError, toErrorInfo } from './errors';
+import { ModelFolderWatch } from './model-folder-watch';
 import { defaultModelDir, hasManifest, readSettings, resolveModelPath, SECTION, updateSetting } from './settings';
 
 export const MODELS_KEY = 'models';
@@ -64,11 +65,18 @@ export function modelChoices(extensionPath: string): ModelChoice[] {
   return choices;
 }
 
-/** Fires when coconutLens.models or coconutLens.modelPath change (the list or its current entry). */
-export function onDidChangeModels(listener: () => void): vscode.Disposable {
-  return vscode.workspace.onDidChangeConfiguration((e) => {
-    if (e.affectsConfiguration(MODELS_SETTING) || e.affectsConfiguration(`${SECTION}.modelPath`)) listener();
+/**
+ * Calls `listener` when coconutLens.models or coconutLens.modelPath change (the list or its current
+ * entry), and when a listed folder's coconut.json or model card changes on disk (a re-export).
+ */
+export function onDidChangeModels(extensionPath: string, listener: () => void): vscode.Disposable {
+  const files = new ModelFolderWatch(() => modelOptions(extensionPath).map((m) => m.dir), listener);
+  const settings = vscode.workspace.onDidChangeConfiguration((e) => {
+    if (!e.affectsConfiguration(MODELS_SETTING) && !e.affectsConfiguration(`${SECTION}.modelPath`)) return;
+    files.sync();
+    listener();
   });
+  return vscode.Disposable.from(files, settings);
 }
 
 /** The panel's picker entries: Restricted Mode and missing folders make an entry unselectable. */

@@ -24,10 +24,13 @@ class RowTree<T extends Node> implements vscode.TreeDataProvider<T> {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changed.event;
   private rows = new Map<T, vscode.TreeItem>();
+  /** Times the view was told to rebuild its rows (for the tests). */
+  refreshes = 0;
 
   constructor(private readonly build: () => { node: T; row: RowSpec; command?: vscode.Command }[]) {}
 
   refresh(): void {
+    this.refreshes++;
     this.changed.fire();
   }
 
@@ -62,6 +65,8 @@ class RowTree<T extends Node> implements vscode.TreeDataProvider<T> {
 export interface SidebarTestHooks {
   /** The rows each view shows now. */
   rows(view: keyof typeof VIEW_IDS): RowSpec[];
+  /** How many times a view was told to rebuild its rows. */
+  refreshes(view: keyof typeof VIEW_IDS): number;
 }
 
 export function registerSidebar(context: vscode.ExtensionContext, runner: InspectRunner, log: vscode.LogOutputChannel): SidebarTestHooks {
@@ -114,7 +119,7 @@ export function registerSidebar(context: vscode.ExtensionContext, runner: Inspec
     vscode.window.createTreeView(VIEW_IDS.models, { treeDataProvider: models }),
     vscode.window.createTreeView(VIEW_IDS.runs, { treeDataProvider: runs }),
     vscode.window.createTreeView(VIEW_IDS.examples, { treeDataProvider: examples }),
-    onDidChangeModels(() => models.refresh()),
+    onDidChangeModels(extensionPath, () => models.refresh()),
     vscode.workspace.onDidGrantWorkspaceTrust(() => models.refresh()),
     runner.onDidChangeRuns(() => runs.refresh()),
 
@@ -139,6 +144,7 @@ export function registerSidebar(context: vscode.ExtensionContext, runner: Inspec
 
   return {
     rows: (view) => (view === 'models' ? modelRows() : view === 'runs' ? runRowsNow() : exampleRows()).map((r) => r.row),
+    refreshes: (view) => (view === 'models' ? models : view === 'runs' ? runs : examples).refreshes,
   };
 }
 

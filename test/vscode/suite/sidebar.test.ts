@@ -1,7 +1,8 @@
 // The side bar's model actions in the extension host: a model added with Add Model… is listed,
 // "Select This Model" and "Remove from Models" change the settings the inspect commands read (and
-// removing the selected model makes the shipped one run), the shipped model cannot be removed, and
-// "Clear Runs" empties the Runs view.
+// removing the selected model makes the shipped one run), the shipped model cannot be removed, a
+// listed model re-exported on disk is shown anew without a manual refresh, and "Clear Runs" empties
+// the Runs view.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
@@ -45,6 +46,23 @@ describe('side bar: model and run actions', () => {
     const refused = await captureNotifications(async () => vscode.commands.executeCommand('coconutLens.removeModel', shippedNode));
     assert.equal(refused.errors.length, 1);
     assert.match(refused.errors[0]!, /shipped model cannot be removed/);
+  });
+
+  it('a listed model whose manifest changes on disk is shown anew without a refresh', async () => {
+    const { api } = await activateExtension();
+    const dir = copyOfModel();
+    made.push(dir);
+    await vscode.commands.executeCommand('coconutLens.addModel', dir);
+    const labelOf = () => api.sidebar.rows('models').find((r) => r.id === `model:${dir}`)?.label;
+    assert.equal(labelOf(), 'tiny-random');
+    // What a re-export does to the folder's manifest: a new name, written in place.
+    const before = api.sidebar.refreshes('models');
+    const manifest = JSON.parse(fs.readFileSync(`${dir}/coconut.json`, 'utf8'));
+    fs.writeFileSync(`${dir}/coconut.json`, JSON.stringify({ ...manifest, name: 'tiny-reexported' }, null, 2));
+    const deadline = Date.now() + 15_000;
+    while (api.sidebar.refreshes('models') === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(api.sidebar.refreshes('models') > before, 'the Models view was told to rebuild its rows after the manifest changed');
+    assert.equal(labelOf(), 'tiny-reexported');
   });
 
   it('a model action without a model says what to do', async () => {
