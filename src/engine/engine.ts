@@ -1,7 +1,7 @@
 // The engine's public face: load a model folder once, then run inspections and the analyses built
 // on them (interventions, k sweep, attribution, dataset evaluation) one at a time.
 import { BatchDecoder, ROW_PREFILL_SCORES } from './batch-decoder';
-import { positionsNeeded, runCoconut, type LoopHooks, type LoopResult } from './coconut';
+import { runCoconut, type LoopHooks, type LoopResult } from './coconut';
 import { Decoder, RECENT_POSITIONS } from './decoder';
 import { decodeThought, l2norm, softmax, topTokens } from './decode';
 import { EngineError, toLensError } from './errors';
@@ -10,6 +10,7 @@ import { modelInfo } from './model-info';
 import { intOption, watchList } from './request-options';
 import type { ModelSource } from './session';
 import { EngineSessions } from './engine-sessions';
+import { checkRunFits } from './run-fits';
 import type {
   AnswerToken,
   AttributionEntry,
@@ -34,7 +35,7 @@ import { runEvalDataset } from './analysis/dataset';
 import { validateGraph } from './analysis/validate-graph';
 import { applyIntervention, divergence, interventionRecord, plainInterventions, resolveInterventions, type Applied } from './analysis/interventions';
 import { nodeValuesAt, nodeValuesFromThought, planNodeValues } from './analysis/node-values';
-import { runSweep, thoughtsRangeError } from './analysis/sweep';
+import { runSweep } from './analysis/sweep';
 
 export interface LoadOptions {
   provider?: ProviderSetting;
@@ -274,25 +275,7 @@ export class CoconutEngine {
   }
 
   private checkPlan(promptTokens: number, k: number, maxNewTokens: number): void {
-    const m = this.model.manifest;
-    const max = m.thoughts.max;
-    if (!Number.isInteger(k) || k < 0 || k > max) throw thoughtsRangeError(k, m.name, m.thoughts);
-    const limit = m.architecture.n_positions;
-    const withBot = promptTokens + 1;
-    const need = positionsNeeded(withBot, k, maxNewTokens);
-    if (need > limit) {
-      const room = limit - (k + 2 + maxNewTokens);
-      throw new EngineError(
-        'PROMPT_TOO_LONG',
-        `the prompt is too long: ${promptTokens} tokens, and with the start-of-thought token, ${k} thoughts, ` +
-          `the end-of-thought token and up to ${maxNewTokens} answer tokens the run needs ${need} positions, ` +
-          `but the model's context (n_positions) is ${limit}`,
-        room > 0
-          ? `shorten the question to at most ${room} tokens (${promptTokens - room} fewer), or use fewer thoughts or fewer answer tokens`
-          : `use fewer thoughts or fewer answer tokens (they alone need ${k + 2 + maxNewTokens} of ${limit} positions)`,
-        { details: { promptTokens, needed: need, limit } },
-      );
-    }
+    checkRunFits(this.model.manifest, promptTokens, k, maxNewTokens);
   }
 
   private async inspectNow(req: InspectRequest, signal: AbortSignal | undefined, opts: InspectOptions, capture?: InspectCapture): Promise<InspectResult> {
