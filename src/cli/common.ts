@@ -49,7 +49,7 @@ export async function loadEngine(p: ParsedArgs, io: Io): Promise<{ engine: Cocon
   const provider: ProviderSetting = checkProviderSetting(strOption(p, 'provider') ?? 'auto');
   const threads = intOption(p, 'threads', 1);
   const t0 = performance.now();
-  const engine = await CoconutEngine.load(dir, { provider, threads, isDefault: !modelOpt });
+  const engine = await CoconutEngine.load(dir, { provider, threads, isDefault: !modelOpt, onNotice: (m) => io.err(`note: ${m}`) });
   if (engine.info.providerNotice) io.err(`note: ${engine.info.providerNotice}`);
   return { engine, loadMs: performance.now() - t0 };
 }

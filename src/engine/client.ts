@@ -24,6 +24,8 @@ import { BUSY_MESSAGE, type HostToWorker, type LoadParams, type RunMessage, type
 export interface EngineClientOptions {
   /** Absolute path of dist/engine-worker.js (the bundled src/engine/worker.ts). */
   workerPath: string;
+  /** What the engine says that no answer carries (a failed thought loop session), for the host's log. */
+  onNotice?: (message: string) => void;
 }
 
 export interface ClientInspectOptions {
@@ -229,6 +231,14 @@ export class EngineClient {
   }
 
   private onMessage(m: WorkerToHost): void {
+    if (m.kind === 'notice') {
+      try {
+        this.opts.onNotice?.(m.message);
+      } catch {
+        // a failing log must not break the runs
+      }
+      return;
+    }
     const p = this.pending.get(m.id);
     if (!p) return;
     if (m.kind === 'progress') {

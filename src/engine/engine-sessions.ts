@@ -25,7 +25,12 @@ export class EngineSessions {
     readonly batches: { session: BatchSession; threads: number } | undefined,
   ) {}
 
-  static async open(model: ModelDir, opts: Pick<SessionOptions, 'provider' | 'threads' | 'threadBudget'>): Promise<EngineSessions> {
+  /** `onNotice`: what the host should log and nothing else reports (LoadOptions.onNotice). */
+  static async open(
+    model: ModelDir,
+    opts: Pick<SessionOptions, 'provider' | 'threads' | 'threadBudget'>,
+    onNotice?: (message: string) => void,
+  ): Promise<EngineSessions> {
     const decoderFile = fileForRole(model.manifest, 'decoder');
     // Both measurements check the decoder's inputs first: a mismatched model fails with its own error.
     const checked = (time: typeof quickInspectMs) => async (session: InferenceSession) => {
@@ -54,7 +59,7 @@ export class EngineSessions {
     const loop =
       typeof source === 'string'
         ? undefined
-        : new LoopSession(async () => (await createChecked(whole, { provider: created.provider, threads: created.threads }, withLoop)).session);
+        : new LoopSession(async () => (await createChecked(whole, { provider: created.provider, threads: created.threads }, withLoop)).session, onNotice);
     const wide = batchThreads(created, decoderFile.bytes ?? Infinity); // unknown size: treated as large
     const batches = wide === undefined ? undefined : { session: new BatchSession(typeof source === 'string' ? whole : source, wide), threads: wide };
     return new EngineSessions(created, source, loop, batches);

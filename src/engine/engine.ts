@@ -49,6 +49,8 @@ export interface LoadOptions {
   thoughtsInOneCall?: boolean;
   /** false: the whole cache in the recent tier (as version 2); a number: Decoder.recentPositions. */
   prefixCache?: boolean | number;
+  /** Told what the host should log and no run reports (a thought loop session that failed). */
+  onNotice?: (message: string) => void;
 }
 
 export interface InspectOptions {
@@ -129,7 +131,7 @@ export class CoconutEngine {
 
   static async load(dir: string, opts: LoadOptions = {}): Promise<CoconutEngine> {
     const model = await loadModelDir(dir, { isDefault: opts.isDefault });
-    const engine = new CoconutEngine(model, await EngineSessions.open(model, opts));
+    const engine = new CoconutEngine(model, await EngineSessions.open(model, opts, opts.onNotice));
     engine.decoder.thoughtsInOneCall = opts.thoughtsInOneCall !== false;
     if (opts.prefixCache !== undefined)
       engine.decoder.recentPositions = opts.prefixCache === false ? Infinity : opts.prefixCache === true ? RECENT_POSITIONS : opts.prefixCache;

@@ -15,8 +15,15 @@ export class LoopSession {
   /** Why the session could not be created; thoughts then step one by one for good. */
   failure?: string;
 
-  /** `make`: creates the session and checks it is the decoder with the loop (engine-sessions.ts). */
-  constructor(private readonly make: () => Promise<InferenceSession>) {}
+  /**
+   * `make`: creates the session and checks it is the decoder with the loop (engine-sessions.ts).
+   * `onFailure`: told once why it could not be made; nothing else would show it, as thoughts then
+   * step one by one with the same results, only slower.
+   */
+  constructor(
+    private readonly make: () => Promise<InferenceSession>,
+    private readonly onFailure?: (why: string) => void,
+  ) {}
 
   /** The session once created; until then (or after a failure) thoughts step one by one. */
   get ready(): InferenceSession | undefined {
@@ -56,6 +63,13 @@ export class LoopSession {
       return true;
     } catch (e) {
       this.failure = e instanceof Error ? e.message : String(e);
+      try {
+        this.onFailure?.(
+          `thoughts in one call are off for this model: the session with the thought loop could not be made (${this.failure}); thoughts step one by one, with the same results`,
+        );
+      } catch {
+        // a failing listener must not turn a slower run into a failed one
+      }
       return false;
     }
   }

@@ -49,6 +49,8 @@ export type RunValue = InspectResult | InterventionResult | SweepResult | Attrib
 export type WorkerToHost =
   | { kind: 'ok'; id: number; value: ModelInfo | RunValue }
   | { kind: 'error'; id: number; error: EngineErrorData }
-  | { kind: 'progress'; id: number; progress: InspectProgress | AnalysisProgress };
+  | { kind: 'progress'; id: number; progress: InspectProgress | AnalysisProgress }
+  /** Something the host should log that no answer carries (LoadOptions.onNotice); no id, no answer. */
+  | { kind: 'notice'; message: string };
 
 export const BUSY_MESSAGE = 'a run is already in progress; cancel it or wait';

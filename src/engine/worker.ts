@@ -53,7 +53,7 @@ async function handle(msg: WorkerRequest): Promise<void> {
         engine = undefined;
         await old?.dispose();
         const { modelDir, provider, threads, isDefault } = msg.params;
-        engine = await CoconutEngine.load(modelDir, { provider, threads, isDefault });
+        engine = await CoconutEngine.load(modelDir, { provider, threads, isDefault, onNotice: (message) => send({ kind: 'notice', message }) });
         send({ kind: 'ok', id: msg.id, value: engine.info });
       } catch (e) {
         fail(msg.id, e);

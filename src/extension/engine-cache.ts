@@ -97,7 +97,7 @@ export class EngineCache implements vscode.Disposable {
   private async load(dir: string, provider: ProviderSetting, isDefault: boolean): Promise<LoadedEngine> {
     const started = Date.now();
     this.log.info(`Loading model ${dir} (executionProvider: ${provider})…`);
-    const client = new EngineClient({ workerPath: this.workerPath });
+    const client = new EngineClient({ workerPath: this.workerPath, onNotice: (message) => this.log.warn(`Engine: ${message}.`) });
     try {
       const info = await client.load(dir, provider, { isDefault });
       const a = info.architecture;

@@ -164,12 +164,22 @@ describe('the thought loop in a session of its own', () => {
 
   it('a loop session that cannot be made leaves the engine stepping, with the same answers', async () => {
     const dir = copyFixture();
-    const engine = await CoconutEngine.load(dir, { provider: 'cpu', threads: 1 });
+    const notices: string[] = [];
+    const engine = await CoconutEngine.load(dir, { provider: 'cpu', threads: 1, onNotice: (m) => notices.push(m) });
     try {
       const before = await engine.inspect({ question, thoughts: 3 });
+      assert.deepEqual(notices, []);
       fs.writeFileSync(path.join(dir, 'decoder.onnx'), 'damaged after the load');
       assert.equal(await engine.prepareThoughtLoop(), false);
       assert.equal(engine.thoughtLoop, 'failed');
+      // The host is told once why (nothing else would show it: the thoughts come out the same, slower).
+      assert.equal(notices.length, 1, JSON.stringify(notices));
+      assert.match(
+        notices[0]!,
+        /^thoughts in one call are off for this model: the session with the thought loop could not be made \(.+\); thoughts step one by one/,
+      );
+      assert.equal(await engine.prepareThoughtLoop(), false);
+      assert.equal(notices.length, 1, 'told once, not at every run');
       assert.equal(engine.thoughtsInOneCallReady, false);
       const after = await engine.inspect({ question, thoughts: 3 });
       assert.deepEqual(

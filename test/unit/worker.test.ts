@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { after, before, describe, it } from 'node:test';
 import { EngineClient } from '../../src/engine/client';
 import type { InspectProgress } from '../../src/shared/types';
 import type { HostToWorker, WorkerToHost } from '../../src/engine/worker-protocol';
-import { buildBundles, FIXTURE, golden, rejectsCode } from './helpers';
+import { buildBundles, copyFixture, FIXTURE, golden, rejectsCode } from './helpers';
 
 let workerPath: string;
 const g = golden();
@@ -142,6 +143,29 @@ describe('EngineClient and the engine worker', () => {
     assert.equal(await new EngineClient({ workerPath }).dispose(), undefined, 'no worker was started');
   });
 
+  it("passes the engine's notices to the host: a thought loop session that cannot be made", async () => {
+    const dir = copyFixture();
+    const notices: string[] = [];
+    const c = new EngineClient({ workerPath, onNotice: (m) => notices.push(m) });
+    try {
+      await c.load(dir, 'cpu', { threads: 1 });
+      const first = await c.inspect({ question: Q, thoughts: 2 });
+      fs.writeFileSync(path.join(dir, 'decoder.onnx'), 'damaged after the load');
+      // The second run makes the session with the loop (loop-session.ts), from the damaged file.
+      const second = await c.inspect({ question: Q, thoughts: 2 });
+      assert.deepEqual(
+        second.thoughts.map((t) => t.topk[0]?.id),
+        first.thoughts.map((t) => t.topk[0]?.id),
+        'the run itself goes on, stepping',
+      );
+      assert.equal(notices.length, 1, JSON.stringify(notices));
+      assert.match(notices[0]!, /thoughts in one call are off for this model/);
+    } finally {
+      await c.dispose();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('says when the worker script is missing', async () => {
     const c3 = new EngineClient({ workerPath: '/nonexistent/engine-worker.js' });
     const e = await rejectsCode(c3.load(FIXTURE, 'cpu'), 'INTERNAL');
@@ -156,7 +180,7 @@ describe('the worker protocol itself', () => {
     const replies = new Map<number, WorkerToHost>();
     const done = new Promise<void>((resolve) => {
       w.on('message', (m: WorkerToHost) => {
-        if (m.kind !== 'progress') replies.set(m.id, m);
+        if (m.kind !== 'progress' && m.kind !== 'notice') replies.set(m.id, m);
         if (replies.size === 3) resolve();
       });
     });
