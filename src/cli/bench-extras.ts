@@ -2,7 +2,6 @@
 // scoring loop over a dataset (--dataset).
 import * as fs from 'node:fs';
 import { promptWithBot, timeGrowth, timePrefills } from '../engine/bench/steps';
-import { defaultBatchSize } from '../engine/analysis/dataset';
 import { CoconutEngine } from '../engine/engine';
 import { PytorchReference } from '../engine/bench/pytorch';
 import { createSession } from '../engine/session';
@@ -65,13 +64,13 @@ export async function benchDataset(
 ): Promise<Record<string, unknown>> {
   const recs = parsePromptFile(fs.readFileSync(file, 'utf-8'), file).records.slice(0, limit);
   const engine = await CoconutEngine.load(dir, { provider: provider as never, threads });
-  // The rows per batch an evaluation runs when none is given (what users get).
-  const batchSize = opts.batchSize ?? defaultBatchSize(engine.model);
+  // Unset: the rows per batch an evaluation chooses when none is given (what users get).
+  const batchSize = opts.batchSize;
   try {
     const k = engine.info.thoughts.default;
     const evalRecs = recs.filter((r) => r.answer !== undefined).map((r) => ({ index: r.index, question: r.question, answer: r.answer! }));
     const one = await timeEval(engine, evalRecs, [k], batchSize, log);
-    const { single, batched, differing, accuracy } = one;
+    const { single, batched, differing, accuracy, batchRows } = one;
     const ours = one.rows;
     // The accuracy-against-k curve (the paper's main figure) evaluates every k, branching answers
     // off one run of thoughts: more passes per prompt, so batching has more to share.
@@ -99,7 +98,7 @@ export async function benchDataset(
         note: 'engine.evalDataset, best of 2 alternating rounds each',
         recordByRecordSeconds: round(best(single)),
         batchedSeconds: round(best(batched)),
-        batchSize,
+        batchSize: batchRows,
         answersDiffering: differing,
         accuracy,
       },
@@ -134,12 +133,13 @@ export async function benchDataset(
 const best = (xs: number[]) => Math.min(...xs);
 
 /** Record by record and in batches, two alternating rounds; the rows compared (text and score). */
-async function timeEval(engine: CoconutEngine, records: EvalRecord[], ks: number[], batchSize: number, log: (s: string) => void) {
+async function timeEval(engine: CoconutEngine, records: EvalRecord[], ks: number[], batchSize: number | undefined, log: (s: string) => void) {
   const single: number[] = [];
   const batched: number[] = [];
   let differing = 0;
   let accuracy = { single: 0, batched: 0 };
   let rows: { text?: string }[] = [];
+  let batchRows: number | undefined;
   for (let round = 0; round < 2; round++) {
     let t0 = performance.now();
     const a = await engine.evalDataset(records, { thoughts: ks, batchSize: 1 });
@@ -150,12 +150,13 @@ async function timeEval(engine: CoconutEngine, records: EvalRecord[], ks: number
     differing = a.records.filter((r, i) => r.text !== b.records[i]?.text || r.correct !== b.records[i]?.correct).length;
     accuracy = { single: a.perK[a.perK.length - 1].accuracy, batched: b.perK[b.perK.length - 1].accuracy };
     rows = b.records;
+    batchRows = b.batchRows;
     log(
       `  dataset, k ${ks.length > 1 ? `${ks[0]}..${ks[ks.length - 1]}` : ks[0]}, round ${round + 1}: record by record ${single[round].toFixed(2)} s, ` +
-        `batches of ${batchSize} ${batched[round].toFixed(2)} s, ${differing} rows differ`,
+        `batches of ${batchRows} ${batched[round].toFixed(2)} s, ${differing} rows differ`,
     );
   }
-  return { single, batched, differing, accuracy, rows };
+  return { single, batched, differing, accuracy, rows, batchRows };
 }
 
 /** The prompts' passes alone, one by one on a second session of the same model, best of 2. */

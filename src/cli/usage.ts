@@ -22,7 +22,7 @@ FILE / DATASET   a prompt file: .json (one record or an array), .jsonl (one reco
 --top-k N        tokens listed per thought (default 10)
 --max-new-tokens N  answer length limit (default: the model's generation.max_new_tokens)
 --limit N        evaluate only the first N records
---batch N        records per decoder call (default 16, or 8 for a decoder over 64 MB; left-padded, by prompt length); 1 runs them one by one.
+--batch N        records per decoder call (default 16, fewer where their cache buffers would pass 256 MB; left-padded, by prompt length); 1 runs them one by one.
                  The answers are the same either way
 --sweep A..B     eval at every k from A to B (or a list: 0,2,4): accuracy per k, and for ProsQA
                  records with a graph the path categories (correct path, longer path,

@@ -89,6 +89,17 @@ export class BatchDecoder {
     this.features = decoderFeatures(session);
   }
 
+  /**
+   * Bytes of cache buffers one row takes in a batch whose longest prompt has `prompt` positions
+   * (bot included) with room for `after` more: what start() allocates per row (the ping-pong pair
+   * and the snapshot for each layer's keys and values, and the prompts' prefix where the graph has one).
+   */
+  bytesPerRow(prompt: number, after: number): number {
+    const { D, L } = this.s;
+    const positions = this.features.prefixCache ? 3 * after + prompt : 3 * (prompt + after);
+    return 2 * L * positions * D * Float32Array.BYTES_PER_ELEMENT;
+  }
+
   get rows(): number {
     return this.B;
   }

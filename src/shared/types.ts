@@ -319,6 +319,8 @@ export interface DatasetResult {
   records: DatasetRecordResult[];
   seconds: number;
   thoughts?: number[]; // the values of k, ascending
+  /** Rows per batch the records ran in: the one given, else chosen by the buffers' size (dataset.ts); 1 = record by record. */
+  batchRows?: number;
 }
 
 /** Progress of the analyses (sweep, attribution, intervene, eval); done/total count units of `task`. */

@@ -7,13 +7,14 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { AnalysisProgress, EvalRecord } from '../../src/shared/types';
 import { CoconutEngine } from '../../src/engine/engine';
-import { defaultBatchSize } from '../../src/engine/analysis/dataset';
-import { SECOND_SESSION_MAX_BYTES } from '../../src/engine/batch-session';
-import { loadModelDir } from '../../src/engine/model-dir';
+import { DEFAULT_BATCH_BUFFER_BYTES, defaultBatchSize } from '../../src/engine/analysis/dataset';
+import { BatchDecoder } from '../../src/engine/batch-decoder';
+import { createSession } from '../../src/engine/session';
 import { FIXTURE, rejectsCode, ROOT, VALID_SET } from './helpers';
 
 const SAMPLE = JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'prosqa_sample.json'), 'utf-8'));
 const SHIPPED = path.join(ROOT, 'models', 'prosqa-coconut');
+const TRACED = path.join(ROOT, 'test', 'fixtures', 'tiny-model-traced');
 
 describe('batched dataset evaluation: the fixture', () => {
   let engine: CoconutEngine;
@@ -75,15 +76,42 @@ describe('batched dataset evaluation: the shipped model', () => {
 });
 
 describe('rows per batch when none is given', () => {
-  it('16 for a decoder of up to 64 MB, 8 for a larger one or one of unknown size', async () => {
-    const model = await loadModelDir(FIXTURE);
-    const withBytes = (bytes: number | undefined) => ({
-      ...model,
-      manifest: { ...model.manifest, files: model.manifest.files.map((f) => (f.role === 'decoder' ? { ...f, bytes } : f)) },
-    });
-    assert.equal(defaultBatchSize(model), 16);
-    assert.equal(defaultBatchSize(withBytes(SECOND_SESSION_MAX_BYTES)), 16);
-    assert.equal(defaultBatchSize(withBytes(SECOND_SESSION_MAX_BYTES + 1)), 8);
-    assert.equal(defaultBatchSize(withBytes(undefined)), 8);
+  it('16, or as many as fit 256 MB of cache buffers', () => {
+    assert.equal(defaultBatchSize(400_000), 16, 'the shipped model: ~0.4 MB a row');
+    assert.equal(defaultBatchSize(DEFAULT_BATCH_BUFFER_BYTES / 16), 16);
+    assert.equal(defaultBatchSize(DEFAULT_BATCH_BUFFER_BYTES / 16 + 1), 15);
+    assert.equal(defaultBatchSize(31e6), 8, 'a GPT-2-small-sized import');
+    assert.equal(defaultBatchSize(DEFAULT_BATCH_BUFFER_BYTES + 1), 1, 'a row over the budget runs alone');
+  });
+
+  it("a row's bytes are what a batch allocates, and an evaluation reports the rows it ran", async () => {
+    // The traced fixture has no prefix cache: its rows hold the prompt in every buffer.
+    for (const dir of [FIXTURE, TRACED, SHIPPED]) {
+      const engine = await CoconutEngine.load(dir, { provider: 'cpu', threads: 1 });
+      try {
+        const m = engine.model.manifest;
+        const { session } = await createSession(engine.source, { provider: 'cpu', threads: 1 });
+        try {
+          const dec = new BatchDecoder(session, m, engine.model.probe);
+          const prompts = [
+            [1, 2, 3, 4, 5],
+            [1, 2, 3],
+          ].map((p) => [...p, m.special_tokens.bot.id]);
+          await dec.start(prompts, 7);
+          // The buffers start() allocated (private: this checks the estimate against them).
+          const bufs = (dec as unknown as { bufs: Float32Array[][] }).bufs;
+          const allocated = bufs.flat().reduce((n, b) => n + b.byteLength, 0);
+          assert.equal(allocated, 2 * dec.bytesPerRow(6, 7), dir);
+        } finally {
+          await session.release();
+        }
+        const records = SAMPLE.slice(0, 3).map((r: { question: string; answer: string }, i: number) => ({ index: i, question: r.question, answer: r.answer }));
+        assert.equal((await engine.evalDataset(records, { thoughts: [1] })).batchRows, 16);
+        assert.equal((await engine.evalDataset(records, { thoughts: [1], batchSize: 2 })).batchRows, 2);
+        assert.equal((await engine.evalDataset(records, { thoughts: [1], batchSize: 1 })).batchRows, 1);
+      } finally {
+        await engine.dispose();
+      }
+    }
   });
 });

@@ -9,9 +9,6 @@ import { emptyCategoryCounts } from '../../shared/path-categories';
 import { classifyPath } from './paths';
 import { answersAtDepths, checkThoughtList } from './sweep';
 import { batchAnswersAtDepths } from './batch-answers';
-import { SECOND_SESSION_MAX_BYTES } from '../batch-session';
-import { fileForRole } from '../manifest';
-import type { ModelDir } from '../model-dir';
 
 // Errors that concern one record; anything else (cancel, a broken model) stops the whole run.
 const PER_RECORD = new Set(['PROMPT_EMPTY', 'PROMPT_OOV', 'PROMPT_TOO_LONG', 'PROMPT_MALFORMED']);
@@ -56,7 +53,7 @@ export async function runEvalDataset(
   }
   const records = checkRecords(recordsIn).slice(0, options.limit ?? Infinity);
 
-  const batchSize = checkBatchSize(options.batchSize, ctx.model);
+  const given = checkBatchSize(options.batchSize);
   const prepared = records.map((rec, pos) => prepare(ctx, rec, pos, ks, maxNewTokens));
   let done = 0;
   const finish = (p: Prepared) => {
@@ -68,12 +65,14 @@ export async function runEvalDataset(
   };
   // Records that fit every k run in batches of similar prompt lengths (less padding); the rest
   // (a prompt too long for the larger k, one that could not be encoded) one by one, in order.
-  const batchable = batchSize > 1 ? prepared.filter((p) => p.promptIds && p.fits.length === ks.length) : [];
+  const batchable = given !== 1 ? prepared.filter((p) => p.promptIds && p.fits.length === ks.length) : [];
   batchable.sort((a, b) => a.promptIds!.length - b.promptIds!.length);
   // One decoder for the run: its buffers grow to the largest batch, serve every batch, and are
   // released with the run (a decoder per batch allocated them afresh every time). Only made when
   // there is a batch: its session may be a second one, created on first use.
   const dec = batchable.length > 0 ? await ctx.batchDecoder() : undefined;
+  const longest = batchable.length > 0 ? batchable[batchable.length - 1].promptIds!.length + 1 : 0;
+  const batchSize = given ?? (dec ? defaultBatchSize(dec.bytesPerRow(longest, ks[ks.length - 1] + maxNewTokens)) : 1);
   for (let from = 0; dec && from < batchable.length; from += batchSize) {
     const batch = batchable.slice(from, from + batchSize);
     const answers = await batchAnswersAtDepths(
@@ -121,27 +120,35 @@ export async function runEvalDataset(
     records: results,
     seconds: (performance.now() - started) / 1000,
     thoughts: ks,
+    batchRows: batchable.length > 0 ? batchSize : 1,
   };
 }
 
+/** The most rows a batch gets when none is given, and what their cache buffers may take then. */
+export const DEFAULT_BATCH_ROWS = 16;
+export const DEFAULT_BATCH_BUFFER_BYTES = 256 * 1024 * 1024;
+
 /**
- * Rows per batch when none is given. 16 for a decoder of up to 64 MB: its batched passes cost
- * their kernels more than their rows, so more rows share more (shipped model, official set, best
- * of 3 in one process on the Intel machine: one k 1.21 → 1.09 s, every k 2.35 → 2.13 s; on the AMD
- * machine 8 and 16 were equal). 8 above that, where a row's cache buffers take 5-25 MB.
+ * Rows per batch when none is given: 16, or fewer where 16 rows' cache buffers would pass 256 MB.
+ * More rows share more of each batched pass (kernels and weights read once for all rows), up to
+ * ~16: shipped model, official set, Intel machine, best of 3 in one process, one k 1.21 / 1.09 /
+ * 1.15 s at 8 / 16 / 32 rows; a random 6 × 512 model 8.5 / 7.3 / 7.3 s on 64 records. A row's
+ * buffers grow with the model and the records (`rowBytes`, BatchDecoder.bytesPerRow): ~9 MB on
+ * 6 × 512 with ProsQA prompts, ~30 MB for a GPT-2-small-sized import, ~80 MB for GPT-2 medium, so
+ * the budget, not a fixed count, keeps an imported checkpoint's evaluation from taking gigabytes.
  */
-export function defaultBatchSize(model: ModelDir): number {
-  const bytes = fileForRole(model.manifest, 'decoder').bytes;
-  return bytes !== undefined && bytes <= SECOND_SESSION_MAX_BYTES ? 16 : 8;
+export function defaultBatchSize(rowBytes: number): number {
+  return Math.max(1, Math.min(DEFAULT_BATCH_ROWS, Math.floor(DEFAULT_BATCH_BUFFER_BYTES / Math.max(1, rowBytes))));
 }
 
-function checkBatchSize(n: unknown, model: ModelDir): number {
-  if (n === undefined) return defaultBatchSize(model);
+/** The rows per batch given, checked; undefined when none was (the default depends on the records). */
+function checkBatchSize(n: unknown): number | undefined {
+  if (n === undefined) return undefined;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 1024) {
     throw new EngineError(
       'BAD_OPTION',
       `batch size must be a whole number from 1 to 1024, got ${JSON.stringify(n)}`,
-      `pass e.g. ${defaultBatchSize(model)}, or 1 to run record by record`,
+      `pass e.g. ${DEFAULT_BATCH_ROWS}, or 1 to run record by record`,
     );
   }
   return n;
