@@ -24,14 +24,18 @@ import torch
 
 try:
     from . import prosqa_data as D
-    from . import train as T
+    from .batched_eval import evaluate_batched
     from .checkpoint import save_checkpoint
+    from .example_stream import encoder_for
     from .model import GPT, GPTConfig
+    from .train_config import eval_settings, training_data_text
 except ImportError:  # pragma: no cover - script use
     import prosqa_data as D
-    import train as T
+    from batched_eval import evaluate_batched
     from checkpoint import save_checkpoint
+    from example_stream import encoder_for
     from model import GPT, GPTConfig
+    from train_config import eval_settings, training_data_text
 
 
 def load_run(run_dir: Path):
@@ -45,7 +49,7 @@ def load_run(run_dir: Path):
         cfg, weights, info = ck["config"], ck["model"], ck
     else:
         cfg, weights, info = ck["provenance"]["config"], ck["model"], ck["resume"]
-    enc = T.encoder_for(cfg)
+    enc = encoder_for(cfg)
     model = GPT(GPTConfig.from_dict({**cfg["model"], "vocab_size": enc.vocab_size}))
     model.load_state_dict(weights)
     return model.eval(), cfg, info, enc
@@ -67,12 +71,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not a.no_eval:
         recs = D.load_records(D.OFFICIAL_VALID)
         exs = [enc.encode(r) for r in recs]
-        k, m = T.eval_settings(cfg)
-        acc, _ = T.evaluate_batched(model, exs, k, m, enc, torch.device("cpu"), None, 100)
+        k, m = eval_settings(cfg)
+        acc, _ = evaluate_batched(model, exs, k, m, enc, torch.device("cpu"), None, 100)
         accuracy = [{"dataset": "prosqa_valid", "thoughts": k, "value": round(acc, 4), "n": len(exs)}]
         print(f"official validation accuracy {acc:.4f} with {k} thoughts ({len(exs)} records)")
     provenance = {
-        "training_data": T.training_data_text(cfg),
+        "training_data": training_data_text(cfg),
         "config": cfg,
         "accuracy": accuracy,
         "training_minutes": round(elapsed / 60, 2),

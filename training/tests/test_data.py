@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "training"))
 
 import prosqa_data as D  # noqa: E402
+from prosqa_stats import summarize, validate_record  # noqa: E402
 import vocab as V  # noqa: E402
 
 FACT = re.compile(r"^(Every ([a-z]+) is a ([a-z]+)|([A-Z][a-z]+) is a ([a-z]+))\.$")
@@ -38,27 +39,27 @@ def test_official_records_pass_the_validator(official):
     # The validator itself is checked on the real data before it judges generated data.
     assert len(official) == 300
     for r in official:
-        D.validate_record(r)
+        validate_record(r)
 
 
 def test_validator_rejects_broken_records(official):
     r = json.loads(json.dumps(official[0]))
     r["steps"] = r["steps"][:-1]
     with pytest.raises(ValueError, match="steps"):
-        D.validate_record(r)
+        validate_record(r)
     r = json.loads(json.dumps(official[0]))
     r["neg_target"] = r["target"]
     with pytest.raises(ValueError, match="neg_target reachable"):
-        D.validate_record(r)
+        validate_record(r)
     r = json.loads(json.dumps(official[0]))
     r["steps"][1] = "Every zumpus is a wumpus."
     with pytest.raises(ValueError):
-        D.validate_record(r)
+        validate_record(r)
 
 
 def test_generated_graphs_are_valid(generated):
     for r in generated:
-        D.validate_record(r)
+        validate_record(r)
         n = len(r["idx_to_symbol"])
         root, other = r["root"], 1 - r["root"]
         assert {root, other} == {0, 1}
@@ -120,7 +121,7 @@ def test_sentences_and_vocabulary_are_the_official_ones(generated, official):
 
 
 def test_statistics_match_the_official_set(generated, official):
-    g, o = D.summarize(generated), D.summarize(official)
+    g, o = summarize(generated), summarize(official)
     tol = {"nodes": 0.6, "edges": 1.5, "names": 0.25, "shortest_path": 0.1,
            "n_shortest_paths": 0.15, "question_words": 6.0}
     for key, t in tol.items():
@@ -170,7 +171,7 @@ def test_other_graph_sizes_and_step_histograms():
     hist = collections.Counter(len(r["steps"]) for r in recs)
     assert hist == {1: 25, 2: 35, 3: 30, 4: 10}
     for r in recs:
-        D.validate_record(r)
+        validate_record(r)
         assert 7 <= len(r["idx_to_symbol"]) <= 13
     with pytest.raises(ValueError, match="unknown generator option"):
         D.GenConfig.from_dict({"nodes": 3})

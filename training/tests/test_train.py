@@ -1,14 +1,12 @@
-"""Coconut training: example layout per curriculum stage, the efficient latent pass against the
-naive one, the frontier loss, batched evaluation against the reference loop, resumable runs,
-configs, and the Python half of the end-to-end pipeline (pipeline_tiny.sh --python-only).
+"""Coconut training runs: configs, the learning-rate schedule, resumable runs (mid-stage, at a
+stage end, after SIGTERM), the CPU recipe, snapshots, and the Python half of the end-to-end
+pipeline (pipeline_tiny.sh --python-only). One step's pieces are in test_train_step.py.
 
 Run: /usr/bin/python3 -m pytest training/tests/test_train.py
 """
 
 import json
-import math
 import os
-import random
 import subprocess
 import sys
 from pathlib import Path
@@ -22,228 +20,55 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 torch.set_num_threads(1)
 
 import prosqa_data as D  # noqa: E402
-import train as T  # noqa: E402
-from coconut import run_coconut  # noqa: E402
+import trainer  # noqa: E402
+from example_stream import Encoder, encoder_for  # noqa: E402
+from optimizer import lr_at  # noqa: E402
+from train_config import load_config, stage_plan  # noqa: E402
+from trainer import Trainer  # noqa: E402
 from model import GPT, GPTConfig  # noqa: E402
 from checkpoint import load_checkpoint  # noqa: E402
 
 CONFIGS = ROOT / "training" / "configs"
 
 
-@pytest.fixture(scope="module")
-def enc():
-    return T.Encoder()
-
-
-@pytest.fixture(scope="module")
-def records():
-    return list(D.generate(40, seed=21, cfg=D.GenConfig(chunk=40)))
-
-
-@pytest.fixture(scope="module")
-def tiny_model(enc):
-    torch.manual_seed(0)
-    return GPT(GPTConfig(vocab_size=enc.vocab_size, n_layer=2, n_head=4, n_embd=32))
-
-
-def test_fast_encoder_equals_the_tokenizer(enc):
-    for r in D.load_records(D.OFFICIAL_VALID):
-        for text in (r["question"] + "\n", "### " + r["answer"]) + tuple(s + "\n" for s in r["steps"]):
-            assert enc.text(text) == enc.tok.encode(text)
-    with pytest.raises(ValueError, match="vocabulary"):
-        enc.text("Every snark is a boojum.")
-
-
-def _row_text(enc, b, i):
-    return enc.tok.decode(b.ids[i][b.attn[i] > 0].tolist())
-
-
-@pytest.mark.parametrize("stage", [0, 1, 3, 6])
-def test_layout_per_stage(enc, records, stage):
-    exs = [enc.encode(r) for r in records[:6]]
-    b = T.make_batch(exs, [stage] * len(exs), "coconut", 1, 6, enc, 512)
-    for i, (e, r) in enumerate(zip(exs, records[:6])):
-        text = _row_text(enc, b, i)
-        kept = r["steps"][stage:] if stage < 6 else []
-        expect = (r["question"] + "\n <|start-latent|>" + " <|latent|>" * stage + " <|end-latent|>"
-                  + "".join(" " + s + "\n" for s in kept) + " ### " + r["answer"] + " <|endoftext|>")
-        assert enc.tok.decode(enc.tok.encode(expect)) == text
-        # every row has bot at the same index; real positions count from 0
-        assert int(b.ids[i, b.bot]) == enc.bot
-        real = b.attn[i] > 0
-        assert b.pos[i][real].tolist() == list(range(int(real.sum())))
-        # the loss sees exactly the language after eot (kept steps, answer, eos)
-        sup = b.labels[i][b.labels[i] != T.IGNORE].tolist()
-        assert sup == [t for s in e.steps[stage:] for t in s] * (stage < 6) + e.ans
-        assert int(b.latent[i].sum()) == stage
-
-
-def test_baseline_layouts(enc, records):
-    e = enc.encode(records[0])
-    b = T.make_batch([e], [4], "cot", 1, 6, enc, 512)       # cot ignores the stage
-    assert b.n_max == 0
-    assert b.labels[0][b.labels[0] != T.IGNORE].tolist() == [t for s in e.steps for t in s] + e.ans
-    b = T.make_batch([e], [0], "nocot", 1, 6, enc, 512)
-    assert b.labels[0][b.labels[0] != T.IGNORE].tolist() == e.ans
-
-
-def test_thought_count_scales_with_c_and_frontier_targets(enc, records):
-    e = enc.encode(records[1])
-    b = T.make_batch([e], [2], "coconut", 2, 6, enc, 512)
-    assert b.n_max == 4 and int(b.latent.sum()) == 4
-    # thoughts 1,2 -> frontier 1; thoughts 3,4 -> frontier 2
-    for t, d in ((1, 1), (2, 1), (3, 2), (4, 2)):
-        hot = torch.nonzero(b.frontier[0, t - 1]).flatten().tolist()
-        assert hot == sorted(e.frontier[d - 1])
-    assert b.frontier_mask[0].all()
-
-
-def test_efficient_latent_pass_equals_naive(enc, records, tiny_model):
-    exs = [enc.encode(r) for r in records[:8]]
-    rng = random.Random(0)
-    stages = [rng.randint(0, 6) for _ in exs]          # mixed stages in one batch
-    stages[0] = 6
-    b = T.make_batch(exs, stages, "coconut", 1, 6, enc, 512)
-    grads = []
-    outs = []
-    for fwd in (T.latent_forward, T.latent_forward_naive):
-        tiny_model.zero_grad()
-        logits = fwd(tiny_model, b)
-        ls = T.losses(logits, b, {"weight": 1.0, "kind": "mass"})
-        ls["loss"].backward()
-        outs.append((logits.detach(), {k: float(v) for k, v in ls.items()}))
-        grads.append(torch.cat([p.grad.flatten() for p in tiny_model.parameters()]))
-    assert torch.allclose(outs[0][0], outs[1][0], atol=1e-5)
-    for k in outs[0][1]:
-        assert math.isclose(outs[0][1][k], outs[1][1][k], rel_tol=1e-5, abs_tol=1e-6)
-    # gradients flow through the continuous thoughts the same way
-    assert torch.allclose(grads[0], grads[1], atol=1e-5, rtol=1e-4)
-
-
-def test_bf16_autocast_path_runs_and_stays_close(enc, records, tiny_model):
-    # What CUDA training does (inputs cast to bf16 under autocast), exercised with CPU autocast:
-    # no dtype errors, finite gradients, logits close to float32.
-    exs = [enc.encode(r) for r in records[:6]]
-    b = T.make_batch(exs, [0, 1, 3, 6, 6, 2], "coconut", 1, 6, enc, 512)
-    ref = T.latent_forward(tiny_model, b)
-    tiny_model.zero_grad()
-    with torch.autocast("cpu", dtype=torch.bfloat16):
-        out = T.latent_forward(tiny_model, b, torch.bfloat16)
-        ls = T.losses(out, b, {"weight": 1.0, "kind": "uniform"})
-    ls["loss"].backward()
-    assert out.dtype == torch.bfloat16
-    assert (out.float() - ref).abs().max() < 0.05
-    assert all(torch.isfinite(p.grad).all() for p in tiny_model.parameters())
-
-
-def test_frontier_losses(enc, records, tiny_model):
-    exs = [enc.encode(r) for r in records[:4]]
-    b = T.make_batch(exs, [3] * 4, "coconut", 1, 6, enc, 512)
-    logits = torch.randn(4, b.ids.shape[1] - b.bot, enc.vocab_size)
-    logp = torch.log_softmax(logits[:, :3], -1)
-    mass = T.losses(logits, b, {"kind": "mass", "weight": 1.0})
-    uni = T.losses(logits, b, {"kind": "uniform", "weight": 0.5})
-    m_exp, u_exp = [], []
-    for i, e in enumerate(exs):
-        for t in range(3):
-            ids = e.frontier[t]
-            m_exp.append(-torch.logsumexp(logp[i, t, ids], 0))
-            u_exp.append(-logp[i, t, ids].mean())
-    assert math.isclose(float(mass["bfs"]), float(torch.stack(m_exp).mean()), rel_tol=1e-5)
-    assert math.isclose(float(uni["bfs"]), float(torch.stack(u_exp).mean()), rel_tol=1e-5)
-    assert math.isclose(float(uni["loss"]), float(uni["lm"] + 0.5 * uni["bfs"]), rel_tol=1e-6)
-    assert float(mass["loss"]) > float(mass["lm"])
-    plain = T.losses(logits, b, {"kind": "mass", "weight": 0.0})
-    assert float(plain["loss"]) == float(plain["lm"])     # monitored, not trained
-
-
-def test_batched_generation_equals_the_reference_loop(enc, records, tiny_model):
-    exs = [enc.encode(r) for r in records[:10]]
-    for k in (0, 2, 6):
-        outs = T.generate(tiny_model, [e.q for e in exs], k, 12, enc, "cpu")
-        for e, o in zip(exs, outs):
-            run = run_coconut(tiny_model, e.q + [enc.bot], k, enc.eot, enc.eos, 12)
-            assert o == [t for t in run.answer_ids if t != enc.eos]
-
-
-def test_stage_mixing_draws_earlier_stages(enc):
-    cfg = T.load_config(str(CONFIGS / "tiny.json"), ["mix_prob=0.5"])
-    rng = random.Random(1)
-    ss = [(rng.randint(0, 4) if rng.random() < cfg["mix_prob"] else 4) for _ in range(400)]
-    assert set(ss) == {0, 1, 2, 3, 4} and 0.5 < ss.count(4) / 400 < 0.75
-
-
-def test_stream_with_generator_processes_is_the_same_stream(enc):
-    sets = ['data.source="stream"', 'data.gen={"chunk": 20}', "data.prefetch_chunks=2",
-            'data.curriculum=[{"until_examples": 40, "gen": {"nodes_mean": 10, "nodes_min": 7, '
-            '"nodes_max": 13, "steps_hist": {"1": 0.5, "2": 0.5}}}]']
-    streams = []
-    for workers in (0, 2):
-        cfg = T.load_config(str(CONFIGS / "tiny.json"), sets + [f"data.workers={workers}"])
-        src = T.RecordSource(cfg, enc)
-        src.start()
-        it = src.iterate(30)                      # starts mid-chunk, inside the curriculum phase
-        streams.append([next(it) for _ in range(50)])
-        src.close()
-    assert [e.q for e in streams[0]] == [e.q for e in streams[1]]
-    # the first 40 records come from the small-graph phase (1..2 steps), then the official mix
-    assert all(len(e.steps) <= 2 for e in streams[0][:10])
-    assert all(3 <= len(e.steps) <= 6 for e in streams[0][10:])
-
-
-def test_overlong_examples_are_skipped_and_seek_is_exact(enc):
-    cfg = T.load_config(str(CONFIGS / "tiny.json"), ['data.source="stream"', 'data.gen={"chunk": 25}'])
-    src = T.RecordSource(cfg, enc)
-    limit = 230                                   # some official-size records do not fit
-    a = T.BatchStream(src, 4, 3, 0, max_len=limit)
-    first = [a.next()[0] for _ in range(5)]       # crosses a pool boundary
-    st = a.state()
-    rest = [a.next()[0] for _ in range(4)]
-    assert a.skipped > 0
-    assert all(a.fits(e) for b in first + rest for e in b)
-    b = T.BatchStream(src, 4, 3, 0, max_len=limit)
-    b.seek(st)
-    assert [[e.q for e in x] for x in (b.next()[0] for _ in range(4))] == [[e.q for e in x] for x in rest]
-
-
 def test_lr_schedule():
     o = {"warmup_steps": 10, "decay": "cosine", "min_lr_frac": 0.1}
-    assert T.lr_at(0, 100, 1.0, o, True) == pytest.approx(0.1)
-    assert T.lr_at(9, 100, 1.0, o, True) == pytest.approx(1.0)
-    assert T.lr_at(99, 100, 1.0, o, True) == pytest.approx(0.1, abs=1e-3)
-    assert T.lr_at(50, 100, 1.0, o, False) == 1.0
+    assert lr_at(0, 100, 1.0, o, True) == pytest.approx(0.1)
+    assert lr_at(9, 100, 1.0, o, True) == pytest.approx(1.0)
+    assert lr_at(99, 100, 1.0, o, True) == pytest.approx(0.1, abs=1e-3)
+    assert lr_at(50, 100, 1.0, o, False) == 1.0
 
 
 def test_configs_load_and_fit_the_size_budget(tmp_path):
     names = {p.name for p in CONFIGS.glob("*.json")}
     assert {"tiny.json", "prosqa-h100.json", "baseline-cot.json", "baseline-nocot.json"} <= names
     for p in CONFIGS.glob("*.json"):
-        cfg = T.load_config(str(p))
+        cfg = load_config(str(p))
         m = GPT(GPTConfig(vocab_size=69, **cfg["model"]))
         n = sum(x.numel() for x in m.parameters())
         assert n * 4 <= 16 * 2**20, (p.name, n)
-    full = T.load_config(str(CONFIGS / "prosqa-h100.json"))
+    full = load_config(str(CONFIGS / "prosqa-h100.json"))
     for base in ("baseline-cot.json", "baseline-nocot.json"):
-        b = T.load_config(str(CONFIGS / base))
+        b = load_config(str(CONFIGS / base))
         # same data, model and budget as the Coconut run
         assert b["data"] == full["data"] and b["model"] == full["model"]
         assert b["total_examples"] == sum(full["stage_examples"])
         assert b["batch_size"] == full["batch_size"] and b["seed"] == full["seed"]
     with pytest.raises(ValueError, match="unknown key 'nosuch'"):
-        T.load_config(str(CONFIGS / "tiny.json"), ["nosuch=1"])
+        load_config(str(CONFIGS / "tiny.json"), ["nosuch=1"])
     bad = json.loads((CONFIGS / "tiny.json").read_text())
     bad["optim"]["learning_rate"] = 1
     p = tmp_path / "bad.json"
     p.write_text(json.dumps(bad))
     with pytest.raises(ValueError, match="unknown config key 'optim.learning_rate'"):
-        T.load_config(str(p))
+        load_config(str(p))
 
 
 def _tiny_cfg(tmp_path, extra=()):
     sets = ["data.source=\"stream\"", "data.workers=0", "data.gen={\"chunk\": 50}",
             "stage_examples=[16,8,8,8,8,8,16]", "batch_size=8", "eval.limit=6", "eval.batch_size=6",
             "log_every_steps=1", "mix_prob=0.3", "data.sortish_batches=2", *extra]
-    return T.load_config(str(CONFIGS / "tiny.json"), sets)
+    return load_config(str(CONFIGS / "tiny.json"), sets)
 
 
 def _weights(path):
@@ -253,12 +78,12 @@ def _weights(path):
 
 def test_resume_mid_stage_gives_the_uninterrupted_result(tmp_path):
     cfg = _tiny_cfg(tmp_path)
-    T.Trainer(cfg, tmp_path / "a", log=lambda s: None).run()
+    Trainer(cfg, tmp_path / "a", log=lambda s: None).run()
     # interrupted after its first step (max_minutes), then resumed from state.pt
     cut = _tiny_cfg(tmp_path, ["max_minutes=1e-9"])
-    r = T.Trainer(cut, tmp_path / "b", log=lambda s: None).run()
+    r = Trainer(cut, tmp_path / "b", log=lambda s: None).run()
     assert r.get("stopped") and (tmp_path / "b" / "state.pt").exists()
-    tr = T.Trainer(cfg, tmp_path / "b", log=lambda s: None)
+    tr = Trainer(cfg, tmp_path / "b", log=lambda s: None)
     tr.restore()
     assert (tr.stage_i, tr.step) == (0, 1) and tr.opt is not None
     tr.run()
@@ -274,18 +99,18 @@ def test_resume_mid_stage_gives_the_uninterrupted_result(tmp_path):
 def test_stage_boundary_resume_and_fresh_optimizer_per_stage(tmp_path, monkeypatch):
     cfg = _tiny_cfg(tmp_path)
     made = []
-    real = T.make_optimizer
-    monkeypatch.setattr(T, "make_optimizer", lambda *a, **k: made.append(1) or real(*a, **k))
-    tr = T.Trainer(cfg, tmp_path / "c", log=lambda s: None)
+    real = trainer.make_optimizer
+    monkeypatch.setattr(trainer, "make_optimizer", lambda *a, **k: made.append(1) or real(*a, **k))
+    tr = Trainer(cfg, tmp_path / "c", log=lambda s: None)
     tr.plan = tr.plan[:3]                        # stop after stage 2, as a split run would
     tr.run()
     assert len(made) == 3                        # one optimizer per stage
     (tmp_path / "c" / "state.pt").unlink()       # only the small weights file travels
-    full = T.Trainer(cfg, tmp_path / "c", log=lambda s: None)
+    full = Trainer(cfg, tmp_path / "c", log=lambda s: None)
     full.restore()
     assert (full.stage_i, full.step, full.opt) == (3, 0, None)
     full.run()
-    ref = T.Trainer(cfg, tmp_path / "d", log=lambda s: None)
+    ref = Trainer(cfg, tmp_path / "d", log=lambda s: None)
     ref.run()
     wa, wb = _weights(tmp_path / "c" / "model.pt"), _weights(tmp_path / "d" / "model.pt")
     for k in wa:
@@ -297,9 +122,9 @@ def test_stage_boundary_resume_and_fresh_optimizer_per_stage(tmp_path, monkeypat
 
 def test_refuses_to_resume_with_a_different_config(tmp_path):
     cfg = _tiny_cfg(tmp_path, ["max_minutes=1e-9"])
-    T.Trainer(cfg, tmp_path / "e", log=lambda s: None).run()
+    Trainer(cfg, tmp_path / "e", log=lambda s: None).run()
     other = _tiny_cfg(tmp_path, ["batch_size=4"])
-    tr = T.Trainer(other, tmp_path / "e", log=lambda s: None)
+    tr = Trainer(other, tmp_path / "e", log=lambda s: None)
     with pytest.raises(ValueError, match="batch_size"):
         tr.restore()
 
@@ -354,26 +179,26 @@ def _cpu_cfg(extra=()):
             "\"nodes_max\": 10, \"steps_hist\": {\"1\": 1.0}}}]",
             "stage_examples=[0,0,0,0,0,0,64]", "batch_size=8", "eval.limit=6", "eval.batch_size=6",
             "eval.every_examples=32", "eval.gen_n=8", "log_every_steps=1", "data.sortish_batches=2", *extra]
-    return T.load_config(str(CONFIGS / "prosqa-cpu.json"), sets)
+    return load_config(str(CONFIGS / "prosqa-cpu.json"), sets)
 
 
 def test_cpu_recipe_trains_all_latent_in_compact_tokens_and_resumes_exactly(tmp_path):
     cfg = _cpu_cfg()
-    assert T.stage_plan(cfg) == [(6, 64)]             # zero-example stages are skipped
-    enc = T.encoder_for(cfg)
+    assert stage_plan(cfg) == [(6, 64)]             # zero-example stages are skipped
+    enc = encoder_for(cfg)
     r = D.load_records(D.OFFICIAL_VALID)[0]
     ex = enc.encode(r)
-    assert enc.tok.compact and len(ex.q) < len(T.Encoder().encode(r).q) * 0.6
+    assert enc.tok.compact and len(ex.q) < len(Encoder().encode(r).q) * 0.6
     assert ex.answer == r["answer"].replace(" is a ", " ")   # what the model writes
     logs = []
-    T.Trainer(cfg, tmp_path / "a", log=logs.append).run()
+    Trainer(cfg, tmp_path / "a", log=logs.append).run()
     evals = [json.loads(l) for l in (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()
              if '"eval"' in l]
     # the mid-run evaluation also scored held-out records of the one-hop phase it was in
     assert evals and evals[0]["phase"]["n"] == 8 and evals[0]["phase"]["gen"]["steps_hist"] == {"1": 1.0}
     cut = _cpu_cfg(["max_minutes=1e-9"])
-    assert T.Trainer(cut, tmp_path / "b", log=lambda s: None).run().get("stopped")
-    tr = T.Trainer(cfg, tmp_path / "b", log=lambda s: None)
+    assert Trainer(cut, tmp_path / "b", log=lambda s: None).run().get("stopped")
+    tr = Trainer(cfg, tmp_path / "b", log=lambda s: None)
     tr.restore()
     tr.run()
     wa, wb = _weights(tmp_path / "a" / "model.pt"), _weights(tmp_path / "b" / "model.pt")
@@ -387,7 +212,7 @@ def test_cpu_recipe_trains_all_latent_in_compact_tokens_and_resumes_exactly(tmp_
 def test_snapshot_of_a_stopped_run_and_its_segments(tmp_path):
     import snapshot
     cut = _cpu_cfg(["max_minutes=1e-9"])
-    assert T.Trainer(cut, tmp_path / "run", log=lambda s: None).run().get("stopped")
+    assert Trainer(cut, tmp_path / "run", log=lambda s: None).run().get("stopped")
     snapshot.main([str(tmp_path / "run"), str(tmp_path / "snap.pt"), "--no-eval"])
     model, tok, prov = load_checkpoint(tmp_path / "snap.pt")
     state = torch.load(str(tmp_path / "run" / "state.pt"), map_location="cpu")
@@ -398,7 +223,7 @@ def test_snapshot_of_a_stopped_run_and_its_segments(tmp_path):
     seg = prov["segments"][0]
     assert seg["start_examples"] == 0 and seg["end_examples"] == 8 and seg["minutes"] >= 0
     # a second segment is appended by the resumed invocation
-    tr = T.Trainer(_cpu_cfg(), tmp_path / "run", log=lambda s: None)
+    tr = Trainer(_cpu_cfg(), tmp_path / "run", log=lambda s: None)
     tr.restore()
     tr.run()
     segs = load_checkpoint(tmp_path / "run" / "model.pt")[2]["segments"]
