@@ -15,11 +15,14 @@ import { repoRoot } from './vscode-server.mjs';
 const PYTHON = '/usr/bin/python3'; // Debian's, with python3-torch; the first python3 on PATH may lack it
 const unitDir = join(repoRoot, 'test/unit');
 const vscodeDir = join(repoRoot, 'test/vscode');
+const DEFAULT_MINUTES = 15;
 
 /**
  * Each step: cmd() gives [command, args, counts?] (or { error }), where counts reads the pass/fail
  * counts from the output (else step.counts). Steps without counts (build, typecheck) only pass or
- * fail.
+ * fail. A step still running after its `minutes` (default DEFAULT_MINUTES; several times what it
+ * takes on a 2-core machine) is killed with its children and fails: a hung test then costs minutes
+ * and names itself, instead of taking CI's whole time.
  */
 const STEPS = [
   { name: 'build', title: 'build (npm run build)', cmd: () => ['npm', ['run', 'build']] },
@@ -57,7 +60,13 @@ const STEPS = [
     env: { OMP_WAIT_POLICY: 'PASSIVE' },
     counts: (output) => (/^pipeline OK: /m.test(output) ? { passed: 1, failed: 0 } : { passed: 0, failed: 1 }),
   },
-  { name: 'vscode', title: 'extension-host suites (VS Code server + Chromium)', cmd: () => [process.execPath, ['test/vscode/run.mjs']], counts: vscodeCounts },
+  {
+    name: 'vscode',
+    title: 'extension-host suites (VS Code server + Chromium)',
+    cmd: () => [process.execPath, ['test/vscode/run.mjs']],
+    counts: vscodeCounts,
+    minutes: 25,
+  },
   {
     name: 'ui',
     title: 'UI tests (Playwright: test/vscode/*.test.mjs)',
@@ -73,6 +82,7 @@ const STEPS = [
         ['--test-concurrency=1'],
       );
     },
+    minutes: 30,
   },
   {
     // Issue 13: a fresh clone in an empty folder (no ../shared beside it) passes the offline suites
@@ -84,6 +94,7 @@ const STEPS = [
       const m = /^clone checks: (\d+) passed, (\d+) failed$/m.exec(output);
       return m ? { passed: Number(m[1]), failed: Number(m[2]), skipped: 0 } : undefined;
     },
+    minutes: 30,
   },
 ];
 
@@ -121,8 +132,11 @@ for (const step of selected) {
     row = { step, passed: 0, failed: 0, ok: false, why: cmd.error };
   } else {
     const [command, args, counts = step.counts] = cmd;
-    const { code, output } = await run(command, args, step.env);
-    row = { step, ...judge(counts, code, output) };
+    const minutes = step.minutes ?? DEFAULT_MINUTES;
+    const { code, output, timedOut } = await run(command, args, step.env, minutes * 60_000);
+    row = timedOut
+      ? { step, passed: 0, failed: 0, ok: false, why: `still running after ${minutes} min: killed (a hung test? its output above ends where it stopped)` }
+      : { step, ...judge(counts, code, output) };
   }
   row.seconds = (Date.now() - t0) / 1000;
   rows.push(row);
@@ -203,10 +217,38 @@ function vscodeCounts(output) {
   return { passed: r.passed, failed: r.failed, skipped: 0 };
 }
 
-/** Runs a command in the repository, streaming its output, and resolves with code and output. */
-function run(command, args, env = {}) {
+/**
+ * Runs a command in the repository, streaming its output, and resolves with code and output; past
+ * `limitMs` it kills the command's whole process group (a test runner's children too).
+ */
+function run(command, args, env = {}, limitMs = Infinity) {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group, so that a kill reaches the servers and browsers a step starts.
+    const detached = process.platform !== 'win32';
+    const child = spawn(command, args, { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached });
+    const killGroup = () => {
+      try {
+        if (detached) process.kill(-child.pid, 'SIGKILL');
+        else child.kill('SIGKILL');
+      } catch {
+        // already gone
+      }
+    };
+    // Ctrl+C and a CI runner's SIGTERM reach only our group now: pass them on.
+    const onSignal = (signal) => {
+      killGroup();
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    let timedOut = false;
+    const timer = setTimeout(
+      () => {
+        timedOut = true;
+        killGroup();
+      },
+      Math.min(limitMs, 2 ** 31 - 1),
+    );
     let output = '';
     const relay = (stream) => (chunk) => {
       output += chunk.toString();
@@ -214,8 +256,14 @@ function run(command, args, env = {}) {
     };
     child.stdout.on('data', relay(process.stdout));
     child.stderr.on('data', relay(process.stderr));
-    child.on('error', (e) => resolve({ code: 127, output: `${output}\n${e.message}` }));
-    child.on('close', (code, signal) => resolve({ code: code ?? 128, output: signal ? `${output}\nkilled by ${signal}` : output }));
+    const done = (r) => {
+      clearTimeout(timer);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve({ ...r, timedOut });
+    };
+    child.on('error', (e) => done({ code: 127, output: `${output}\n${e.message}` }));
+    child.on('close', (code, signal) => done({ code: code ?? 128, output: signal ? `${output}\nkilled by ${signal}` : output }));
   });
 }
 
