@@ -132,8 +132,8 @@ export const DEFAULT_BATCH_BUFFER_BYTES = 256 * 1024 * 1024;
  * Rows per batch when none is given: 16, or fewer where 16 rows' cache buffers would pass 256 MB.
  * More rows share more of each batched pass (kernels and weights read once for all rows), up to
  * ~16: shipped model, official set, Intel machine, best of 3 in one process, one k 1.21 / 1.09 /
- * 1.15 s at 8 / 16 / 32 rows; a random 6 × 512 model 8.5 / 7.3 / 7.3 s on 64 records. A row's
- * buffers grow with the model and the records (`rowBytes`, BatchDecoder.bytesPerRow): ~9 MB on
+ * 1.15 s at 8 / 16 / 32 rows; a random 6 × 512 model, 160 official records, 21.6 / 19.1 s at 8 /
+ * 16 rows. A row's buffers grow with the model and the records (BatchDecoder.bytesPerRow): ~9 MB on
  * 6 × 512 with ProsQA prompts, ~30 MB for a GPT-2-small-sized import, ~80 MB for GPT-2 medium, so
  * the budget, not a fixed count, keeps an imported checkpoint's evaluation from taking gigabytes.
  */
