@@ -25,11 +25,15 @@ export class EngineSessions {
     readonly batches: { session: BatchSession; threads: number } | undefined,
   ) {}
 
-  /** `onNotice`: what the host should log and nothing else reports (LoadOptions.onNotice). */
+  /**
+   * `onNotice`: what the host should log and nothing else reports (LoadOptions.onNotice).
+   * `decoderBytes`: decoder.onnx as the load verified it (model-dir.ts), for the first session.
+   */
   static async open(
     model: ModelDir,
     opts: Pick<SessionOptions, 'provider' | 'threads' | 'threadBudget'>,
     onNotice?: (message: string) => void,
+    decoderBytes?: Uint8Array,
   ): Promise<EngineSessions> {
     const decoderFile = fileForRole(model.manifest, 'decoder');
     // Both measurements check the decoder's inputs first: a mismatched model fails with its own error.
@@ -37,7 +41,7 @@ export class EngineSessions {
       checkDecoderIO(session, model.manifest, decoderFile.path);
       return time(session, model.manifest, model.probe);
     };
-    const source = (await plainPassSource(model.decoderPath, decoderFile)) ?? model.decoderPath;
+    const source = (await plainPassSource(model.decoderPath, decoderFile, decoderBytes)) ?? model.decoderPath;
     const io = (s: InferenceSession) => checkDecoderIO(s, model.manifest, decoderFile.path);
     const created = await createChecked(
       source,

@@ -5,7 +5,7 @@ import { runCoconut, type LoopHooks, type LoopResult } from './coconut';
 import { Decoder, RECENT_POSITIONS } from './decoder';
 import { decodeThought, l2norm, softmax, topTokens } from './decode';
 import { EngineError, toLensError } from './errors';
-import { loadModelDir, type ModelDir } from './model-dir';
+import { loadModelDirBytes, type ModelDir } from './model-dir';
 import { modelInfo } from './model-info';
 import { intOption, watchList } from './request-options';
 import type { ModelSource } from './session';
@@ -130,8 +130,8 @@ export class CoconutEngine {
   }
 
   static async load(dir: string, opts: LoadOptions = {}): Promise<CoconutEngine> {
-    const model = await loadModelDir(dir, { isDefault: opts.isDefault });
-    const engine = new CoconutEngine(model, await EngineSessions.open(model, opts, opts.onNotice));
+    const { model, decoderBytes } = await loadModelDirBytes(dir, { isDefault: opts.isDefault });
+    const engine = new CoconutEngine(model, await EngineSessions.open(model, opts, opts.onNotice, decoderBytes));
     engine.decoder.thoughtsInOneCall = opts.thoughtsInOneCall !== false;
     if (opts.prefixCache !== undefined)
       engine.decoder.recentPositions = opts.prefixCache === false ? Infinity : opts.prefixCache === true ? RECENT_POSITIONS : opts.prefixCache;

@@ -32,14 +32,19 @@ const UNUSED_FIELD_TAG = (3 << 3) | 2;
  * What the engine's plain passes run: decoder.onnx without its thought loop, or undefined where
  * the whole file serves (no loop, or a decoder so large that holding its weights in two sessions
  * costs more than the loop). `decoder`: the manifest's entry for the file, just verified by the
- * load (its size decides; without one, the whole file serves).
+ * load (its size decides; without one, the whole file serves). `verified`: the bytes the load
+ * hashed (loadModelDirBytes), edited in place; without them the file is read.
  */
-export async function plainPassSource(decoderPath: string, decoder: Pick<ManifestFile, 'bytes' | 'sha256'>): Promise<LoopFreeDecoder | undefined> {
+export async function plainPassSource(
+  decoderPath: string,
+  decoder: Pick<ManifestFile, 'bytes' | 'sha256'>,
+  verified?: Uint8Array,
+): Promise<LoopFreeDecoder | undefined> {
   const { bytes, sha256 } = decoder;
   if (bytes === undefined || bytes > SECOND_SESSION_MAX_BYTES) return undefined;
   let file: Uint8Array;
   try {
-    file = await fs.promises.readFile(decoderPath);
+    file = verified ?? (await fs.promises.readFile(decoderPath));
   } catch {
     return undefined; // the session's own load reports it
   }

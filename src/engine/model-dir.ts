@@ -30,6 +30,19 @@ export interface ModelDir {
   decoderPath: string;
 }
 
+/**
+ * A loaded folder, and decoder.onnx's bytes where the check read the file whole: the engine makes
+ * its first session from exactly the bytes that matched the checksum (a file replaced between the
+ * check and a second read would otherwise run unverified), and reads the file once, not twice.
+ */
+export interface LoadedModelDir {
+  model: ModelDir;
+  decoderBytes?: Uint8Array;
+}
+
+/** Files up to this size are read once, hashed in memory and parsed from those bytes; larger ones are hashed as a stream. */
+const READ_WHOLE_MAX_BYTES = 64 * 1024 * 1024;
+
 export interface LoadModelDirOptions {
   /** Set when `dir` is the shipped default, so the error can say it is not shipped yet. */
   isDefault?: boolean;
@@ -45,6 +58,10 @@ export function missingDefaultModelError(dir: string): EngineError {
 }
 
 export async function loadModelDir(dirArg: string, opts: LoadModelDirOptions = {}): Promise<ModelDir> {
+  return (await loadModelDirBytes(dirArg, opts)).model;
+}
+
+export async function loadModelDirBytes(dirArg: string, opts: LoadModelDirOptions = {}): Promise<LoadedModelDir> {
   const dir = path.resolve(dirArg);
   const manifestPath = path.join(dir, MANIFEST_FILE);
   if (!isDirectory(dir)) {
@@ -65,14 +82,20 @@ export async function loadModelDir(dirArg: string, opts: LoadModelDirOptions = {
   }
   const manifest = parseManifestText(await fs.promises.readFile(manifestPath, 'utf-8'), MANIFEST_FILE);
 
-  for (const f of manifest.files) await checkFile(dir, f);
+  const verified = new Map<string, Buffer>();
+  for (const f of manifest.files) {
+    const bytes = await checkFile(dir, f);
+    if (bytes) verified.set(f.path, bytes);
+  }
+  const read = async (f: ManifestFile) => verified.get(f.path) ?? (await fs.promises.readFile(path.join(dir, f.path)));
 
   const tokFile = fileForRole(manifest, 'tokenizer');
-  const tokenizer = loadTokenizer(path.join(dir, tokFile.path), tokFile.path, manifest);
+  const tokenizer = loadTokenizer(await read(tokFile), tokFile.path, manifest);
   const probeFile = fileForRole(manifest, 'probe');
-  const probe = loadProbe(await fs.promises.readFile(path.join(dir, probeFile.path)), probeFile.path, manifest);
-  const decoderPath = path.join(dir, fileForRole(manifest, 'decoder').path);
-  return { dir, manifest, tokenizer, probe, decoderPath };
+  const probe = loadProbe(await read(probeFile), probeFile.path, manifest);
+  const decoderFile = fileForRole(manifest, 'decoder');
+  const decoderPath = path.join(dir, decoderFile.path);
+  return { model: { dir, manifest, tokenizer, probe, decoderPath }, decoderBytes: verified.get(decoderFile.path) };
 }
 
 function isDirectory(p: string): boolean {
@@ -83,7 +106,8 @@ function isDirectory(p: string): boolean {
   }
 }
 
-async function checkFile(dir: string, f: ManifestFile): Promise<void> {
+/** Checks a listed file; returns its bytes where it was read whole to be hashed. */
+async function checkFile(dir: string, f: ManifestFile): Promise<Buffer | undefined> {
   const full = path.join(dir, f.path);
   let stat: fs.Stats;
   try {
@@ -104,14 +128,16 @@ async function checkFile(dir: string, f: ManifestFile): Promise<void> {
       details: { file: f.path, expectedBytes: f.bytes, actualBytes: stat.size },
     });
   }
-  if (rememberedAsVerified(full, stat, f.sha256)) return;
-  const actual = await sha256File(full);
+  if (rememberedAsVerified(full, stat, f.sha256)) return undefined;
+  const bytes = stat.size <= READ_WHOLE_MAX_BYTES ? await fs.promises.readFile(full) : undefined;
+  const actual = bytes ? createHash('sha256').update(bytes).digest('hex') : await sha256File(full);
   if (actual !== f.sha256) {
     throw new EngineError('MODEL_CHECKSUM', `${f.path} does not match its checksum: expected sha256 ${f.sha256}, actual ${actual}`, fix, {
       details: { file: f.path, expected: f.sha256, actual },
     });
   }
   rememberVerified(full, stat, f.sha256);
+  return bytes;
 }
 
 export function sha256File(file: string): Promise<string> {
@@ -124,11 +150,11 @@ export function sha256File(file: string): Promise<string> {
   });
 }
 
-function loadTokenizer(full: string, rel: string, m: Manifest): ModelTokenizer {
+function loadTokenizer(bytes: Buffer, rel: string, m: Manifest): ModelTokenizer {
   const fix = `use the tokenizer.json exported with the model, with the Coconut special tokens at the ids in ${MANIFEST_FILE}`;
   let json: unknown;
   try {
-    json = JSON.parse(fs.readFileSync(full, 'utf-8'));
+    json = JSON.parse(bytes.toString('utf-8'));
   } catch (e) {
     throw new EngineError('MODEL_TOKENIZER', `${rel} is not valid JSON: ${(e as Error).message}`, fix);
   }

@@ -105,6 +105,52 @@ describe('model folder validation', () => {
     assert.equal(m.tokenizer.idOf('<|latent|>'), 68);
   });
 
+  it('reads decoder.onnx once at a load, and the first session runs the bytes that matched the checksum', async () => {
+    const question = 'Every wumpus is a yumpus. Tom is a wumpus. Is Tom a yumpus or a zumpus?';
+    const expected = await (async () => {
+      const e = await CoconutEngine.load(FIXTURE, { provider: 'cpu', threads: 1 });
+      try {
+        return (await e.inspect({ question, thoughts: 2 })).thoughts.map((t) => Array.from(t.vector));
+      } finally {
+        await e.dispose();
+      }
+    })();
+    const dir = copyFixture();
+    const decoder = path.join(dir, 'decoder.onnx');
+    // Every read of decoder.onnx is counted, whether whole or as a stream. Right after the first one
+    // (the checksum's), another valid decoder of the same inputs takes the file's place: what a
+    // re-export in the middle of a load does.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module object itself: the namespace import's bindings are read-only
+    const realFs = require('node:fs') as typeof fs;
+    const { createReadStream } = realFs;
+    const promises = realFs.promises as { readFile: typeof fs.promises.readFile };
+    const readFile = promises.readFile;
+    let reads = 0;
+    const afterRead = (file: unknown) => {
+      if (path.resolve(String(file)) !== decoder) return;
+      if (++reads === 1) fs.copyFileSync(path.join(FIXTURE, '..', 'tiny-model-rsc', 'decoder.onnx'), decoder);
+    };
+    promises.readFile = (async (...args: Parameters<typeof fs.promises.readFile>) => {
+      const out = await readFile(...args);
+      afterRead(args[0]);
+      return out;
+    }) as typeof fs.promises.readFile;
+    realFs.createReadStream = ((...args: Parameters<typeof fs.createReadStream>) =>
+      createReadStream(...args).on('close', () => afterRead(args[0]))) as typeof fs.createReadStream;
+    let engine: CoconutEngine | undefined;
+    try {
+      engine = await CoconutEngine.load(dir, { provider: 'cpu', threads: 1 });
+      assert.equal(reads, 1, 'decoder.onnx was read once');
+      const got = (await engine.inspect({ question, thoughts: 2 })).thoughts.map((t) => Array.from(t.vector));
+      assert.deepEqual(got, expected, 'the thoughts are those of the model that was checked');
+    } finally {
+      promises.readFile = readFile;
+      realFs.createReadStream = createReadStream;
+      await engine?.dispose();
+      rm(dir);
+    }
+  });
+
   it('reports a missing folder, a folder without coconut.json, and the missing default model', async () => {
     await rejectsLens(loadModelDir('/nonexistent/model'), 'MODEL_NOT_FOUND', /\/nonexistent\/model does not exist/);
     const empty = tmpDir();
