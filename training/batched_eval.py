@@ -9,12 +9,14 @@ from typing import List, Optional, Sequence, Tuple
 import torch
 
 try:
+    from .coconut import answer_of
     from .example_stream import Encoder, Example
-    from .latent_pass import _cast, amp_context
+    from .latent_pass import amp_context, embeds_in
     from .model import GPT
 except ImportError:  # pragma: no cover - script use
+    from coconut import answer_of
     from example_stream import Encoder, Example
-    from latent_pass import _cast, amp_context
+    from latent_pass import amp_context, embeds_in
     from model import GPT
 
 
@@ -43,17 +45,17 @@ def _generate(model, qs, k, max_new_tokens, enc, device, amp_dtype):
         pos[i, pad:] = torch.arange(len(q) + 1)
     ids, attn, pos = ids.to(device), attn.to(device), pos.to(device)
     nxt = pos[:, -1:] + 1                              # next position of each row
-    out = model(_cast(model.embed(ids), amp_dtype), pos, attn[:, :P0 + 1])
+    out = model(embeds_in(model.embed(ids), amp_dtype), pos, attn[:, :P0 + 1])
     t = P0 + 1
     for _ in range(k):
         h = out.last_hidden_state[:, -1:]
-        out = model(_cast(h, amp_dtype), nxt, attn[:, :t + 1], out.presents)
+        out = model(embeds_in(h, amp_dtype), nxt, attn[:, :t + 1], out.presents)
         nxt, t = nxt + 1, t + 1
     tok = torch.full((B, 1), enc.eot, dtype=torch.long, device=device)
     done = torch.zeros(B, dtype=torch.bool, device=device)
     gen: List[torch.Tensor] = []
     for _ in range(max_new_tokens):
-        out = model(_cast(model.embed(tok), amp_dtype), nxt, attn[:, :t + 1], out.presents)
+        out = model(embeds_in(model.embed(tok), amp_dtype), nxt, attn[:, :t + 1], out.presents)
         nxt, t = nxt + 1, t + 1
         tok = out.logits[:, -1].argmax(-1, keepdim=True)
         gen.append(torch.where(done[:, None], torch.full_like(tok, enc.eos), tok))
@@ -65,11 +67,6 @@ def _generate(model, qs, k, max_new_tokens, enc, device, amp_dtype):
     for s in seqs:
         res.append(s[:s.index(enc.eos)] if enc.eos in s else s)
     return res
-
-
-def answer_of(text: str) -> str:
-    """The reference scoring: the text after the last '#', stripped."""
-    return text.split("#")[-1].strip()
 
 
 def evaluate_batched(model: GPT, exs: Sequence[Example], k: int, max_new_tokens: int, enc: Encoder,

@@ -23,6 +23,11 @@ except ImportError:  # pragma: no cover - script use
     from model import GPT
 
 
+def answer_of(text: str) -> str:
+    """The reference scoring: the text after the last '#', stripped (the engine's answer_marker)."""
+    return text.split("#")[-1].strip()
+
+
 @dataclass
 class Thought:
     index: int                 # 1-based

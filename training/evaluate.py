@@ -35,19 +35,15 @@ import torch
 try:
     from . import prosqa_data as D
     from .checkpoint import load_checkpoint
-    from .coconut import run_coconut
+    from .coconut import answer_of, run_coconut
     from .tokenizer import WordTokenizer
     from . import vocab as V
 except ImportError:  # pragma: no cover - script use
     import prosqa_data as D
     from checkpoint import load_checkpoint
-    from coconut import run_coconut
+    from coconut import answer_of, run_coconut
     from tokenizer import WordTokenizer
     import vocab as V
-
-
-def answer_of(text: str) -> str:
-    return text.split("#")[-1].strip()
 
 
 def parse_ks(spec: str) -> List[int]:

@@ -26,7 +26,7 @@ def amp_context(amp_dtype: Optional[torch.dtype]):
     return torch.autocast("cuda", dtype=amp_dtype)
 
 
-def _cast(x: torch.Tensor, dtype: Optional[torch.dtype]) -> torch.Tensor:
+def embeds_in(x: torch.Tensor, dtype: Optional[torch.dtype]) -> torch.Tensor:
     # Under CUDA autocast the model builds its attention bias in the dtype of inputs_embeds; in
     # bf16 that bias matches the bf16 query SDPA sees and its finite minimum keeps left-padded
     # rows (which attend to nothing) free of NaN.
@@ -37,18 +37,18 @@ def latent_forward(model: GPT, b: Batch, amp_dtype: Optional[torch.dtype] = None
     """Logits of positions bot..T-1 ([B, T-bot, V]), thoughts filled in, with N+2 model calls."""
     emb = model.embed(b.ids)
     P0, N = b.bot, b.n_max
-    out = model(_cast(emb[:, :P0 + 1], amp_dtype), b.pos[:, :P0 + 1], b.attn[:, :P0 + 1])
+    out = model(embeds_in(emb[:, :P0 + 1], amp_dtype), b.pos[:, :P0 + 1], b.attn[:, :P0 + 1])
     logits = [out.logits[:, -1:]]
     past, h = out.presents, out.last_hidden_state[:, -1]
     for j in range(N):
         t = P0 + 1 + j
         x = torch.where(b.latent[:, j, None], h.to(emb.dtype), emb[:, t])
-        out = model(_cast(x[:, None], amp_dtype), b.pos[:, t:t + 1], b.attn[:, :t + 1], past)
+        out = model(embeds_in(x[:, None], amp_dtype), b.pos[:, t:t + 1], b.attn[:, :t + 1], past)
         logits.append(out.logits)
         past, h = out.presents, out.last_hidden_state[:, -1]
     t = P0 + 1 + N
     if t < b.ids.shape[1]:
-        out = model(_cast(emb[:, t:], amp_dtype), b.pos[:, t:], b.attn, past)
+        out = model(embeds_in(emb[:, t:], amp_dtype), b.pos[:, t:], b.attn, past)
         logits.append(out.logits)
     return torch.cat(logits, 1)
 
@@ -60,11 +60,11 @@ def latent_forward_naive(model: GPT, b: Batch, amp_dtype: Optional[torch.dtype] 
     P0, N = b.bot, b.n_max
     for j in range(N):
         t = P0 + 1 + j
-        out = model(_cast(x[:, :t], amp_dtype), b.pos[:, :t], b.attn[:, :t])
+        out = model(embeds_in(x[:, :t], amp_dtype), b.pos[:, :t], b.attn[:, :t])
         h = out.last_hidden_state[:, -1].to(x.dtype)
         col = torch.where(b.latent[:, j, None], h, x[:, t])
         x = torch.cat([x[:, :t], col[:, None], x[:, t + 1:]], 1)
-    out = model(_cast(x, amp_dtype), b.pos, b.attn)
+    out = model(embeds_in(x, amp_dtype), b.pos, b.attn)
     return out.logits[:, P0:]
 
 
