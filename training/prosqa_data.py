@@ -36,6 +36,7 @@ import multiprocessing
 import os
 import random
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
@@ -322,9 +323,14 @@ def generate(n: int, seed: int = 0, cfg: Optional[GenConfig] = None, workers: in
             yield from _chunk_job(j)
         return
     ctx = multiprocessing.get_context("spawn" if sys.platform == "darwin" else "fork")
-    with ctx.Pool(workers) as pool:
-        for recs in pool.imap(_chunk_job, jobs):
+    # Not multiprocessing.Pool, whose terminate() (also its `with` exit) now and then hangs
+    # (python/cpython#96995); a consumer that stops early drops the chunks not yet started.
+    pool = ProcessPoolExecutor(workers, mp_context=ctx)
+    try:
+        for recs in pool.map(_chunk_job, jobs):
             yield from recs
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 # ----------------------------------------------------------------------------------------------
