@@ -26,13 +26,12 @@ export class EngineSessions {
   ) {}
 
   /**
-   * `onNotice`: what the host should log and nothing else reports (LoadOptions.onNotice).
+   * `opts.onNotice`: what the host should log and nothing else reports (LoadOptions.onNotice).
    * `decoderBytes`: decoder.onnx as the load verified it (model-dir.ts), for the first session.
    */
   static async open(
     model: ModelDir,
-    opts: Pick<SessionOptions, 'provider' | 'threads' | 'threadBudget'>,
-    onNotice?: (message: string) => void,
+    opts: Pick<SessionOptions, 'provider' | 'threads' | 'threadBudget'> & { onNotice?: (message: string) => void },
     decoderBytes?: Uint8Array,
   ): Promise<EngineSessions> {
     const decoderFile = fileForRole(model.manifest, 'decoder');
@@ -63,7 +62,7 @@ export class EngineSessions {
     const loop =
       typeof source === 'string'
         ? undefined
-        : new LoopSession(async () => (await createChecked(whole, { provider: created.provider, threads: created.threads }, withLoop)).session, onNotice);
+        : new LoopSession(async () => (await createChecked(whole, { provider: created.provider, threads: created.threads }, withLoop)).session, opts.onNotice);
     const wide = batchThreads(created, decoderFile.bytes ?? Infinity); // unknown size: treated as large
     const batches = wide === undefined ? undefined : { session: new BatchSession(typeof source === 'string' ? whole : source, wide), threads: wide };
     return new EngineSessions(created, source, loop, batches);

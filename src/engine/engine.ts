@@ -131,7 +131,7 @@ export class CoconutEngine {
 
   static async load(dir: string, opts: LoadOptions = {}): Promise<CoconutEngine> {
     const { model, decoderBytes } = await loadModelDirBytes(dir, { isDefault: opts.isDefault });
-    const engine = new CoconutEngine(model, await EngineSessions.open(model, opts, opts.onNotice, decoderBytes));
+    const engine = new CoconutEngine(model, await EngineSessions.open(model, opts, decoderBytes));
     engine.decoder.thoughtsInOneCall = opts.thoughtsInOneCall !== false;
     if (opts.prefixCache !== undefined)
       engine.decoder.recentPositions = opts.prefixCache === false ? Infinity : opts.prefixCache === true ? RECENT_POSITIONS : opts.prefixCache;
