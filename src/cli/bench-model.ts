@@ -69,8 +69,11 @@ export async function benchModel(t: BenchTarget, o: ModelOpts): Promise<Record<s
     // The sessions the engine runs: plain passes on `session`; where that graph has no thought loop,
     // thoughts in one call on the whole decoder's (loop-session.ts).
     const { session } = await createSession(engine.source, { provider: info.provider, threads, kvOnGpuLayers });
+    // As the engine: thoughts in one call on the CPU only, for now (empty-tensors.ts).
     const loop =
-      engine.source === engine.model.decoderPath ? undefined : (await createSession(engine.model.decoderPath, { provider: info.provider, threads })).session;
+      engine.source === engine.model.decoderPath || info.provider !== 'cpu'
+        ? undefined
+        : (await createSession(engine.model.decoderPath, { provider: info.provider, threads })).session;
     try {
       const thoughts = Math.min(m.thoughts.max, 6);
       const answer = 8;

@@ -5,6 +5,7 @@
 // numbers match its own unbatched run up to float rounding.
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { Decoder, embedIds, outputPositions, thoughtStepsTensor } from './decoder';
+import { maskedPrefixTier, needsMaskedPrefix, prependMaskedColumn } from './empty-tensors';
 import { EngineError, throwIfAborted } from './errors';
 import {
   decoderFeatures,
@@ -246,6 +247,8 @@ export class BatchDecoder {
       mask.set(this.mask.subarray(b * M0, (b + 1) * M0), b * M);
       mask.set(newMask.subarray(b * S, (b + 1) * S), b * M + M0);
     }
+    // An empty prefix tier becomes one masked position per row where the provider cannot take it (empty-tensors.ts).
+    const masked = this.features.prefixCache && P === 0 && needsMaskedPrefix(this.session);
     // Outputs go to the ping-pong buffer the inputs are not in (or to the prefix buffer).
     const into = toPrefix ? 3 : this.at === 0 ? 1 : 0;
     const fetches: Record<string, Tensor | null> = {
@@ -255,15 +258,12 @@ export class BatchDecoder {
     };
     const feeds: Record<string, Tensor> = {
       inputs_embeds: new Tensor('float32', embeds, [B, S, this.s.D]),
-      attention_mask: new Tensor('int64', mask, [B, M]),
+      attention_mask: masked ? new Tensor('int64', prependMaskedColumn(mask, B, M), [B, M + 1]) : new Tensor('int64', mask, [B, M]),
       position_ids: new Tensor('int64', pos, [B, S]),
       ...this.cacheTensors(this.at, T0, (i) => [pastKey(i), pastValue(i)]),
     };
     if (this.features.prefixCache)
-      Object.assign(
-        feeds,
-        this.cacheTensors(3, P, (i) => [prefixKey(i), prefixValue(i)]),
-      );
+      Object.assign(feeds, masked ? maskedPrefixTier(Tensor, this.s, B) : this.cacheTensors(3, P, (i) => [prefixKey(i), prefixValue(i)]));
     if (this.features.thoughtLoop) feeds.thought_steps = thoughtStepsTensor(0);
     const out = await this.session.run(feeds, fetches);
     if (toPrefix) {

@@ -5,6 +5,7 @@
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { EngineError } from './errors';
 import { decoderFeatures, decoderShape, pastKey, pastValue, prefixKey, prefixValue, presentKey, presentValue, type DecoderShape } from './decoder-io';
+import { maskedPrefixTier, needsMaskedPrefix } from './empty-tensors';
 import type { Manifest } from './manifest';
 import type { Probe } from './model-dir';
 import { ort } from './session';
@@ -59,6 +60,7 @@ export class Decoder {
    */
   thoughtsInOneCall = true;
   private readonly plainOutputs: string[];
+  private readonly plainTakesThoughtSteps: boolean;
 
   /**
    * `loop`: where `session` runs the graph without its thought loop (loop-free-graph.ts), the
@@ -72,8 +74,10 @@ export class Decoder {
   ) {
     this.s = decoderShape(manifest);
     const features = decoderFeatures(session);
-    this.ownLoop = features.thoughtLoop;
-    this.hasThoughtLoop = features.thoughtLoop || loop !== undefined;
+    // Thoughts in one call on the CPU only, for now (empty-tensors.ts); such a graph still takes thought_steps.
+    this.ownLoop = features.thoughtLoop && !needsMaskedPrefix(session);
+    this.plainTakesThoughtSteps = features.thoughtLoop;
+    this.hasThoughtLoop = this.ownLoop || loop !== undefined;
     this.hasPrefixCache = features.prefixCache;
     this.plainOutputs = ['logits', 'last_hidden_state', 'hidden_states'];
     for (let i = 0; i < this.s.L; i++) this.plainOutputs.push(presentKey(i), presentValue(i));
@@ -189,17 +193,20 @@ export class Decoder {
     const { Tensor } = ort();
     const S = embeds.length / this.s.D;
     const P = this.prefixLen + this.pastLen;
-    const mask = new BigInt64Array(P + S).fill(1n);
+    // An empty prefix tier becomes one masked position where the provider cannot take it (empty-tensors.ts).
+    const masked = this.hasPrefixCache && this.prefixLen === 0 && needsMaskedPrefix(session) ? 1 : 0;
+    const mask = new BigInt64Array(masked + P + S).fill(1n, masked);
     const pos = new BigInt64Array(S);
     for (let s = 0; s < S; s++) pos[s] = BigInt(P + s);
     const feeds: Record<string, Tensor> = {
       inputs_embeds: new Tensor('float32', embeds, [1, S, this.s.D]),
-      attention_mask: new Tensor('int64', mask, [1, P + S]),
+      attention_mask: new Tensor('int64', mask, [1, masked + P + S]),
       position_ids: new Tensor('int64', pos, [1, S]),
       ...this.past,
-      ...this.prefix,
+      ...(masked ? maskedPrefixTier(Tensor, this.s, 1) : this.prefix),
     };
-    if (session === this.loopSession()) feeds.thought_steps = thoughtStepsTensor(thoughtSteps);
+    // Whatever runs the loop or not: a graph with the input needs it, even where its loop goes unused.
+    if (session !== this.session || this.plainTakesThoughtSteps) feeds.thought_steps = thoughtStepsTensor(thoughtSteps);
     // A plain pass asks only for what it reads: every output fetched is a tensor wrapped for JS.
     const out = thoughtSteps > 0 ? await session.run(feeds) : await session.run(feeds, this.plainOutputs);
     const next: Record<string, Tensor> = {};

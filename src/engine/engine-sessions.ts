@@ -59,8 +59,9 @@ export class EngineSessions {
     };
     // Sessions made after the load read the file again, and only if it is still the one loaded.
     const whole = loadedDecoder(model.decoderPath, decoderFile.sha256);
+    // Thoughts in one call on the CPU only until a GPU session checks them through the engine (empty-tensors.ts).
     const loop =
-      typeof source === 'string'
+      typeof source === 'string' || created.provider !== 'cpu'
         ? undefined
         : new LoopSession(async () => (await createChecked(whole, { provider: created.provider, threads: created.threads }, withLoop)).session, opts.onNotice);
     const wide = batchThreads(created, decoderFile.bytes ?? Infinity); // unknown size: treated as large

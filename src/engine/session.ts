@@ -3,6 +3,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { InferenceSession as OrtSession } from 'onnxruntime-node';
+import { markNoEmptyTensors } from './empty-tensors';
 import { EngineError } from './errors';
 import { cachedChoice, cacheKey, candidateProviders, checkCuda, providerCacheFile, rememberChoice, type AutoChoice } from './providers';
 import type { ProviderName, ProviderSetting } from '../shared/types';
@@ -160,7 +161,7 @@ async function createOn(source: ModelSource, provider: ProviderName, threads: nu
     for (let i = 0; i < kvOnGpuLayers; i++) where[`present.${i}.key`] = where[`present.${i}.value`] = 'gpu-buffer';
     options.preferredOutputLocation = where;
   }
-  return createFrom(source, options);
+  return markNoEmptyTensors(await createFrom(source, options));
 }
 
 async function createFrom(source: ModelSource, options: OrtSession.SessionOptions): Promise<OrtSession> {
