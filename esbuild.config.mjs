@@ -36,5 +36,7 @@ export const bundles = {
   extension: { ...extensionOptions, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js' },
   worker: { ...engineOptions, entryPoints: ['src/engine/worker.ts'], outfile: 'dist/engine-worker.js' },
   cli: { ...engineOptions, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js' },
+  // The child process a GPU provider is tried in first (src/engine/provider-trial.ts).
+  providerTrial: { ...engineOptions, entryPoints: ['src/engine/provider-trial-main.ts'], outfile: 'dist/provider-trial.js' },
   webview: { ...webviewOptions, entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js' },
 };

@@ -5,7 +5,7 @@
 // 1. Production bundles: `node esbuild.mjs --production` (the development bundles are rebuilt at
 //    the end, so dist/ keeps its source maps for tests and debugging).
 // 2. Per target, a staging folder out/vsix/stage/<target>/ with exactly what the extension needs:
-//    package.json, package.nls.json, README (from MARKETPLACE.md)/CHANGELOG/LICENSE, examples/, dist/{extension,engine-worker,webview,cli}.js, bin/, media/,
+//    package.json, package.nls.json, README (from MARKETPLACE.md)/CHANGELOG/LICENSE, examples/, dist/{extension,engine-worker,provider-trial,webview,cli}.js, bin/, media/,
 //    the files package.json's contributes name (grammars, ...), models/README.md, the default model models/prosqa-coconut/ when it exists, and
 //    node_modules/{onnxruntime-node,onnxruntime-common} with onnxruntime-node's
 //    bin/napi-v6/<os>/<arch> for that target only. The repository's node_modules is never touched.
@@ -24,7 +24,7 @@ import { zipEntries } from './zip-entries.mjs';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ORT_BIN = join(root, 'node_modules/onnxruntime-node/bin/napi-v6');
 const ALL_TARGETS = ['linux-x64', 'linux-arm64', 'darwin-arm64', 'darwin-x64', 'win32-x64', 'win32-arm64'];
-const BUNDLES = ['extension.js', 'engine-worker.js', 'webview.js', 'cli.js'];
+const BUNDLES = ['extension.js', 'engine-worker.js', 'provider-trial.js', 'webview.js', 'cli.js'];
 const DEFAULT_MODEL = 'models/prosqa-coconut';
 
 const { values: opts } = parseArgs({

@@ -10,6 +10,7 @@ import { loadedDecoder } from './decoder-reread';
 import { EngineError } from './errors';
 import { plainPassSource } from './loop-free-graph';
 import { LoopSession } from './loop-session';
+import { childProviderTrial, type ProviderTrial } from './provider-trial';
 import { fileForRole } from './manifest';
 import type { ModelDir } from './model-dir';
 import { createSession, type CreatedSession, type ModelSource, type SessionOptions } from './session';
@@ -31,7 +32,7 @@ export class EngineSessions {
    */
   static async open(
     model: ModelDir,
-    opts: Pick<SessionOptions, 'provider' | 'threads' | 'threadBudget'> & { onNotice?: (message: string) => void },
+    opts: Pick<SessionOptions, 'provider' | 'threads' | 'threadBudget'> & { onNotice?: (message: string) => void; providerTrial?: ProviderTrial | false },
     decoderBytes?: Uint8Array,
   ): Promise<EngineSessions> {
     const decoderFile = fileForRole(model.manifest, 'decoder');
@@ -50,6 +51,9 @@ export class EngineSessions {
         // and 'auto' times a few thought steps per provider.
         threadMeasure: { modelSha256: decoderFile.sha256, measure: checked(quickInspectMs) },
         auto: { modelSha256: decoderFile.sha256, measure: checked(quickThoughtStepMs) },
+        // A GPU provider runs the model in a child process first: a native crash there loses nothing here.
+        trial:
+          opts.providerTrial === false ? undefined : (opts.providerTrial ?? childProviderTrial(model.dir, { modelSha256: decoderFile.sha256, threads: 1 })),
       },
       io,
     );

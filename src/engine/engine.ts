@@ -36,6 +36,7 @@ import { validateGraph } from './analysis/validate-graph';
 import { applyIntervention, divergence, interventionRecord, plainInterventions, resolveInterventions, type Applied } from './analysis/interventions';
 import { nodeValuesAt, nodeValuesFromThought, planNodeValues } from './analysis/node-values';
 import { runSweep } from './analysis/sweep';
+import type { ProviderTrial } from './provider-trial';
 
 export interface LoadOptions {
   provider?: ProviderSetting;
@@ -51,6 +52,11 @@ export interface LoadOptions {
   prefixCache?: boolean | number;
   /** Told what the host should log and no run reports (a thought loop session that failed). */
   onNotice?: (message: string) => void;
+  /**
+   * How a provider other than the CPU is tried before this process uses it (default: in a child
+   * process, remembered; provider-trial.ts). false: not tried (the bench's own sessions, tests).
+   */
+  providerTrial?: ProviderTrial | false;
 }
 
 export interface InspectOptions {

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import type { InferenceSession as OrtSession } from 'onnxruntime-node';
 import { markNoEmptyTensors } from './empty-tensors';
 import { EngineError } from './errors';
+import type { ProviderTrial } from './provider-trial';
 import { cachedChoice, cacheKey, candidateProviders, checkCuda, providerCacheFile, rememberChoice, type AutoChoice } from './providers';
 import type { ProviderName, ProviderSetting } from '../shared/types';
 import { chooseThreads, type ThreadChoice, type ThreadMeasure } from './thread-choice';
@@ -43,6 +44,12 @@ export interface SessionOptions {
    * measured on a GPU (docs/performance.md): the bench's --kv-on-gpu.
    */
   kvOnGpuLayers?: number;
+  /**
+   * Tries a provider other than the CPU in a child process before this one creates a session on it
+   * (provider-trial.ts): a native crash there loses nothing here. Unset: no trial (the trial's own
+   * child, tests, the bench's sessions made after the engine's).
+   */
+  trial?: ProviderTrial;
 }
 
 /**
@@ -183,13 +190,27 @@ export async function createSession(source: ModelSource, opts: SessionOptions = 
   }
   const created =
     setting === 'auto' && opts.auto
-      ? await createAuto(source, threads, opts.auto)
-      : await createWithFallback(source, resolveProvider(setting), threads, opts.kvOnGpuLayers);
+      ? await createAuto(source, threads, opts.auto, opts.trial)
+      : await createWithFallback(source, resolveProvider(setting), threads, opts.kvOnGpuLayers, opts.trial);
   return threadChoice ? { ...created, threadChoice } : created;
 }
 
-async function createWithFallback(source: ModelSource, requested: ProviderName, threads: number, kvOnGpuLayers?: number): Promise<CreatedSession> {
+async function createWithFallback(
+  source: ModelSource,
+  requested: ProviderName,
+  threads: number,
+  kvOnGpuLayers?: number,
+  trial?: ProviderTrial,
+): Promise<CreatedSession> {
   if (requested === 'cpu') return { session: await createOnCpu(source, threads), provider: 'cpu', threads };
+  const tried = trial && !knownUnavailable(requested) ? await trial(requested) : { ok: true };
+  if (!tried.ok)
+    return {
+      session: await createOnCpu(source, threads),
+      provider: 'cpu',
+      threads,
+      providerNotice: `the ${requested} execution provider ${tried.reason}; running on the CPU instead`,
+    };
   try {
     return { session: await createOn(source, requested, threads, kvOnGpuLayers), provider: requested, threads };
   } catch (first) {
@@ -209,18 +230,25 @@ async function createWithFallback(source: ModelSource, requested: ProviderName, 
  * `auto`: the remembered choice for this model and machine, else every available provider measured
  * on a few thought steps, the fastest kept (its session is the one returned) and remembered.
  */
-async function createAuto(source: ModelSource, threads: number, auto: AutoMeasure): Promise<CreatedSession> {
+async function createAuto(source: ModelSource, threads: number, auto: AutoMeasure, trial?: ProviderTrial): Promise<CreatedSession> {
   const key = cacheKey(auto.modelSha256, threads);
   const file = auto.cacheFile ?? providerCacheFile();
   const cached = cachedChoice(key, file);
   if (cached) {
-    const created = await createWithFallback(source, cached.provider, threads);
+    const created = await createWithFallback(source, cached.provider, threads, undefined, trial);
     return { ...created, choice: { ...cached, source: 'cache' } };
   }
   const measuredMs: AutoChoice['measuredMs'] = {};
   const failed: AutoChoice['failed'] = {};
   let best: { provider: ProviderName; session: OrtSession; ms: number } | undefined;
   for (const provider of candidateProviders()) {
+    if (provider !== 'cpu' && trial && !knownUnavailable(provider)) {
+      const tried = await trial(provider);
+      if (!tried.ok) {
+        failed[provider] = tried.reason ?? 'failed its trial run';
+        continue;
+      }
+    }
     let session: OrtSession;
     try {
       session = await createOn(source, provider, threads);
