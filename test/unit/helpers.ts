@@ -145,6 +145,33 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /**
+ * The first 2, 3, … sentences of the first `n` sample questions: prompts of `n` lengths, each known
+ * to the fixtures' small vocabulary (cut mid-word, a question would not be).
+ */
+export function shortSampleQuestions(n: number): string[] {
+  const sample = JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'prosqa_sample.json'), 'utf-8')) as { question: string }[];
+  return sample.slice(0, n).map(
+    (r, i) =>
+      r.question
+        .split('. ')
+        .slice(0, 2 + i)
+        .join('. ') + '.',
+  );
+}
+
+/** The first `n` questions of the official validation set. */
+export function officialQuestions(n: number): string[] {
+  return (JSON.parse(fs.readFileSync(VALID_SET, 'utf-8')) as { question: string }[]).slice(0, n).map((r) => r.question);
+}
+
+/** |a - b| over the scale of a (its largest |value|, at least 1): float rounding grows with it. */
+export function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let scale = 1;
+  for (let i = 0; i < a.length; i++) scale = Math.max(scale, Math.abs(a[i]));
+  return maxAbsDiff(a, b) / scale;
+}
+
+/**
  * Runs one golden case (training/reference.py's golden.json) through the raw Coconut loop and
  * decodes every thought as the engine does: what the parity tests compare to PyTorch.
  */

@@ -8,7 +8,6 @@
 // have fed the masked position, so the comparison cannot pass by never taking that path. A whole
 // decoder file (its loop kept: too large for a copy without it) runs on such a session too.
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import type { InferenceSession } from 'onnxruntime-node';
@@ -19,30 +18,13 @@ import { prefixKey } from '../../src/engine/decoder-io';
 import { markNoEmptyTensors, needsMaskedPrefix, prependMaskedColumn } from '../../src/engine/empty-tensors';
 import { CoconutEngine } from '../../src/engine/engine';
 import { createSession } from '../../src/engine/session';
-import { FIXTURE, ROOT, VALID_SET } from './helpers';
+import { FIXTURE, officialQuestions, relDiff, ROOT, shortSampleQuestions } from './helpers';
 
 const TOL = 1e-5;
 const SHIPPED = path.join(ROOT, 'models', 'prosqa-coconut');
 const FIXTURE_RSC = path.join(ROOT, 'test', 'fixtures', 'tiny-model-rsc');
-const SAMPLE = JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'prosqa_sample.json'), 'utf-8')) as { question: string }[];
-const SHORT = SAMPLE.slice(0, 3).map(
-  (r, i) =>
-    r.question
-      .split('. ')
-      .slice(0, 2 + i)
-      .join('. ') + '.',
-);
-const OFFICIAL = (JSON.parse(fs.readFileSync(VALID_SET, 'utf-8')) as { question: string }[]).slice(0, 3).map((r) => r.question);
-
-function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let scale = 1;
-  let d = 0;
-  for (let i = 0; i < a.length; i++) {
-    scale = Math.max(scale, Math.abs(a[i]));
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-  }
-  return d / scale;
-}
+const SHORT = shortSampleQuestions(3);
+const OFFICIAL = officialQuestions(3);
 
 function argmax(a: Float32Array): number {
   let best = 0;

@@ -12,7 +12,7 @@ import { CoconutEngine } from '../../src/engine/engine';
 import { Decoder, RECENT_POSITIONS, type PassOutput } from '../../src/engine/decoder';
 import { loadModelDir } from '../../src/engine/model-dir';
 import { createSession } from '../../src/engine/session';
-import { FIXTURE, golden, maxAbsDiff, ROOT, VALID_SET } from './helpers';
+import { FIXTURE, golden, relDiff, ROOT, VALID_SET } from './helpers';
 
 const TOL = 1e-5;
 const SHIPPED = path.join(ROOT, 'models', 'prosqa-coconut');
@@ -33,13 +33,6 @@ async function replay(engine: CoconutEngine, question: string, k: number, maxNew
     },
   });
   return r;
-}
-
-/** |a - b| over the scale of a (its largest |value|, at least 1): float rounding grows with it. */
-function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let scale = 1;
-  for (let i = 0; i < a.length; i++) scale = Math.max(scale, Math.abs(a[i]));
-  return maxAbsDiff(a, b) / scale;
 }
 
 function worstDiff(a: Replay, b: Replay, where: string): number {

@@ -13,23 +13,12 @@ import type { InferenceSession } from 'onnxruntime-node';
 import { BatchDecoder, ROW_PREFILL_SCORES, type BatchPass } from '../../src/engine/batch-decoder';
 import { promptWithBot } from '../../src/engine/bench/steps';
 import { CoconutEngine } from '../../src/engine/engine';
-import { FIXTURE, rejectsCode, ROOT, VALID_SET } from './helpers';
+import { FIXTURE, officialQuestions, rejectsCode, relDiff, ROOT, shortSampleQuestions, VALID_SET } from './helpers';
 
 const TOL = 1e-5;
 const SHIPPED = path.join(ROOT, 'models', 'prosqa-coconut');
 const FIXTURE_RSC = path.join(ROOT, 'test', 'fixtures', 'tiny-model-rsc');
 const FIXTURE_TRACED = path.join(ROOT, 'test', 'fixtures', 'tiny-model-traced');
-const SAMPLE = JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'prosqa_sample.json'), 'utf-8')) as { question: string }[];
-
-function relDiff(a: Float32Array, b: Float32Array): number {
-  let scale = 1;
-  let d = 0;
-  for (let i = 0; i < a.length; i++) {
-    scale = Math.max(scale, Math.abs(a[i]));
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-  }
-  return d / scale;
-}
 
 /** The engine's own session: the batch decoders under test run on it, as the engine's do. */
 function sessionOf(engine: CoconutEngine): InferenceSession {
@@ -44,16 +33,8 @@ async function passes(dec: BatchDecoder, prompts: number[][], eot: number): Prom
   return outs;
 }
 
-// The first 2 to 5 sentences of the sample questions: prompts of four lengths, each known to the
-// fixtures' small vocabulary (cut mid-word, a question would not be).
-const SHORT = SAMPLE.slice(0, 4).map(
-  (r, i) =>
-    r.question
-      .split('. ')
-      .slice(0, 2 + i)
-      .join('. ') + '.',
-);
-const OFFICIAL = (JSON.parse(fs.readFileSync(VALID_SET, 'utf-8')) as { question: string }[]).slice(0, 6).map((r) => r.question);
+const SHORT = shortSampleQuestions(4);
+const OFFICIAL = officialQuestions(6);
 
 for (const [name, dir, questions] of [
   ['the fixture', FIXTURE, SHORT],
