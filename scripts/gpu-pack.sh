@@ -91,3 +91,22 @@ if [ "$MIB" -gt "$LIMIT_MIB" ]; then
   echo "gpu-pack: over the $LIMIT_MIB MiB budget of a device call's carry; drop models.tar.xz or use an older Node" >&2
   exit 1
 fi
+
+# The device tool sends the working tree with the carried pack, 64 MiB in all: tracked files and
+# untracked ones git does not ignore. The checkpoints under training/checkpoints/ (~38 MB) do not
+# fit beside the pack; say how to leave them behind for the calls (docs/performance.md, "GPU runs").
+if command -v git >/dev/null && git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1; then
+  TREE=$(cd "$ROOT" && { git ls-files -z; git ls-files -z --others --exclude-standard; } | xargs -0 -r stat -c %s 2>/dev/null | awk '{s += $1} END {print s + 0}')
+  TOTAL_MIB=$(((TREE + BYTES) / 1048576))
+  echo "gpu-pack: the working tree ($((TREE / 1048576)) MiB) and the pack travel together: $TOTAL_MIB MiB of 64"
+  if [ "$TOTAL_MIB" -gt 63 ]; then
+    cat >&2 <<'MSG'
+gpu-pack: too large for one device call. Leave the training checkpoints behind for the calls:
+  echo 'training/checkpoints/*/state.pt' >> .git/info/exclude
+  git rm --cached -q training/checkpoints/*/state.pt
+and after them put them back:
+  git reset -q -- training/checkpoints
+  sed -i '\#^training/checkpoints/\*/state.pt$#d' .git/info/exclude
+MSG
+  fi
+fi
