@@ -31,6 +31,8 @@ async function trial(dir: string, provider: ProviderName, threads: number): Prom
   return { ok: true };
 }
 
+// A parent that went away (the editor closed mid-trial) has no use for the answer.
+process.on('disconnect', () => process.exit(0));
 // Exits once the line is written (pipes are asynchronous on Windows), also with an IPC channel open.
 const say = (r: { ok: boolean; reason?: string }) => process.stdout.write(JSON.stringify(r) + '\n', () => process.exit(0));
 const [dir, provider, threads] = process.argv.slice(2);
