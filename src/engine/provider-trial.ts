@@ -2,10 +2,11 @@
 // crash cannot be caught in Node: WebGPU once killed the process at a model's first pass
 // (empty-tensors.ts), and the engine runs in the extension host's worker, so such a crash took the
 // whole extension host with it. The child loads the model, creates a session on the provider and
-// runs a prompt's pass, two thoughts and a token (provider-trial-main.ts); a provider whose child
-// dies, fails or falls back is not used here, and the user is told why. A run and a crash are
+// runs a prompt's pass, two thoughts and a token, and the same on the CPU (provider-trial-main.ts);
+// a provider whose child dies, fails, falls back or disagrees with the CPU is not used here, and
+// the user is told why. A run and a crash are
 // remembered per model, machine and provider beside providers.json, so the trial costs one child
-// process once (0.2 s for the shipped model, more where a GPU starts); anything else is tried again
+// process once (0.3 s for the shipped model, more where a GPU starts); anything else is tried again
 // at the next load.
 import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -33,6 +34,31 @@ export interface TrialOptions {
 }
 
 const TRIAL_FORMAT = 'coconut-lens-provider-trials';
+
+/**
+ * How far a provider's numbers may stray from the CPU's, relative to each vector's scale: float32
+ * kernels that sum in another order differ by ~1e-6 (WebGPU against PyTorch CUDA on the H200:
+ * 1.1e-5 on logits of ~10); a provider past 1e-3 computes something else.
+ */
+export const TRIAL_TOLERANCE = 1e-3;
+
+/** The largest |a - b| of paired vectors, each over the scale of b (its largest |value|, at least 1). */
+export function trialDisagreement(a: Float32Array[], b: Float32Array[]): number {
+  if (a.length !== b.length) return Infinity;
+  let worst = 0;
+  a.forEach((x, i) => {
+    const y = b[i];
+    if (x.length !== y.length) worst = Infinity;
+    let scale = 1;
+    let d = 0;
+    for (let j = 0; j < y.length; j++) {
+      scale = Math.max(scale, Math.abs(y[j]));
+      d = Math.max(d, Math.abs(x[j] - y[j]));
+    }
+    worst = Math.max(worst, Number.isNaN(d) ? Infinity : d / scale);
+  });
+  return worst;
+}
 const DEFAULT_TIMEOUT_MS = 120_000;
 
 export function trialCacheFile(): string {

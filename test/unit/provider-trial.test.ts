@@ -1,15 +1,16 @@
 // A provider other than the CPU is first tried in a child process (src/engine/provider-trial.ts): a
 // provider whose trial process crashes is never started in the engine's own process, the user is
-// told why, and the crash is remembered; the real trial entry loads a model and runs it; `auto`
-// and an explicit provider both go through it. The crash is a real one (the child kills itself
-// with SIGSEGV), so the parent is checked to survive exactly what WebGPU once did to it.
+// told why, and the crash is remembered; the real trial entry loads a model and runs it (its
+// numbers checked against the CPU's); `auto` and an explicit provider both go through it. The
+// crash is a real one (the child kills itself with SIGSEGV), so the parent is checked to survive
+// exactly what WebGPU once did to it.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CoconutEngine } from '../../src/engine/engine';
-import { childProviderTrial, runTrialProcess, type ProviderTrial } from '../../src/engine/provider-trial';
+import { childProviderTrial, runTrialProcess, TRIAL_TOLERANCE, trialDisagreement, type ProviderTrial } from '../../src/engine/provider-trial';
 import { FIXTURE, readManifest } from './helpers';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'coconut-trial-'));
@@ -80,6 +81,20 @@ describe('provider trial: the child process', () => {
     assert.equal(r.ok, false);
     assert.match(r.reason ?? '', /did not finish a trial run in 0 s/);
     assert.equal(fs.existsSync(cacheFile), false);
+  });
+});
+
+describe("provider trial: the provider's numbers against the CPU's", () => {
+  it('passes float rounding, and nothing near a wrong kernel, a NaN or a missing output', () => {
+    const cpu = [Float32Array.from([10, -3, 0.5]), Float32Array.from([0.1, 0.2])];
+    const near = [Float32Array.from([10 + 1e-5, -3, 0.5]), Float32Array.from([0.1, 0.2 + 1e-6])];
+    assert.equal(trialDisagreement(cpu, cpu), 0);
+    assert.ok(trialDisagreement(near, cpu) <= TRIAL_TOLERANCE);
+    // 0.05 off a vector of scale 10: 5e-3 of it; on a vector of scale below 1 the scale is 1.
+    assert.ok(Math.abs(trialDisagreement([Float32Array.from([10.05, -3, 0.5]), cpu[1]], cpu) - 5e-3) < 1e-6);
+    assert.ok(trialDisagreement([cpu[0], Float32Array.from([0.1, 0.2021])], cpu) > TRIAL_TOLERANCE);
+    assert.equal(trialDisagreement([Float32Array.from([NaN, -3, 0.5]), cpu[1]], cpu), Infinity);
+    assert.equal(trialDisagreement([cpu[0]], cpu), Infinity);
   });
 });
 
