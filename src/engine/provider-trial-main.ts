@@ -20,7 +20,7 @@ async function trial(dir: string, provider: ProviderName, threads: number): Prom
   const created = await createSession(source, { provider, threads });
   if (created.provider !== provider) {
     const cause = /could not start \((.*)\); running on/s.exec(created.providerNotice ?? '')?.[1];
-    return { ok: false, reason: cause ? `could not start (${cause})` : `could not start: it ran on ${created.provider}` };
+    return { ok: false, reason: `could not start in a trial process (${cause ?? `it ran on ${created.provider}`})` };
   }
   const cpu = await createSession(source, { provider: 'cpu', threads });
   try {

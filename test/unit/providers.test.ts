@@ -47,11 +47,12 @@ describe('provider fallback', () => {
     }
   });
 
-  it('webgpu that cannot start (no adapter here) falls back to the CPU with the cause', async () => {
+  it('webgpu that cannot start (no adapter here) falls back to the CPU with the cause, found by its trial process', async () => {
     const e = await CoconutEngine.load(FIXTURE, { provider: 'webgpu', threads: 1 });
     try {
       if (e.info.provider === 'cpu') {
-        assert.match(e.info.providerNotice ?? '', /^the webgpu execution provider could not start \(.+\); running on the CPU instead$/);
+        // Tried in a child process first (provider-trial.ts), whose own attempt says why.
+        assert.match(e.info.providerNotice ?? '', /^the webgpu execution provider could not start in a trial process \(.+\); running on the CPU instead$/);
       } else {
         assert.equal(e.info.provider, 'webgpu'); // a machine with a GPU and a driver
         assert.equal(e.info.providerNotice, undefined);
