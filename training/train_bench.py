@@ -10,20 +10,20 @@ import torch
 
 try:
     from .batch_layout import make_batch
+    from .device import amp_dtype, pick_device
     from .example_stream import BatchStream, RecordSource, encoder_for
     from .latent_pass import amp_context, latent_forward, latent_forward_naive, losses
     from .model import GPT, GPTConfig
     from .optimizer import make_optimizer
     from .train_config import max_len_of
-    from .trainer import pick_device
 except ImportError:  # pragma: no cover - script use
     from batch_layout import make_batch
+    from device import amp_dtype, pick_device
     from example_stream import BatchStream, RecordSource, encoder_for
     from latent_pass import amp_context, latent_forward, latent_forward_naive, losses
     from model import GPT, GPTConfig
     from optimizer import make_optimizer
     from train_config import max_len_of
-    from trainer import pick_device
 
 
 def bench(cfg: dict, stage: int, steps: int, warmup: int = 1, naive: bool = True, log=print) -> dict:
@@ -34,7 +34,7 @@ def bench(cfg: dict, stage: int, steps: int, warmup: int = 1, naive: bool = True
     if cfg["threads"]:
         torch.set_num_threads(int(cfg["threads"]))
     device = pick_device(cfg)
-    amp = torch.bfloat16 if (cfg["bf16"] and device.type == "cuda") else None
+    amp = amp_dtype(cfg, device)
     enc = encoder_for(cfg)
     source = RecordSource(cfg, enc)
     stream = BatchStream(source, cfg["batch_size"], cfg["data"]["sortish_batches"], cfg["data"]["seed"],

@@ -19,6 +19,7 @@ try:
     from . import prosqa_data as D
     from .batch_layout import make_batch
     from .batched_eval import evaluate_batched, reference_accuracy
+    from .device import amp_dtype, pick_device
     from .example_stream import BatchStream, Example, RecordSource, encoder_for
     from .latent_pass import amp_context, latent_forward, losses
     from .model import GPT, GPTConfig
@@ -28,18 +29,12 @@ except ImportError:  # pragma: no cover - script use
     import prosqa_data as D
     from batch_layout import make_batch
     from batched_eval import evaluate_batched, reference_accuracy
+    from device import amp_dtype, pick_device
     from example_stream import BatchStream, Example, RecordSource, encoder_for
     from latent_pass import amp_context, latent_forward, losses
     from model import GPT, GPTConfig
     from optimizer import lr_at, make_optimizer
     from train_config import eval_settings, max_len_of, stage_plan, training_data_text
-
-
-def pick_device(cfg: dict) -> torch.device:
-    if torch.cuda.is_available():
-        torch.backends.cuda.matmul.allow_tf32 = True   # float32 evaluation on the GPU
-        return torch.device("cuda")
-    return torch.device("cpu")
 
 
 def _atomic_save(obj, path: Path) -> None:
@@ -62,7 +57,7 @@ class Trainer:
         if cfg["threads"]:
             torch.set_num_threads(int(cfg["threads"]))
         self.device = pick_device(cfg)
-        self.amp = torch.bfloat16 if (cfg["bf16"] and self.device.type == "cuda") else None
+        self.amp = amp_dtype(cfg, self.device)
         self.enc = encoder_for(cfg)
         # Generator processes are forked before CUDA starts in this process.
         self.source = RecordSource(cfg, self.enc)
