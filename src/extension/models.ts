@@ -68,15 +68,41 @@ export function modelChoices(extensionPath: string): ModelChoice[] {
 /**
  * Calls `listener` when coconutLens.models or coconutLens.modelPath change (the list or its current
  * entry), and when a listed folder's coconut.json or model card changes on disk (a re-export).
+ * Every caller (the side bar, the panel's picker) shares one set of watchers and one settings
+ * listener, made for the first and disposed with the last.
  */
 export function onDidChangeModels(extensionPath: string, listener: () => void): vscode.Disposable {
-  const files = new ModelFolderWatch(() => modelOptions(extensionPath).map((m) => m.dir), listener);
+  shared ??= watchModels(extensionPath);
+  const own = shared;
+  own.users++;
+  const subscription = own.changed.event(listener);
+  return new vscode.Disposable(() => {
+    subscription.dispose();
+    if (--own.users > 0) return;
+    own.dispose();
+    if (shared === own) shared = undefined;
+  });
+}
+
+interface ModelsWatch {
+  changed: vscode.EventEmitter<void>;
+  users: number;
+  dispose(): void;
+}
+let shared: ModelsWatch | undefined;
+
+function watchModels(extensionPath: string): ModelsWatch {
+  const changed = new vscode.EventEmitter<void>();
+  const files = new ModelFolderWatch(
+    () => modelOptions(extensionPath).map((m) => m.dir),
+    () => changed.fire(),
+  );
   const settings = vscode.workspace.onDidChangeConfiguration((e) => {
     if (!e.affectsConfiguration(MODELS_SETTING) && !e.affectsConfiguration(`${SECTION}.modelPath`)) return;
     files.sync();
-    listener();
+    changed.fire();
   });
-  return vscode.Disposable.from(files, settings);
+  return { changed, users: 0, dispose: () => vscode.Disposable.from(files, settings, changed).dispose() };
 }
 
 /** The panel's picker entries: Restricted Mode and missing folders make an entry unselectable. */

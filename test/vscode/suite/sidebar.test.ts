@@ -1,8 +1,8 @@
 // The side bar's model actions in the extension host: a model added with Add Model… is listed,
 // "Select This Model" and "Remove from Models" change the settings the inspect commands read (and
 // removing the selected model makes the shipped one run), the shipped model cannot be removed, a
-// listed model re-exported on disk is shown anew without a manual refresh, and "Clear Runs" empties
-// the Runs view.
+// listed model re-exported on disk is shown anew without a manual refresh (by one watcher per folder,
+// shared with the panel's picker), and "Clear Runs" empties the Runs view.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
@@ -63,6 +63,29 @@ describe('side bar: model and run actions', () => {
     while (api.sidebar.refreshes('models') === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     assert.ok(api.sidebar.refreshes('models') > before, 'the Models view was told to rebuild its rows after the manifest changed');
     assert.equal(labelOf(), 'tiny-reexported');
+  });
+
+  it('the side bar and the panel share one watcher per listed folder', async () => {
+    await activateExtension();
+    const dir = copyOfModel();
+    made.push(dir);
+    const workspace = vscode.workspace as { createFileSystemWatcher: typeof vscode.workspace.createFileSystemWatcher };
+    const original = workspace.createFileSystemWatcher;
+    const watched: string[] = [];
+    workspace.createFileSystemWatcher = ((pattern: vscode.GlobPattern, ...rest: unknown[]) => {
+      if (typeof pattern !== 'string') watched.push(pattern.baseUri.fsPath);
+      return (original as (...a: unknown[]) => vscode.FileSystemWatcher)(pattern, ...rest);
+    }) as typeof original;
+    try {
+      await vscode.commands.executeCommand('coconutLens.addModel', dir);
+    } finally {
+      workspace.createFileSystemWatcher = original;
+    }
+    assert.deepEqual(
+      watched.filter((d) => d === dir),
+      [dir],
+      'one watcher for the new folder, whoever shows it',
+    );
   });
 
   it('a model action without a model says what to do', async () => {
