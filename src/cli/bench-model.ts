@@ -5,6 +5,7 @@ import { median, promptWithBot, syntheticPrompt, timeSteps, type StepTimes } fro
 import { PytorchReference } from '../engine/bench/pytorch';
 import { Decoder } from '../engine/decoder';
 import { CoconutEngine } from '../engine/engine';
+import { thoughtLoopRunsOn } from '../engine/empty-tensors';
 import { EngineError } from '../engine/errors';
 import { createSession } from '../engine/session';
 import { coldInspect, hostMemory } from './bench-process';
@@ -71,7 +72,7 @@ export async function benchModel(t: BenchTarget, o: ModelOpts): Promise<Record<s
     const { session } = await createSession(engine.source, { provider: info.provider, threads, kvOnGpuLayers });
     // As the engine: thoughts in one call on the CPU only, for now (empty-tensors.ts).
     const loop =
-      engine.source === engine.model.decoderPath || info.provider !== 'cpu'
+      engine.source === engine.model.decoderPath || !thoughtLoopRunsOn(info.provider)
         ? undefined
         : (await createSession(engine.model.decoderPath, { provider: info.provider, threads })).session;
     try {

@@ -8,6 +8,7 @@
 // ran there in a bare onnxruntime test once the prefix was not empty, but nothing has checked it
 // through the engine on a GPU yet, and a wrong guess costs the user's whole process.
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import type { ProviderName } from '../shared/types';
 import { prefixKey, prefixValue, type DecoderShape } from './decoder-io';
 
 const noEmptyTensors = new WeakSet<InferenceSession>();
@@ -16,6 +17,11 @@ const noEmptyTensors = new WeakSet<InferenceSession>();
 export function markNoEmptyTensors(session: InferenceSession): InferenceSession {
   noEmptyTensors.add(session);
   return session;
+}
+
+/** Whether thoughts run in one call (the thought loop's session) on a provider: the CPU only, for now. */
+export function thoughtLoopRunsOn(provider: ProviderName): boolean {
+  return provider === 'cpu';
 }
 
 /** Whether this session's passes must read a masked position where the prefix tier is empty. */

@@ -9,6 +9,7 @@ import { checkDecoderIO, decoderFeatures } from './decoder-io';
 import { loadedDecoder } from './decoder-reread';
 import { EngineError } from './errors';
 import { plainPassSource } from './loop-free-graph';
+import { thoughtLoopRunsOn } from './empty-tensors';
 import { LoopSession } from './loop-session';
 import { childProviderTrial, type ProviderTrial } from './provider-trial';
 import { fileForRole } from './manifest';
@@ -65,7 +66,7 @@ export class EngineSessions {
     const whole = loadedDecoder(model.decoderPath, decoderFile.sha256);
     // Thoughts in one call on the CPU only until a GPU session checks them through the engine (empty-tensors.ts).
     const loop =
-      typeof source === 'string' || created.provider !== 'cpu'
+      typeof source === 'string' || !thoughtLoopRunsOn(created.provider)
         ? undefined
         : new LoopSession(async () => (await createChecked(whole, { provider: created.provider, threads: created.threads }, withLoop)).session, opts.onNotice);
     const wide = batchThreads(created, decoderFile.bytes ?? Infinity); // unknown size: treated as large

@@ -18,10 +18,8 @@ async function trial(dir: string, provider: ProviderName, threads: number): Prom
   const model = await loadModelDir(dir);
   const source = (await plainPassSource(model.decoderPath, fileForRole(model.manifest, 'decoder'))) ?? model.decoderPath;
   const created = await createSession(source, { provider, threads });
-  if (created.provider !== provider) {
-    const cause = /could not start \((.*)\); running on/s.exec(created.providerNotice ?? '')?.[1];
-    return { ok: false, reason: `could not start in a trial process (${cause ?? `it ran on ${created.provider}`})` };
-  }
+  if (created.provider !== provider)
+    return { ok: false, reason: `could not start in a trial process (${created.providerFailure ?? `it ran on ${created.provider}`})` };
   const cpu = await createSession(source, { provider: 'cpu', threads });
   try {
     const theirs = await trialPasses(created.session, model);

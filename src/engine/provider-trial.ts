@@ -4,10 +4,9 @@
 // whole extension host with it. The child loads the model, creates a session on the provider and
 // runs a prompt's pass, two thoughts and a token, and the same on the CPU (provider-trial-main.ts);
 // a provider whose child dies, fails, falls back or disagrees with the CPU is not used here, and
-// the user is told why. A run and a crash are
-// remembered per model, machine and provider beside providers.json, so the trial costs one child
-// process once (0.3 s for the shipped model, more where a GPU starts); anything else is tried again
-// at the next load.
+// the user is told why. A run and a crash are remembered per model, machine and provider beside
+// providers.json, so the trial costs one child process once (0.3 s for the shipped model, more
+// where a GPU starts); anything else is tried again at the next load.
 import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -59,6 +58,7 @@ export function trialDisagreement(a: Float32Array[], b: Float32Array[]): number 
   });
   return worst;
 }
+
 const DEFAULT_TIMEOUT_MS = 120_000;
 
 export function trialCacheFile(): string {

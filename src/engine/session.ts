@@ -77,6 +77,8 @@ export interface CreatedSession {
   threads: number;
   /** Set when the requested provider could not start and the CPU ran instead. */
   providerNotice?: string;
+  /** Then: why it could not start, as the notice quotes it (the provider trial's child reports it). */
+  providerFailure?: string;
   /** How `auto` chose: measured now, or remembered from an earlier measurement. */
   choice?: AutoChoice & { source: 'measured' | 'cache' };
   /** How an unset thread count was chosen within `budget` (absent when given, or when the budget is one thread). */
@@ -217,11 +219,13 @@ async function createWithFallback(
     // onnxruntime-node does not fall back by itself, even with 'cpu' listed after the provider.
     const cause = first instanceof Error ? first.message : String(first);
     const session = await createOnCpu(source, threads);
+    const failure = first instanceof KnownUnavailable ? cause : firstLine(cause);
     return {
       session,
       provider: 'cpu',
       threads,
-      providerNotice: `the ${requested} execution provider could not start (${first instanceof KnownUnavailable ? cause : firstLine(cause)}); running on the CPU instead`,
+      providerNotice: `the ${requested} execution provider could not start (${failure}); running on the CPU instead`,
+      providerFailure: failure,
     };
   }
 }
