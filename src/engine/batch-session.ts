@@ -1,9 +1,11 @@
-// The session a dataset evaluation's batches run on. Where the thread choice (thread-choice.ts)
-// kept one thread, it did so because a single sequence's passes are too small to split. A batch's
-// passes are not: its prompts' passes are compute-bound, and more threads make them faster (the
-// official set at one k, batches of 8: 1.12 → 0.86 s on 2 threads; every k, equal). So batches get
-// a second session with the whole budget. It holds the weights a second time, so only models
-// small enough for that to be cheap get one; larger models chose the budget anyway.
+// The session a dataset evaluation's batches run on. A single sequence's passes are too small to
+// split across threads (thread-choice.ts keeps one thread for small models); a batch's are not: its
+// prompts' passes are compute-bound, and its steps multiply 16 rows by each weight matrix. So
+// batches get a second session with more threads: every core up to 4 unless a budget was given
+// (defaultBatchThreads), whose pool spins between the ops of a run and sleeps when it returns.
+// On the 2-core machine the official set at one k in batches of 16: 1.22 → 0.98 s, where the
+// same session without spinning gave 1.08 s (docs/performance.md). It holds the weights a second
+// time, so only models small enough for that to be cheap get one; larger models chose the budget anyway.
 import type { InferenceSession } from 'onnxruntime-node';
 import { createSession, type CreatedSession, type ModelSource } from './session';
 
@@ -11,11 +13,11 @@ import { createSession, type CreatedSession, type ModelSource } from './session'
 export const SECOND_SESSION_MAX_BYTES = 64 * 1024 * 1024;
 
 /**
- * The threads a second session for batches would run (the budget the engine's count was chosen
- * within), or undefined where batches share the engine's session.
+ * The threads a second session for batches would run, or undefined where batches share the
+ * engine's session: not on the CPU, no budget (the thread count was given), the engine's session
+ * already runs the budget, or the model is too large to hold twice.
  */
-export function batchThreads(created: Pick<CreatedSession, 'provider' | 'threads' | 'threadChoice'>, decoderBytes: number): number | undefined {
-  const budget = created.threadChoice?.budget;
+export function batchThreads(created: Pick<CreatedSession, 'provider' | 'threads'>, budget: number | undefined, decoderBytes: number): number | undefined {
   if (created.provider !== 'cpu' || budget === undefined || created.threads >= budget || decoderBytes > SECOND_SESSION_MAX_BYTES) return undefined;
   return budget;
 }
@@ -34,7 +36,7 @@ export class BatchSession {
   }
 
   get(): Promise<InferenceSession> {
-    this.created ??= createSession(this.source, { provider: 'cpu', threads: this.threads }).then((c) => c.session);
+    this.created ??= createSession(this.source, { provider: 'cpu', threads: this.threads, spinWithinRuns: true }).then((c) => c.session);
     return this.created;
   }
 

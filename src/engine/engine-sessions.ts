@@ -1,7 +1,7 @@
 // The onnxruntime sessions one loaded model holds: the decoder's, which runs every plain pass (on
 // the graph without its thought loop where that can be had, loop-free-graph.ts); the thought
-// loop's, made at the engine's second run (loop-session.ts); and a dataset's batches', where the
-// thread choice kept one thread (batch-session.ts).
+// loop's, made at the engine's second run (loop-session.ts); and a dataset's batches', with more
+// threads than the engine's (batch-session.ts).
 import type { InferenceSession } from 'onnxruntime-node';
 import { BatchSession, batchThreads } from './batch-session';
 import { quickInspectMs, quickThoughtStepMs } from './bench/steps';
@@ -14,7 +14,7 @@ import { LoopSession } from './loop-session';
 import { childProviderTrial, type ProviderTrial } from './provider-trial';
 import { fileForRole } from './manifest';
 import type { ModelDir } from './model-dir';
-import { createSession, type CreatedSession, type ModelSource, type SessionOptions } from './session';
+import { createSession, defaultBatchThreads, type CreatedSession, type ModelSource, type SessionOptions } from './session';
 
 export class EngineSessions {
   private constructor(
@@ -69,7 +69,9 @@ export class EngineSessions {
       typeof source === 'string' || !thoughtLoopRunsOn(created.provider)
         ? undefined
         : new LoopSession(async () => (await createChecked(whole, { provider: created.provider, threads: created.threads }, withLoop)).session, opts.onNotice);
-    const wide = batchThreads(created, decoderFile.bytes ?? Infinity); // unknown size: treated as large
+    // A count given is kept for batches too; a budget given bounds them as it bounds the engine's.
+    const batchBudget = opts.threads !== undefined ? undefined : (opts.threadBudget ?? defaultBatchThreads());
+    const wide = batchThreads(created, batchBudget, decoderFile.bytes ?? Infinity); // unknown size: treated as large
     const batches = wide === undefined ? undefined : { session: new BatchSession(typeof source === 'string' ? whole : source, wide), threads: wide };
     return new EngineSessions(created, source, loop, batches);
   }

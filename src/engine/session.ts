@@ -50,6 +50,12 @@ export interface SessionOptions {
    * child, tests, the bench's sessions made after the engine's).
    */
   trial?: ProviderTrial;
+  /**
+   * CPU, more than one thread: the pool's threads spin between the ops of a run instead of sleeping,
+   * and stop when it returns (onnxruntime's session.force_spinning_stop). For passes big enough to
+   * split (a dataset's batches, batch-session.ts); an idle engine then burns nothing.
+   */
+  spinWithinRuns?: boolean;
 }
 
 /**
@@ -87,9 +93,21 @@ export interface CreatedSession {
 
 export const PROVIDERS: readonly ProviderSetting[] = ['auto', 'cpu', 'webgpu', 'cuda'];
 
+function cores(): number {
+  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+}
+
 export function defaultThreads(): number {
-  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-  return Math.max(1, Math.min(4, cores - 1));
+  return Math.max(1, Math.min(4, cores() - 1));
+}
+
+/**
+ * What a dataset's batches may use when nobody says: every core, at most 4. An evaluation is a job
+ * the user waits for, and its passes are big enough to split; the runs a user reads one by one
+ * keep defaultThreads(), which leaves the editor a core.
+ */
+export function defaultBatchThreads(): number {
+  return Math.max(1, Math.min(4, cores()));
 }
 
 /** The provider a setting names when nothing is measured ('auto' without measurements is the CPU). */
@@ -102,7 +120,10 @@ export function checkProviderSetting(p: unknown): ProviderSetting {
   throw new EngineError('PROVIDER_FAILED', `unknown execution provider ${JSON.stringify(p)}`, `choose one of ${PROVIDERS.join(', ')}`);
 }
 
-export function sessionOptions(threads: number): OrtSession.SessionOptions {
+export function sessionOptions(threads: number, spinWithinRuns = false): OrtSession.SessionOptions {
+  // Spinning helps only where there is a pool to keep awake, and force_spinning_stop ends it with
+  // the run: without that a pool thread spins ~40 ms after every run (measured here).
+  const spin = spinWithinRuns && threads > 1;
   return {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
@@ -114,7 +135,14 @@ export function sessionOptions(threads: number): OrtSession.SessionOptions {
     // Denormals flushed to zero: a trained model's sharp attention leaves probabilities below 1e-38,
     // and x86 arithmetic on them is slow. On the shipped model this cut the 6 thought steps of a
     // warm inspect by a third (docs/performance.md); nothing that size changes a logit.
-    extra: { session: { 'intra_op.allow_spinning': '0', 'inter_op.allow_spinning': '0', set_denormal_as_zero: '1' } },
+    extra: {
+      session: {
+        'intra_op.allow_spinning': spin ? '1' : '0',
+        'inter_op.allow_spinning': '0',
+        ...(spin ? { force_spinning_stop: '1' } : {}),
+        set_denormal_as_zero: '1',
+      },
+    },
   };
 }
 
@@ -145,9 +173,9 @@ function knownUnavailable(provider: ProviderName): string | undefined {
  * The CPU provider is built into onnxruntime-node, so a decoder.onnx that it cannot load (after the
  * manifest's checksum matched) is a broken model, not a provider problem.
  */
-async function createOnCpu(source: ModelSource, threads: number): Promise<OrtSession> {
+async function createOnCpu(source: ModelSource, threads: number, spinWithinRuns = false): Promise<OrtSession> {
   try {
-    return await createFrom(source, { ...sessionOptions(threads), executionProviders: ['cpu'] });
+    return await createFrom(source, { ...sessionOptions(threads, spinWithinRuns), executionProviders: ['cpu'] });
   } catch (e) {
     if (e instanceof EngineError) throw e; // the source's own (decoder-reread.ts: the file changed since the load)
     const cause = e instanceof Error ? e.message : String(e);
@@ -193,7 +221,7 @@ export async function createSession(source: ModelSource, opts: SessionOptions = 
   const created =
     setting === 'auto' && opts.auto
       ? await createAuto(source, threads, opts.auto, opts.trial)
-      : await createWithFallback(source, resolveProvider(setting), threads, opts.kvOnGpuLayers, opts.trial);
+      : await createWithFallback(source, resolveProvider(setting), threads, opts.kvOnGpuLayers, opts.trial, opts.spinWithinRuns);
   return threadChoice ? { ...created, threadChoice } : created;
 }
 
@@ -203,8 +231,9 @@ async function createWithFallback(
   threads: number,
   kvOnGpuLayers?: number,
   trial?: ProviderTrial,
+  spinWithinRuns?: boolean,
 ): Promise<CreatedSession> {
-  if (requested === 'cpu') return { session: await createOnCpu(source, threads), provider: 'cpu', threads };
+  if (requested === 'cpu') return { session: await createOnCpu(source, threads, spinWithinRuns), provider: 'cpu', threads };
   const tried = trial && !knownUnavailable(requested) ? await trial(requested) : { ok: true };
   if (!tried.ok)
     return {

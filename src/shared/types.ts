@@ -152,7 +152,7 @@ export interface ModelInfo {
   };
   /** With threads unset and more than one core to spare: how the count was chosen (a short inspect's ms per count tried). */
   threadChoice?: { source: 'measured' | 'cache'; measuredMs: Record<string, number> };
-  /** Threads of the second session a dataset's batches run on, where the choice kept fewer for single runs (batch-session.ts). */
+  /** Threads of the second session a dataset's batches run on, where the engine keeps fewer for single runs (batch-session.ts). */
   batchThreads?: number;
   /**
    * Plain passes run the decoder without its thought loop, and thoughts in one call a second

@@ -1,12 +1,14 @@
-// Where the thread choice kept one thread for a small model, a dataset's batches run on a second
-// session with the whole budget; their rows stay exactly those of the record-by-record run.
+// Where the engine keeps fewer threads than the budget, a dataset's batches run on a second session
+// with the budget, spinning only within runs; their rows stay exactly those of the record-by-record run.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { batchThreads, SECOND_SESSION_MAX_BYTES } from '../../src/engine/batch-session';
 import { CoconutEngine } from '../../src/engine/engine';
 import { cacheKey, rememberEntry } from '../../src/engine/providers';
+import { defaultBatchThreads } from '../../src/engine/session';
 import { threadCacheFile } from '../../src/engine/thread-choice';
 import type { EvalRecord } from '../../src/shared/types';
 import { FIXTURE, readManifest, ROOT, tempCacheDir, tmpDir, VALID_SET } from './helpers';
@@ -21,14 +23,25 @@ function remember(threads: number): void {
 }
 
 describe('a second session for batches', () => {
-  it('is wanted only on the CPU, for a measured count below the budget, for a model small enough to hold twice', () => {
-    const base = { provider: 'cpu' as const, threads: 1, threadChoice: { threads: 1, measuredMs: {}, decidedAt: '', source: 'measured' as const, budget: 3 } };
-    assert.equal(batchThreads(base, 4e6), 3);
-    assert.equal(batchThreads({ ...base, provider: 'webgpu' }, 4e6), undefined);
-    assert.equal(batchThreads({ ...base, threadChoice: undefined }, 4e6), undefined);
-    assert.equal(batchThreads({ ...base, threads: 3 }, 4e6), undefined);
-    assert.equal(batchThreads({ ...base, threadChoice: { ...base.threadChoice, budget: 1 } }, 4e6), undefined);
-    assert.equal(batchThreads(base, SECOND_SESSION_MAX_BYTES + 1), undefined);
+  it('is wanted only on the CPU, below the budget, for a model small enough to hold twice', () => {
+    const base = { provider: 'cpu' as const, threads: 1 };
+    assert.equal(batchThreads(base, 3, 4e6), 3);
+    assert.equal(batchThreads({ ...base, provider: 'webgpu' }, 3, 4e6), undefined);
+    assert.equal(batchThreads(base, undefined, 4e6), undefined, 'a thread count given: no budget');
+    assert.equal(batchThreads({ ...base, threads: 3 }, 3, 4e6), undefined);
+    assert.equal(batchThreads(base, 1, 4e6), undefined);
+    assert.equal(batchThreads(base, 3, SECOND_SESSION_MAX_BYTES + 1), undefined);
+  });
+
+  it('takes every core up to 4 when no budget is given, where the engine keeps fewer', async () => {
+    const engine = await CoconutEngine.load(SHIPPED, { provider: 'cpu' });
+    try {
+      const all = Math.min(4, os.availableParallelism());
+      assert.equal(defaultBatchThreads(), all);
+      assert.equal(engine.info.batchThreads, engine.info.threads < all ? all : undefined);
+    } finally {
+      await engine.dispose();
+    }
   });
 
   it('runs the batches of a model that keeps one thread, with the rows of the record-by-record run', async () => {
@@ -46,6 +59,11 @@ describe('a second session for batches', () => {
       assert.equal(engine.sessions, held + 1);
       assert.deepEqual(batched.records, one.records);
       assert.ok(one.perK[1].accuracy > 0.8, 'the trained model answers');
+      // Its pool spins only while a pass runs: spinning on after each run would burn ~40 ms of a core.
+      const before = process.cpuUsage();
+      await new Promise((r) => setTimeout(r, 300));
+      const idle = process.cpuUsage(before);
+      assert.ok((idle.user + idle.system) / 1000 < 20, `the idle engine used ${(idle.user + idle.system) / 1000} ms of CPU in 300 ms`);
       // The engine's own session still runs single inspects after the batches.
       const r = await engine.inspect({ question: records[0].question });
       assert.equal(r.thoughts.length, 6);
