@@ -58,7 +58,8 @@ export async function benchDataset(
   file: string,
   limit: number,
   provider: string,
-  threads: number,
+  /** --threads: exactly this many for every session; unset: the engine's own choice, as users get it. */
+  threads: number | undefined,
   log: (s: string) => void,
   opts: { batchSize?: number; pytorch?: { python: string; root: string; device: string; threads: number } } = {},
 ): Promise<Record<string, unknown>> {
@@ -76,7 +77,7 @@ export async function benchDataset(
     // off one run of thoughts: more passes per prompt, so batching has more to share.
     const ks = Array.from({ length: k + 1 }, (_, i) => i);
     const everyK = await timeEval(engine, evalRecs, ks, batchSize, log);
-    const prefill = await prefillBound(engine, evalRecs, threads, log);
+    const prefill = await prefillBound(engine, evalRecs, log);
     const pytorch = opts.pytorch ? await referenceEval(engine, dir, evalRecs, k, opts.pytorch, log) : undefined;
     const t0 = performance.now();
     let answerTokens = 0;
@@ -99,12 +100,15 @@ export async function benchDataset(
         recordByRecordSeconds: round(best(single)),
         batchedSeconds: round(best(batched)),
         batchSize: batchRows,
+        threads: engine.info.threads,
+        // Batches get a second session with more threads where the engine keeps fewer (batch-session.ts).
+        ...(engine.info.batchThreads ? { batchThreads: engine.info.batchThreads } : {}),
         answersDiffering: differing,
         accuracy,
       },
       batched_eval_speedup: round(best(single) / best(batched)),
       // What no batching reaches while a prompt's pass costs the same batched: record-by-record
-      // time over the time of its prompts' passes alone.
+      // time over the time of its prompts' passes alone, on the session the batches run on.
       prefillSeconds: round(prefill),
       batched_eval_ceiling: round(best(single) / prefill),
       everyK: {
@@ -159,9 +163,14 @@ async function timeEval(engine: CoconutEngine, records: EvalRecord[], ks: number
   return { single, batched, differing, accuracy, rows, batchRows };
 }
 
-/** The prompts' passes alone, one by one on a second session of the same model, best of 2. */
-async function prefillBound(engine: CoconutEngine, records: EvalRecord[], threads: number, log: (s: string) => void): Promise<number> {
-  const { session } = await createSession(engine.source, { provider: engine.info.provider, threads });
+/** The prompts' passes alone, one by one on a session made as the batches' is, best of 2. */
+async function prefillBound(engine: CoconutEngine, records: EvalRecord[], log: (s: string) => void): Promise<number> {
+  const wide = engine.info.batchThreads;
+  const { session } = await createSession(engine.source, {
+    provider: engine.info.provider,
+    threads: wide ?? engine.info.threads,
+    spinWithinRuns: wide !== undefined,
+  });
   try {
     const prompts = records.map((r) => promptWithBot(engine.model, r.question));
     const times: number[] = [];

@@ -107,7 +107,8 @@ export async function benchCommand(argv: string[], io: Io, root: string): Promis
 
   const question = benchQuestion(root);
   const results: Record<string, unknown>[] = [];
-  // The growth table and the dataset run the last model's thread count on their own sessions.
+  // The growth table runs the last model's thread count on its own sessions; the dataset loads the
+  // engine as users do (its own choice unless --threads).
   const primaryThreads = () => results[results.length - 1].threads as number;
   for (const t of targets) {
     log(`── ${t.label}: ${t.dir}`);
@@ -145,7 +146,7 @@ export async function benchCommand(argv: string[], io: Io, root: string): Promis
 
   let dataset: Record<string, unknown> | undefined;
   if (datasetFile)
-    dataset = await benchDataset(targets[targets.length - 1].dir, datasetFile, limit, results[results.length - 1].provider as string, primaryThreads(), log, {
+    dataset = await benchDataset(targets[targets.length - 1].dir, datasetFile, limit, results[results.length - 1].provider as string, threads, log, {
       pytorch: vsPytorch ? { python, root, device: torchDevice, threads: torchThreads } : undefined,
     });
 
