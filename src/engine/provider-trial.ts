@@ -4,13 +4,14 @@
 // whole extension host with it. The child loads the model, creates a session on the provider and
 // runs a prompt's pass, two thoughts and a token, and the same on the CPU (provider-trial-main.ts);
 // a provider whose child dies, fails, falls back or disagrees with the CPU is not used here, and
-// the user is told why. A run and a crash are remembered per model, machine and provider beside
-// providers.json, so the trial costs one child process once (0.3 s for the shipped model, more
-// where a GPU starts); anything else is tried again at the next load.
+// the user is told why. A run and a crash are remembered per model, machine, provider and driver
+// stack (gpu-stack.ts) beside providers.json, so the trial costs one child process once per driver
+// (0.3 s for the shipped model, more where a GPU starts); anything else is tried again at the next load.
 import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ProviderName } from '../shared/types';
+import { gpuStackFingerprint } from './gpu-stack';
 import { cacheDir, cacheKey, readKeyedCache, rememberEntry } from './providers';
 
 export interface TrialOutcome {
@@ -30,6 +31,8 @@ export interface TrialOptions {
   script?: string;
   timeoutMs?: number;
   cacheFile?: string;
+  /** The driver stack an outcome is remembered under (default gpuStackFingerprint(); tests pass their own). */
+  gpuStack?: () => string;
 }
 
 const TRIAL_FORMAT = 'coconut-lens-provider-trials';
@@ -77,7 +80,8 @@ export function childProviderTrial(modelDir: string, o: TrialOptions): ProviderT
   const file = o.cacheFile ?? trialCacheFile();
   return async (provider) => {
     if (provider === 'cpu') return { ok: true };
-    const key = `${cacheKey(o.modelSha256, o.threads)}:${provider}`;
+    // Under the driver stack too: an update may mend a crash, or bring one.
+    const key = `${cacheKey(o.modelSha256, o.threads)}:${provider}:${(o.gpuStack ?? gpuStackFingerprint)()}`;
     const known = readKeyedCache<TrialOutcome>(file, TRIAL_FORMAT)[key];
     if (known && typeof known.ok === 'boolean') return known;
     const { outcome, conclusive } = await runTrialProcess(modelDir, provider, o);
