@@ -33,7 +33,6 @@ import collections
 import json
 import math
 import multiprocessing
-import os
 import random
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -43,20 +42,10 @@ from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 try:  # imported as `training.prosqa_data` or, from training/, as `prosqa_data`
     from . import vocab as _vocab
+    from .prosqa_files import OFFICIAL_VALID, load_records, official_questions, write_records
 except ImportError:  # pragma: no cover - script use
     import vocab as _vocab
-
-REPO = Path(__file__).resolve().parent.parent
-
-
-def _official_valid_path() -> Path:
-    # The one place every tool finds the official validation set: data/prosqa/ in the repository
-    # (data/prosqa/README.md), or $PROSQA_VALID. Nothing outside the repository is needed.
-    env = os.environ.get("PROSQA_VALID")
-    return Path(env) if env else REPO / "data" / "prosqa" / "prosqa_valid.json"
-
-
-OFFICIAL_VALID = _official_valid_path()
+    from prosqa_files import OFFICIAL_VALID, load_records, official_questions, write_records
 
 # Steps per record in the official validation set (124/133/36/7 of 300), rounded as in the notes.
 OFFICIAL_STEPS_HIST = {3: 0.41, 4: 0.44, 5: 0.12, 6: 0.023}
@@ -295,17 +284,6 @@ def generate_chunk(seed: int, index: int, cfg: GenConfig, size: Optional[int] = 
     return out
 
 
-def official_questions(path: Path = OFFICIAL_VALID) -> frozenset:
-    """The official validation questions, which generated data must never contain."""
-    if not Path(path).exists():
-        raise FileNotFoundError(
-            f"the official ProsQA validation set is not at {path}; it is needed to keep its "
-            "questions out of the generated data. It ships in the repository as "
-            "data/prosqa/prosqa_valid.json: restore it (git checkout -- data/prosqa), or point "
-            "PROSQA_VALID at a copy")
-    return frozenset(r["question"] for r in load_records(path))
-
-
 def _chunk_job(args):
     return generate_chunk(*args)
 
@@ -331,39 +309,6 @@ def generate(n: int, seed: int = 0, cfg: Optional[GenConfig] = None, workers: in
             yield from recs
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-
-
-# ----------------------------------------------------------------------------------------------
-# files
-
-
-def load_records(path) -> List[dict]:
-    """A JSON list (official format) or JSON Lines file of records."""
-    path = Path(path)
-    text = path.read_text(encoding="utf-8")
-    if text.lstrip().startswith("["):
-        return json.loads(text)
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
-
-
-def write_records(path, records: Iterable[dict]) -> int:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    n = 0
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        if path.suffix == ".json":
-            f.write("[\n")
-            for i, r in enumerate(records):
-                f.write((",\n" if i else "") + json.dumps(r))
-                n += 1
-            f.write("\n]\n")
-        else:
-            for r in records:
-                f.write(json.dumps(r) + "\n")
-                n += 1
-    os.replace(tmp, path)
-    return n
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
