@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { batchThreads, SECOND_SESSION_MAX_BYTES } from '../../src/engine/batch-session';
+import { batchSessionMaxBytes, batchThreads, SECOND_SESSION_MAX_BYTES } from '../../src/engine/batch-session';
 import { CoconutEngine } from '../../src/engine/engine';
 import { cacheKey, rememberEntry } from '../../src/engine/providers';
 import { defaultBatchThreads } from '../../src/engine/session';
@@ -30,7 +30,13 @@ describe('a second session for batches', () => {
     assert.equal(batchThreads(base, undefined, 4e6), undefined, 'a thread count given: no budget');
     assert.equal(batchThreads({ ...base, threads: 3 }, 3, 4e6), undefined);
     assert.equal(batchThreads(base, 1, 4e6), undefined);
-    assert.equal(batchThreads(base, 3, SECOND_SESSION_MAX_BYTES + 1), undefined);
+    assert.equal(batchThreads(base, 3, SECOND_SESSION_MAX_BYTES + 1, SECOND_SESSION_MAX_BYTES), undefined);
+    // Larger models get one where their copy is at most 1/32 of the memory.
+    const gb = 1024 ** 3;
+    assert.equal(batchSessionMaxBytes(24 * gb), 0.75 * gb);
+    assert.equal(batchSessionMaxBytes(1 * gb), SECOND_SESSION_MAX_BYTES);
+    assert.equal(batchThreads(base, 2, 77e6, batchSessionMaxBytes(24 * gb)), 2, 'a 6 x 512 model with 24 GB');
+    assert.equal(batchThreads(base, 2, 77e6, batchSessionMaxBytes(2 * gb)), undefined, 'the same with 2 GB');
   });
 
   it('takes every core up to 4 when no budget is given, where the engine keeps fewer', async () => {
