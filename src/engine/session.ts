@@ -130,8 +130,9 @@ export function sessionOptions(threads: number, spinWithinRuns = false): OrtSess
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
     logSeverityLevel: 3,
-    // No busy-waiting between ops: the editor shares these cores, and on a loaded 2-core machine
-    // spinning intra-op threads made a 5-layer d256 thought step 2x slower (docs/performance.md).
+    // No busy-waiting between ops unless asked for (spinWithinRuns, a dataset's batches): the editor
+    // shares these cores, and on a loaded 2-core machine spinning intra-op threads made a 5-layer
+    // d256 thought step 2x slower (docs/performance.md).
     // Denormals flushed to zero: a trained model's sharp attention leaves probabilities below 1e-38,
     // and x86 arithmetic on them is slow. On the shipped model this cut the 6 thought steps of a
     // warm inspect by a third (docs/performance.md); nothing that size changes a logit.
