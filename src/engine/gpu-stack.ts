@@ -19,8 +19,8 @@ export interface StackProbe {
   release(): string;
 }
 
-/** Where Linux keeps shared libraries: the Vulkan loader is looked for here (providers.ts too). */
-export function linuxLibDirs(env: NodeJS.ProcessEnv = process.env): string[] {
+/** Where Linux keeps shared libraries: the Vulkan loader and the drivers' libraries are looked for here. */
+function linuxLibDirs(env: NodeJS.ProcessEnv = process.env): string[] {
   return [
     ...(env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
     '/usr/lib/x86_64-linux-gnu',
@@ -31,6 +31,13 @@ export function linuxLibDirs(env: NodeJS.ProcessEnv = process.env): string[] {
     '/usr/lib',
     '/usr/local/lib',
   ];
+}
+
+/** The first of the library folders that holds `name`, as the dynamic loader would find it. */
+export function findLinuxLibrary(name: string, env: NodeJS.ProcessEnv, exists: (file: string) => boolean): string | undefined {
+  return linuxLibDirs(env)
+    .map((d) => path.join(d, name))
+    .find(exists);
 }
 
 const realProbe: StackProbe = {
@@ -78,8 +85,8 @@ export function stackParts(platform: NodeJS.Platform, probe: StackProbe, env: No
     // NVIDIA's kernel module names its version; Mesa drivers (and NVIDIA's user-space side) are the
     // libraries the Vulkan ICD manifests point at, which a driver update replaces.
     parts.push(probe.read('/proc/driver/nvidia/version')?.trim());
-    const dirs = linuxLibDirs(env);
-    const loader = dirs.map((d) => path.join(d, 'libvulkan.so.1')).find((f) => probe.stat(f));
+    const exists = (f: string) => probe.stat(f) !== undefined;
+    const loader = findLinuxLibrary('libvulkan.so.1', env, exists);
     if (loader) parts.push(stamp(loader));
     const manifests = [
       ...(env.VK_DRIVER_FILES ?? env.VK_ICD_FILENAMES ?? '').split(':').filter(Boolean),
@@ -95,11 +102,7 @@ export function stackParts(platform: NodeJS.Platform, probe: StackProbe, env: No
       const lib = icdLibrary(probe.read(m));
       if (!lib) continue;
       // A bare name is found by the dynamic loader: look in the usual folders.
-      const found = path.isAbsolute(lib)
-        ? lib
-        : lib.includes('/')
-          ? path.join(path.dirname(m), lib)
-          : dirs.map((d) => path.join(d, lib)).find((f) => probe.stat(f));
+      const found = path.isAbsolute(lib) ? lib : lib.includes('/') ? path.join(path.dirname(m), lib) : findLinuxLibrary(lib, env, exists);
       parts.push(found ? (stamp(found) ?? lib) : lib);
     }
   } else if (platform === 'win32') {

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ProviderName } from '../shared/types';
-import { linuxLibDirs } from './gpu-stack';
+import { findLinuxLibrary } from './gpu-stack';
 
 /** The per-user cache folder of Coconut Lens (COCONUT_LENS_CACHE_DIR overrides it, e.g. in tests). */
 export function cacheDir(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform, home = os.homedir()): string {
@@ -103,7 +103,7 @@ export function checkCuda(dir = bindingDir()): CudaCheck {
  * "Couldn't load Vulkan" on stderr and WebGPU cannot start, so `auto` does not try it.
  */
 export function vulkanLoaderPresent(env: NodeJS.ProcessEnv = process.env, exists: (p: string) => boolean = fs.existsSync): boolean {
-  return linuxLibDirs(env).some((d) => exists(path.join(d, 'libvulkan.so.1')));
+  return findLinuxLibrary('libvulkan.so.1', env, exists) !== undefined;
 }
 
 /** The providers worth trying on this platform, CPU last (it always exists). */

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import type { InferenceSession as OrtSession } from 'onnxruntime-node';
 import { markNoEmptyTensors } from './empty-tensors';
 import { EngineError } from './errors';
-import type { ProviderTrial } from './provider-trial';
+import type { ProviderTrial, TrialOutcome } from './provider-trial';
 import { cachedChoice, cacheKey, candidateProviders, checkCuda, providerCacheFile, rememberChoice, type AutoChoice } from './providers';
 import type { ProviderName, ProviderSetting } from '../shared/types';
 import { chooseThreads, type ThreadChoice, type ThreadMeasure } from './thread-choice';
@@ -222,7 +222,7 @@ export async function createSession(source: ModelSource, opts: SessionOptions = 
   const created =
     setting === 'auto' && opts.auto
       ? await createAuto(source, threads, opts.auto, opts.trial)
-      : await createWithFallback(source, resolveProvider(setting), threads, opts.kvOnGpuLayers, opts.trial, opts.spinWithinRuns);
+      : await createWithFallback(source, resolveProvider(setting), threads, opts);
   return threadChoice ? { ...created, threadChoice } : created;
 }
 
@@ -230,12 +230,10 @@ async function createWithFallback(
   source: ModelSource,
   requested: ProviderName,
   threads: number,
-  kvOnGpuLayers?: number,
-  trial?: ProviderTrial,
-  spinWithinRuns?: boolean,
+  { kvOnGpuLayers, trial, spinWithinRuns }: Pick<SessionOptions, 'kvOnGpuLayers' | 'trial' | 'spinWithinRuns'> = {},
 ): Promise<CreatedSession> {
   if (requested === 'cpu') return { session: await createOnCpu(source, threads, spinWithinRuns), provider: 'cpu', threads };
-  const tried = trial && !knownUnavailable(requested) ? await trial(requested) : { ok: true };
+  const tried = await trialOutcome(requested, trial);
   if (!tried.ok)
     return {
       session: await createOnCpu(source, threads),
@@ -260,6 +258,11 @@ async function createWithFallback(
   }
 }
 
+/** What a provider's trial process said; no trial for the CPU, without one, or where the provider is known not to start. */
+async function trialOutcome(provider: ProviderName, trial: ProviderTrial | undefined): Promise<TrialOutcome> {
+  return provider !== 'cpu' && trial && !knownUnavailable(provider) ? trial(provider) : { ok: true };
+}
+
 /**
  * `auto`: the remembered choice for this model and machine, else every available provider measured
  * on a few thought steps, the fastest kept (its session is the one returned) and remembered.
@@ -269,19 +272,17 @@ async function createAuto(source: ModelSource, threads: number, auto: AutoMeasur
   const file = auto.cacheFile ?? providerCacheFile();
   const cached = cachedChoice(key, file);
   if (cached) {
-    const created = await createWithFallback(source, cached.provider, threads, undefined, trial);
+    const created = await createWithFallback(source, cached.provider, threads, { trial });
     return { ...created, choice: { ...cached, source: 'cache' } };
   }
   const measuredMs: AutoChoice['measuredMs'] = {};
   const failed: AutoChoice['failed'] = {};
   let best: { provider: ProviderName; session: OrtSession; ms: number } | undefined;
   for (const provider of candidateProviders()) {
-    if (provider !== 'cpu' && trial && !knownUnavailable(provider)) {
-      const tried = await trial(provider);
-      if (!tried.ok) {
-        failed[provider] = tried.reason ?? 'failed its trial run';
-        continue;
-      }
+    const tried = await trialOutcome(provider, trial);
+    if (!tried.ok) {
+      failed[provider] = tried.reason ?? 'failed its trial run';
+      continue;
     }
     let session: OrtSession;
     try {

@@ -13,6 +13,7 @@ import { describe, it } from 'node:test';
 import type { InferenceSession } from 'onnxruntime-node';
 import { BatchDecoder, type BatchPass } from '../../src/engine/batch-decoder';
 import { promptWithBot } from '../../src/engine/bench/steps';
+import { argmax } from '../../src/engine/decode';
 import { Decoder, type PassOutput } from '../../src/engine/decoder';
 import { prefixKey } from '../../src/engine/decoder-io';
 import { markNoEmptyTensors, needsMaskedPrefix, prependMaskedColumn } from '../../src/engine/empty-tensors';
@@ -25,12 +26,6 @@ const SHIPPED = path.join(ROOT, 'models', 'prosqa-coconut');
 const FIXTURE_RSC = path.join(ROOT, 'test', 'fixtures', 'tiny-model-rsc');
 const SHORT = shortSampleQuestions(3);
 const OFFICIAL = officialQuestions(3);
-
-function argmax(a: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < a.length; i++) if (a[i] > a[best]) best = i;
-  return best;
-}
 
 interface Held {
   decoder: InferenceSession;
