@@ -28,7 +28,8 @@ export const noVscode = {
 
 /** The extension host: `vscode` is provided by the host. */
 const extensionOptions = { ...nodeOptions, external: [...nodeOptions.external, 'vscode'] };
-const engineOptions = { ...nodeOptions, plugins: [noVscode] };
+// tsx: only the sources start a batch lane through it (src/engine/batch-lanes.ts); a bundle starts batch-lane.js.
+const engineOptions = { ...nodeOptions, external: [...nodeOptions.external, 'tsx'], plugins: [noVscode] };
 const webviewOptions = { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', logLevel: 'warning' };
 
 /** Every bundle the extension ships, by name. */
@@ -38,5 +39,7 @@ export const bundles = {
   cli: { ...engineOptions, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js' },
   // The child process a GPU provider is tried in first (src/engine/provider-trial.ts).
   providerTrial: { ...engineOptions, entryPoints: ['src/engine/provider-trial-main.ts'], outfile: 'dist/provider-trial.js' },
+  // A dataset's batch lanes, a worker thread each (src/engine/batch-lanes.ts).
+  batchLane: { ...engineOptions, entryPoints: ['src/engine/batch-lane-main.ts'], outfile: 'dist/batch-lane.js' },
   webview: { ...webviewOptions, entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js' },
 };

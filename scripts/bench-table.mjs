@@ -38,7 +38,7 @@ const cols = reports.map(({ r }) => {
       [`dataset: the prompts' passes alone (what batching cannot remove), s`]: [d?.prefillSeconds, undefined],
       [`host memory growth, 20 inspects, MB`]: [m.hostMemoryMB?.growth, undefined],
     },
-    note: `prompt ${m.plan.promptTokens + 1} tokens; ${r.machine.cpu} × ${r.machine.cores}, ${m.threads} thread(s) (PyTorch ${m.pytorch?.threads ?? m.threads})${d?.eval?.batchThreads ? `, the dataset's batches on ${d.eval.batchThreads}` : ''}, onnxruntime ${r.machine.onnxruntime}, torch ${m.pytorch?.torch ?? '–'}, ${r.machine.date.slice(0, 16)}Z`,
+    note: `prompt ${m.plan.promptTokens + 1} tokens; ${r.machine.cpu} × ${r.machine.cores}, ${m.threads} thread(s) (PyTorch ${m.pytorch?.threads ?? m.threads})${d?.eval?.batchLanes ? `, the dataset's batches in ${d.eval.batchLanes} lanes` : ''}, onnxruntime ${r.machine.onnxruntime}, torch ${m.pytorch?.torch ?? '–'}, ${r.machine.date.slice(0, 16)}Z`,
     answers: d ? `${d.eval.answersDiffering} batched vs record-by-record, ${d.pytorch?.answersDifferingFromOurs ?? '–'} vs PyTorch` : '–',
     batchSize: d?.eval?.batchSize,
   };

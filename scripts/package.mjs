@@ -24,7 +24,7 @@ import { zipEntries } from './zip-entries.mjs';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ORT_BIN = join(root, 'node_modules/onnxruntime-node/bin/napi-v6');
 const ALL_TARGETS = ['linux-x64', 'linux-arm64', 'darwin-arm64', 'darwin-x64', 'win32-x64', 'win32-arm64'];
-const BUNDLES = ['extension.js', 'engine-worker.js', 'provider-trial.js', 'webview.js', 'cli.js'];
+const BUNDLES = ['extension.js', 'engine-worker.js', 'provider-trial.js', 'batch-lane.js', 'webview.js', 'cli.js'];
 const DEFAULT_MODEL = 'models/prosqa-coconut';
 
 const { values: opts } = parseArgs({

@@ -98,7 +98,7 @@ export function formatReport(r: Record<string, any>): string {
     lines.push('', `dataset: ${d.records} records inspected in ${d.seconds} s (${d.msPerRecord} ms/record)`);
     lines.push(
       `  evaluation: record by record ${d.eval.recordByRecordSeconds} s, batches of ${d.eval.batchSize} ${d.eval.batchedSeconds} s` +
-        (d.eval.batchThreads ? ` on ${d.eval.batchThreads} threads ` : ' ') +
+        (d.eval.batchLanes ? ` in ${d.eval.batchLanes} lanes ` : ' ') +
         `(x${d.batched_eval_speedup}), ${d.eval.answersDiffering} answers differ`,
     );
     if (d.prefillSeconds !== undefined)

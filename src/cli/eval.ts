@@ -87,7 +87,7 @@ export async function evalCommand(argv: string[], io: Io): Promise<number> {
     io.out(
       `${engine.info.name} on ${engine.info.provider}, k=${thoughts}: ${correct}/${rows.length} correct ` +
         `(${(summary.accuracy * 100).toFixed(1)}%) in ${seconds.toFixed(1)} s` +
-        ((result.batchRows ?? 1) > 1 ? `, batches of ${result.batchRows}${engine.info.batchThreads ? ` on ${engine.info.batchThreads} threads` : ''}` : ''),
+        ((result.batchRows ?? 1) > 1 ? `, batches of ${result.batchRows}${engine.info.batchLanes ? ` in ${engine.info.batchLanes} lanes` : ''}` : ''),
     );
     if (failed) io.out(`${failed} record(s) could not be run; first: ${firstError!.message}`);
   }

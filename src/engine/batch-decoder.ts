@@ -6,7 +6,7 @@
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { Decoder, embedIds, outputPositions, thoughtStepsTensor } from './decoder';
 import { maskedPrefixTier, needsMaskedPrefix, prependMaskedColumn } from './empty-tensors';
-import { EngineError, throwIfAborted } from './errors';
+import { EngineError, throwIfAborted, type Cancellation } from './errors';
 import {
   decoderFeatures,
   decoderShape,
@@ -109,7 +109,7 @@ export class BatchDecoder {
    * Prefills every prompt (token ids, already ending in bot), left-padded to the longest, with
    * room for `after` more positions (thoughts, eot, answer tokens).
    */
-  async start(prompts: number[][], after: number, signal?: AbortSignal): Promise<BatchPass> {
+  async start(prompts: number[][], after: number, signal?: Cancellation): Promise<BatchPass> {
     if (prompts.length === 0) throw new EngineError('INTERNAL', 'a batch needs at least one prompt', 'pass one or more prompts');
     const { D, H, Dh, L } = this.s;
     const B = prompts.length;
@@ -150,7 +150,7 @@ export class BatchDecoder {
    * prefix tier of a version 3 decoder or the recent one before, lands in the buffer the batch
    * reads, after the row's pads.
    */
-  private async prefillRows(prompts: number[][], S: number, mask: BigInt64Array, signal?: AbortSignal): Promise<BatchPass> {
+  private async prefillRows(prompts: number[][], S: number, mask: BigInt64Array, signal?: Cancellation): Promise<BatchPass> {
     const { D, H, Dh, L, V } = this.s;
     const B = prompts.length;
     const into = this.features.prefixCache ? 3 : 0;

@@ -1,10 +1,10 @@
 // Sessions made after a model was loaded (the thought loop's at the engine's second run, a
-// dataset's batches' at its first batch) read decoder.onnx again, minutes or hours later. A
+// dataset's batch lanes' at its first batch) read decoder.onnx again, minutes or hours later. A
 // re-export into the same folder in between (training/export.py --out the loaded folder) would
 // give them another model than the one the engine loaded and checked, and a run would then mix the
 // two without a word. So they read it through here: the bytes a later session is made from must
 // hash to the manifest's sha256, as the loaded file did (model-dir.ts). Hashing is ~2.5 ms for the
-// shipped model; only decoders of up to 64 MB get later sessions (batch-session.ts).
+// shipped model; the lanes take decoders up to 1/16 of the memory (batch-lanes.ts).
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -36,6 +36,6 @@ export async function readLoadedDecoder(file: string, sha256: string): Promise<U
 }
 
 /** The whole decoder file as a session source that reads it through readLoadedDecoder. */
-export function loadedDecoder(file: string, sha256: string): ModelSource {
+export function loadedDecoder(file: string, sha256: string): Exclude<ModelSource, string> {
   return { path: file, bytes: () => readLoadedDecoder(file, sha256) };
 }

@@ -1,9 +1,12 @@
 // The onnxruntime sessions one loaded model holds: the decoder's, which runs every plain pass (on
 // the graph without its thought loop where that can be had, loop-free-graph.ts); the thought
-// loop's, made at the engine's second run (loop-session.ts); and a dataset's batches', with more
-// threads than the engine's (batch-session.ts).
+// loop's, made at the engine's second run (loop-session.ts); and on the CPU a dataset's batch
+// lanes, a one-thread session each in a thread of its own (batch-lanes.ts).
 import type { InferenceSession } from 'onnxruntime-node';
-import { BatchSession, batchThreads } from './batch-session';
+import { decoderBatches } from './analysis/batch-answers';
+import type { BatchRunner } from './analysis/batch-runner';
+import { BatchDecoder, ROW_PREFILL_SCORES } from './batch-decoder';
+import { BatchLanes, laneCount } from './batch-lanes';
 import { quickInspectMs, quickThoughtStepMs } from './bench/steps';
 import { checkDecoderIO, decoderFeatures } from './decoder-io';
 import { loadedDecoder } from './decoder-reread';
@@ -14,7 +17,7 @@ import { LoopSession } from './loop-session';
 import { childProviderTrial, type ProviderTrial } from './provider-trial';
 import { fileForRole } from './manifest';
 import type { ModelDir } from './model-dir';
-import { createSession, defaultBatchThreads, type CreatedSession, type ModelSource, type SessionOptions } from './session';
+import { createSession, defaultBatchLanes, type CreatedSession, type ModelSource, type SessionOptions } from './session';
 
 export class EngineSessions {
   private constructor(
@@ -23,8 +26,10 @@ export class EngineSessions {
     readonly source: ModelSource,
     /** The session with the thought loop, where the decoder's has none. */
     readonly loop: LoopSession | undefined,
-    /** The batches' own session, and the threads it runs. */
-    readonly batches: { session: BatchSession; threads: number } | undefined,
+    readonly model: ModelDir,
+    /** A dataset's batch lanes, where the CPU has cores and memory for them. */
+    readonly lanes: BatchLanes | undefined,
+    private readonly onNotice?: (message: string) => void,
   ) {}
 
   /**
@@ -69,29 +74,57 @@ export class EngineSessions {
       typeof source === 'string' || !thoughtLoopRunsOn(created.provider)
         ? undefined
         : new LoopSession(async () => (await createChecked(whole, { provider: created.provider, threads: created.threads }, withLoop)).session, opts.onNotice);
-    // A count given is kept for batches too; a budget given bounds them as it bounds the engine's.
-    const batchBudget = opts.threads !== undefined ? undefined : (opts.threadBudget ?? defaultBatchThreads());
-    const wide = batchThreads(created, batchBudget, decoderFile.bytes ?? Infinity); // unknown size: treated as large
-    const batches = wide === undefined ? undefined : { session: new BatchSession(typeof source === 'string' ? whole : source, wide), threads: wide };
-    return new EngineSessions(created, source, loop, batches);
+    // A count given is kept for batches too (they run on the engine's session); a budget given bounds the lanes.
+    const batchBudget = opts.threads !== undefined ? undefined : (opts.threadBudget ?? defaultBatchLanes());
+    const n = laneCount(created.provider, batchBudget, decoderFile.bytes ?? Infinity); // unknown size: treated as large
+    const src: Exclude<ModelSource, string> = typeof source === 'string' ? whole : source;
+    const lanes =
+      n === undefined
+        ? undefined
+        : new BatchLanes(
+            n,
+            async () => ({
+              decoder: { path: decoderFile.path, bytes: await src.bytes() },
+              manifest: model.manifest,
+              probe: model.probe,
+              rowPrefillAbove: ROW_PREFILL_SCORES,
+            }),
+            (prompt, after) => new BatchDecoder(created.session, model.manifest, model.probe).bytesPerRow(prompt, after),
+          );
+    return new EngineSessions(created, source, loop, model, lanes, opts.onNotice);
   }
 
   get decoder(): InferenceSession {
     return this.created.session;
   }
 
-  /** The session a dataset's batches run on. */
-  batchSession(): Promise<InferenceSession> {
-    return this.batches ? this.batches.session.get() : Promise.resolve(this.decoder);
+  /**
+   * What runs a dataset's batches: the lanes, or where there are none or they could not start, a
+   * decoder on the engine's session (on the CPU it prefills long batches by row: one thread).
+   */
+  async batches(): Promise<BatchRunner> {
+    if (this.lanes) {
+      try {
+        await this.lanes.start();
+        return this.lanes;
+      } catch (e) {
+        // The decoder file's own errors (changed since the load) are the evaluation's; a lane's thread
+        // that cannot start leaves the batches to the engine's session.
+        if (e instanceof EngineError && e.code === 'MODEL_CHECKSUM') throw e;
+        this.onNotice?.(`batches run on the engine's thread: their lanes could not start (${e instanceof Error ? e.message : String(e)})`);
+      }
+    }
+    const rowPrefill = this.created.provider === 'cpu' ? ROW_PREFILL_SCORES : Infinity;
+    return decoderBatches(new BatchDecoder(this.decoder, this.model.manifest, this.model.probe, rowPrefill), this.model.manifest);
   }
 
-  /** Sessions held: the decoder's, the thought loop's once made, the batches' once they got their own. */
+  /** Sessions held: the decoder's, the thought loop's once made, the batch lanes' once started. */
   get count(): number {
-    return 1 + (this.loop?.ready ? 1 : 0) + (this.batches?.session.started ? 1 : 0);
+    return 1 + (this.loop?.ready ? 1 : 0) + (this.lanes?.sessions ?? 0);
   }
 
   async release(): Promise<void> {
-    await this.batches?.session.release();
+    await this.lanes?.release();
     await this.loop?.release();
     await this.decoder.release();
   }

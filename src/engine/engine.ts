@@ -1,6 +1,5 @@
 // The engine's public face: load a model folder once, then run inspections and the analyses built
 // on them (interventions, k sweep, attribution, dataset evaluation) one at a time.
-import { BatchDecoder, ROW_PREFILL_SCORES } from './batch-decoder';
 import { runCoconut, type LoopHooks, type LoopResult } from './coconut';
 import { Decoder, RECENT_POSITIONS } from './decoder';
 import { decodeThought, l2norm, softmax, topTokens } from './decode';
@@ -86,7 +85,7 @@ export class CoconutEngine {
     private readonly held: EngineSessions,
   ) {
     this.info = modelInfo(model, held.created);
-    if (held.batches) this.info.batchThreads = held.batches.threads;
+    if (held.lanes) this.info.batchLanes = held.lanes.lanes;
     if (held.loop) this.info.thoughtLoopSession = true;
     const loop = held.loop;
     this.decoder = new Decoder(held.decoder, model.manifest, model.probe, loop ? () => loop.ready : undefined);
@@ -256,16 +255,7 @@ export class CoconutEngine {
   private context(): RunContext {
     return {
       dec: this.decoder,
-      batchDecoder: async () => {
-        return new BatchDecoder(
-          await this.held.batchSession(),
-          this.model.manifest,
-          this.model.probe,
-          // On the batch session's spinning threads one padded pass beats a pass per prompt (stop 23:
-          // the official set 0.80 → 0.77 s, 6 × 512 2.85 → 2.69 s); on one thread it does not.
-          this.info.provider === 'cpu' && !this.held.batches ? ROW_PREFILL_SCORES : Infinity,
-        );
-      },
+      batches: () => this.held.batches(),
       model: this.model,
       encode: (q) => this.encodeQuestion(q),
       checkPlan: (n, k, max) => this.checkPlan(n, k, max),

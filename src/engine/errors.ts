@@ -55,7 +55,10 @@ export function cancelledError(): EngineError {
   return new EngineError('CANCELLED', 'the run was cancelled', 'start the run again when you need it');
 }
 
+/** What a run reads between passes to know it was cancelled: an AbortSignal, or a batch lane's flag. */
+export type Cancellation = Pick<AbortSignal, 'aborted'>;
+
 /** Throws CANCELLED when the signal has fired; called between forward passes. */
-export function throwIfAborted(signal: AbortSignal | undefined): void {
+export function throwIfAborted(signal: Cancellation | undefined): void {
   if (signal?.aborted) throw cancelledError();
 }

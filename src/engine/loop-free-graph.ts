@@ -5,10 +5,12 @@
 // one call run on the whole file, in a session of its own (loop-session.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { SECOND_SESSION_MAX_BYTES } from './batch-session';
 import { THOUGHT_STEPS } from './decoder-io';
 import { readLoadedDecoder } from './decoder-reread';
 import { EngineError } from './errors';
+
+/** decoder.onnx sizes above this keep one session, the whole file's, for the engine's life (the shipped model is 3.5 MB). */
+export const SECOND_SESSION_MAX_BYTES = 64 * 1024 * 1024;
 import type { ManifestFile } from './manifest';
 import { fields, readString, WireError, type WireField } from './onnx-wire';
 

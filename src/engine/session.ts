@@ -50,12 +50,6 @@ export interface SessionOptions {
    * child, tests, the bench's sessions made after the engine's).
    */
   trial?: ProviderTrial;
-  /**
-   * CPU, more than one thread: the pool's threads spin between the ops of a run instead of sleeping,
-   * and stop when it returns (onnxruntime's session.force_spinning_stop). For passes big enough to
-   * split (a dataset's batches, batch-session.ts); an idle engine then burns nothing.
-   */
-  spinWithinRuns?: boolean;
 }
 
 /**
@@ -102,11 +96,11 @@ export function defaultThreads(): number {
 }
 
 /**
- * What a dataset's batches may use when nobody says: every core, at most 4. An evaluation is a job
- * the user waits for, and its passes are big enough to split; the runs a user reads one by one
- * keep defaultThreads(), which leaves the editor a core.
+ * The lanes a dataset's batches may run in when nobody says (batch-lanes.ts): every core, at most
+ * 4. An evaluation is a job the user waits for; the runs a user reads one by one keep
+ * defaultThreads(), which leaves the editor a core.
  */
-export function defaultBatchThreads(): number {
+export function defaultBatchLanes(): number {
   return Math.max(1, Math.min(4, cores()));
 }
 
@@ -120,27 +114,23 @@ export function checkProviderSetting(p: unknown): ProviderSetting {
   throw new EngineError('PROVIDER_FAILED', `unknown execution provider ${JSON.stringify(p)}`, `choose one of ${PROVIDERS.join(', ')}`);
 }
 
-export function sessionOptions(threads: number, spinWithinRuns = false): OrtSession.SessionOptions {
-  // Spinning helps only where there is a pool to keep awake, and force_spinning_stop ends it with
-  // the run: without that a pool thread spins ~40 ms after every run (measured here).
-  const spin = spinWithinRuns && threads > 1;
+export function sessionOptions(threads: number): OrtSession.SessionOptions {
   return {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
     logSeverityLevel: 3,
-    // No busy-waiting between ops unless asked for (spinWithinRuns, a dataset's batches): the editor
-    // shares these cores, and on a loaded 2-core machine spinning intra-op threads made a 5-layer
-    // d256 thought step 2x slower (docs/performance.md).
+    // No busy-waiting: the editor shares these cores, and on a loaded 2-core machine spinning
+    // intra-op threads made a 5-layer d256 thought step 2x slower (docs/performance.md). Left
+    // spinning, a pool thread also burns ~40 ms of a core after every run (measured here).
     // Denormals flushed to zero: a trained model's sharp attention leaves probabilities below 1e-38,
     // and x86 arithmetic on them is slow. On the shipped model this cut the 6 thought steps of a
     // warm inspect by a third (docs/performance.md); nothing that size changes a logit.
     extra: {
       session: {
-        'intra_op.allow_spinning': spin ? '1' : '0',
+        'intra_op.allow_spinning': '0',
         'inter_op.allow_spinning': '0',
-        ...(spin ? { force_spinning_stop: '1' } : {}),
         set_denormal_as_zero: '1',
       },
     },
@@ -174,9 +164,9 @@ function knownUnavailable(provider: ProviderName): string | undefined {
  * The CPU provider is built into onnxruntime-node, so a decoder.onnx that it cannot load (after the
  * manifest's checksum matched) is a broken model, not a provider problem.
  */
-async function createOnCpu(source: ModelSource, threads: number, spinWithinRuns = false): Promise<OrtSession> {
+async function createOnCpu(source: ModelSource, threads: number): Promise<OrtSession> {
   try {
-    return await createFrom(source, { ...sessionOptions(threads, spinWithinRuns), executionProviders: ['cpu'] });
+    return await createFrom(source, { ...sessionOptions(threads), executionProviders: ['cpu'] });
   } catch (e) {
     if (e instanceof EngineError) throw e; // the source's own (decoder-reread.ts: the file changed since the load)
     const cause = e instanceof Error ? e.message : String(e);
@@ -230,9 +220,9 @@ async function createWithFallback(
   source: ModelSource,
   requested: ProviderName,
   threads: number,
-  { kvOnGpuLayers, trial, spinWithinRuns }: Pick<SessionOptions, 'kvOnGpuLayers' | 'trial' | 'spinWithinRuns'> = {},
+  { kvOnGpuLayers, trial }: Pick<SessionOptions, 'kvOnGpuLayers' | 'trial'> = {},
 ): Promise<CreatedSession> {
-  if (requested === 'cpu') return { session: await createOnCpu(source, threads, spinWithinRuns), provider: 'cpu', threads };
+  if (requested === 'cpu') return { session: await createOnCpu(source, threads), provider: 'cpu', threads };
   const tried = await trialOutcome(requested, trial);
   if (!tried.ok)
     return {

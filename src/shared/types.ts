@@ -152,8 +152,8 @@ export interface ModelInfo {
   };
   /** With threads unset and more than one core to spare: how the count was chosen (a short inspect's ms per count tried). */
   threadChoice?: { source: 'measured' | 'cache'; measuredMs: Record<string, number> };
-  /** Threads of the second session a dataset's batches run on, where the engine keeps fewer for single runs (batch-session.ts). */
-  batchThreads?: number;
+  /** Lanes a dataset's batches run in at once, a thread and a one-thread session each (batch-lanes.ts); unset: on the engine's session. */
+  batchLanes?: number;
   /**
    * Plain passes run the decoder without its thought loop, and thoughts in one call a second
    * session made at the engine's second run (loop-free-graph.ts, loop-session.ts).

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { AnalysisProgress, EvalRecord } from '../../src/shared/types';
 import { CoconutEngine } from '../../src/engine/engine';
-import { DEFAULT_BATCH_BUFFER_BYTES, defaultBatchSize } from '../../src/engine/analysis/dataset';
+import { DEFAULT_BATCH_BUFFER_BYTES, defaultBatchSize, laneBatchSize } from '../../src/engine/analysis/dataset';
 import { BatchDecoder } from '../../src/engine/batch-decoder';
 import { createSession } from '../../src/engine/session';
 import { FIXTURE, rejectsCode, ROOT, VALID_SET } from './helpers';
@@ -106,7 +106,8 @@ describe('rows per batch when none is given', () => {
           await session.release();
         }
         const records = SAMPLE.slice(0, 3).map((r: { question: string; answer: string }, i: number) => ({ index: i, question: r.question, answer: r.answer }));
-        assert.equal((await engine.evalDataset(records, { thoughts: [1] })).batchRows, 16);
+        // 16 rows, or fewer where that gives each lane a batch (batch-lanes.test.ts)
+        assert.equal((await engine.evalDataset(records, { thoughts: [1] })).batchRows, laneBatchSize(16, 3, engine.info.batchLanes ?? 1));
         assert.equal((await engine.evalDataset(records, { thoughts: [1], batchSize: 2 })).batchRows, 2);
         assert.equal((await engine.evalDataset(records, { thoughts: [1], batchSize: 1 })).batchRows, 1);
       } finally {

@@ -85,7 +85,10 @@ export function tempCacheDir(): string {
 export interface BuildConfig {
   nodeOptions: import('esbuild').BuildOptions;
   noVscode: import('esbuild').Plugin;
-  bundles: Record<'extension' | 'worker' | 'cli' | 'webview' | 'providerTrial', import('esbuild').BuildOptions & { entryPoints: string[]; outfile: string }>;
+  bundles: Record<
+    'extension' | 'worker' | 'cli' | 'webview' | 'providerTrial' | 'batchLane',
+    import('esbuild').BuildOptions & { entryPoints: string[]; outfile: string }
+  >;
 }
 
 export async function buildConfig(): Promise<BuildConfig> {
@@ -96,8 +99,8 @@ export async function buildConfig(): Promise<BuildConfig> {
 let bundled: Promise<{ worker: string; cli: string }> | undefined;
 
 /**
- * Bundles src/engine/worker.ts and src/cli/main.ts (with the provider trial's child, which both
- * start) into dist/ as `npm run build` does, so these tests do not depend on the other bundles building.
+ * Bundles src/engine/worker.ts and src/cli/main.ts (with the provider trial's child and the batch
+ * lanes, which both start) into dist/ as `npm run build` does, so these tests do not depend on the other bundles building.
  */
 export function buildBundles(): Promise<{ worker: string; cli: string }> {
   bundled ??= (async () => {
@@ -110,6 +113,7 @@ export function buildBundles(): Promise<{ worker: string; cli: string }> {
       [bundles.worker, worker],
       [bundles.cli, cli],
       [bundles.providerTrial, path.join(ROOT, 'dist', 'provider-trial.js')],
+      [bundles.batchLane, path.join(ROOT, 'dist', 'batch-lane.js')],
     ] as const) {
       const r = await esbuild.build({ ...options, sourcemap: true, outfile, write: false, absWorkingDir: ROOT });
       // Test files run in parallel processes: write to a unique name, then rename (atomic).

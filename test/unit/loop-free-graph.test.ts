@@ -10,11 +10,10 @@ import type { InferenceSession } from 'onnxruntime-node';
 import { Decoder } from '../../src/engine/decoder';
 import { decoderFeatures, checkDecoderIO } from '../../src/engine/decoder-io';
 import { CoconutEngine } from '../../src/engine/engine';
-import { LoopFreeDecoder, plainPassSource, stripThoughtLoop } from '../../src/engine/loop-free-graph';
+import { LoopFreeDecoder, plainPassSource, SECOND_SESSION_MAX_BYTES, stripThoughtLoop } from '../../src/engine/loop-free-graph';
 import { loadModelDir } from '../../src/engine/model-dir';
 import { fields, WireError } from '../../src/engine/onnx-wire';
 import { createSession } from '../../src/engine/session';
-import { SECOND_SESSION_MAX_BYTES } from '../../src/engine/batch-session';
 import { fileForRole } from '../../src/engine/manifest';
 import { copyFixture, FIXTURE, readManifest, ROOT } from './helpers';
 

@@ -30,7 +30,8 @@ describe('linux-x64 VSIX', { timeout: 900_000 }, () => {
 
   it('carries the bundles and linux-x64 onnxruntime only', () => {
     const names = zipEntries(vsix);
-    for (const f of ['extension.js', 'engine-worker.js', 'provider-trial.js', 'webview.js', 'cli.js']) assert.ok(names.includes(`extension/dist/${f}`), f);
+    for (const f of ['extension.js', 'engine-worker.js', 'provider-trial.js', 'batch-lane.js', 'webview.js', 'cli.js'])
+      assert.ok(names.includes(`extension/dist/${f}`), f);
     assert.ok(names.includes('extension/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node'));
     assert.ok(names.includes('extension/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1'));
     assert.ok(names.includes('extension/node_modules/onnxruntime-common/package.json'));

@@ -3,16 +3,10 @@
 // fixed cost of a decoder call once per batch instead of once per record.
 import { argmax } from '../decode';
 import type { BatchDecoder, BatchPass } from '../batch-decoder';
-import { throwIfAborted } from '../errors';
+import { throwIfAborted, type Cancellation } from '../errors';
 import type { Manifest } from '../manifest';
+import type { BatchAnswer, BatchRunner } from './batch-runner';
 import { atEachDepth } from './sweep';
-
-export interface BatchAnswer {
-  k: number;
-  /** Per row, the greedy answer ids (eos excluded). */
-  ids: number[][];
-  stoppedBy: ('eos' | 'max_new_tokens')[];
-}
 
 /**
  * `prompts`: question + suffix ids per row (without bot). `ks` ascending and distinct; every row
@@ -25,7 +19,7 @@ export async function batchAnswersAtDepths(
   prompts: number[][],
   ks: number[],
   maxNewTokens: number,
-  signal?: AbortSignal,
+  signal?: Cancellation,
 ): Promise<BatchAnswer[]> {
   const { bot, eot, eos } = m.special_tokens;
   throwIfAborted(signal);
@@ -56,8 +50,17 @@ export async function batchAnswersAtDepths(
   return answers;
 }
 
+/** Batches one at a time on `dec`, on the calling thread (the engine's session, or a GPU's). */
+export function decoderBatches(dec: BatchDecoder, m: Manifest): BatchRunner {
+  return {
+    lanes: 1,
+    bytesPerRow: (prompt, after) => dec.bytesPerRow(prompt, after),
+    answers: (prompts, ks, maxNewTokens, signal) => batchAnswersAtDepths(dec, m, prompts, ks, maxNewTokens, signal),
+  };
+}
+
 /** Greedy decoding per row until every row has emitted eos or maxNewTokens tokens. */
-async function greedyBatch(dec: BatchDecoder, out: BatchPass, eosId: number, maxNewTokens: number, signal?: AbortSignal) {
+async function greedyBatch(dec: BatchDecoder, out: BatchPass, eosId: number, maxNewTokens: number, signal?: Cancellation) {
   const B = out.rows;
   const V = out.logits.length / B;
   const ids: number[][] = Array.from({ length: B }, () => []);

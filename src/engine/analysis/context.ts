@@ -1,7 +1,7 @@
 // What the analyses need from a loaded engine: its decoder (one KV cache, used by one run at a
 // time), the model folder, and the engine's own prompt checks so errors read the same everywhere.
 import type { AnalysisProgress } from '../../shared/types';
-import type { BatchDecoder } from '../batch-decoder';
+import type { BatchRunner } from './batch-runner';
 import type { Decoder, PassOutput } from '../decoder';
 import type { ModelDir } from '../model-dir';
 import type { ResolvedIntervention } from './interventions';
@@ -9,8 +9,8 @@ import { applyIntervention } from './interventions';
 
 export interface RunContext {
   dec: Decoder;
-  /** A decoder for batches (dataset evaluation), on the engine's session or one for batches; its cache is its own. */
-  batchDecoder(): Promise<BatchDecoder>;
+  /** What runs a dataset's batches: a decoder on the engine's session, or lanes of their own (batch-lanes.ts). */
+  batches(): Promise<BatchRunner>;
   model: ModelDir;
   /** question + suffix → ids; PROMPT_EMPTY / PROMPT_OOV. */
   encode(question: string): number[];

@@ -8,7 +8,6 @@ import { isCompleteGraph } from '../../shared/graph';
 import { emptyCategoryCounts } from '../../shared/path-categories';
 import { classifyPath } from './paths';
 import { answersAtDepths, checkThoughtList } from './sweep';
-import { batchAnswersAtDepths } from './batch-answers';
 
 // Errors that concern one record; anything else (cancel, a broken model) stops the whole run.
 const PER_RECORD = new Set(['PROMPT_EMPTY', 'PROMPT_OOV', 'PROMPT_TOO_LONG', 'PROMPT_MALFORMED']);
@@ -67,25 +66,27 @@ export async function runEvalDataset(
   // (a prompt too long for the larger k, one that could not be encoded) one by one, in order.
   const batchable = given !== 1 ? prepared.filter((p) => p.promptIds && p.fits.length === ks.length) : [];
   batchable.sort((a, b) => a.promptIds!.length - b.promptIds!.length);
-  // One decoder for the run: its buffers grow to the largest batch, serve every batch, and are
-  // released with the run (a decoder per batch allocated them afresh every time). Only made when
-  // there is a batch: its session may be a second one, created on first use.
-  const dec = batchable.length > 0 ? await ctx.batchDecoder() : undefined;
+  // One runner for the run: a decoder whose buffers grow to the largest batch and serve every
+  // batch, or the engine's lanes (batch-lanes.ts). Only asked for when there is a batch: it may
+  // start a second session or the lanes' threads.
+  const runner = batchable.length > 0 ? await ctx.batches() : undefined;
   const longest = batchable.length > 0 ? batchable[batchable.length - 1].promptIds!.length + 1 : 0;
-  const batchSize = given ?? (dec ? defaultBatchSize(dec.bytesPerRow(longest, ks[ks.length - 1] + maxNewTokens)) : 1);
-  for (let from = 0; dec && from < batchable.length; from += batchSize) {
-    const batch = batchable.slice(from, from + batchSize);
-    const answers = await batchAnswersAtDepths(
-      dec,
-      m,
-      batch.map((p) => p.promptIds!),
-      ks,
-      maxNewTokens,
-      opts.signal,
-    );
-    batch.forEach((p, b) => {
-      p.rows.push(...answers.map((a) => answerRow(ctx, p, a.k, a.ids[b])));
-      finish(p);
+  const batchSize =
+    given ?? (runner ? laneBatchSize(defaultBatchSize(runner.bytesPerRow(longest, ks[ks.length - 1] + maxNewTokens)), batchable.length, runner.lanes) : 1);
+  const batches: Prepared[][] = [];
+  for (let from = 0; from < batchable.length; from += batchSize) batches.push(batchable.slice(from, from + batchSize));
+  if (runner) {
+    await eachAtOnce(batches, runner.lanes, async (batch) => {
+      const answers = await runner.answers(
+        batch.map((p) => p.promptIds!),
+        ks,
+        maxNewTokens,
+        opts.signal,
+      );
+      batch.forEach((p, b) => {
+        p.rows.push(...answers.map((a) => answerRow(ctx, p, a.k, a.ids[b])));
+        finish(p);
+      });
     });
   }
   const inBatch = new Set(batchable);
@@ -139,6 +140,32 @@ export const DEFAULT_BATCH_BUFFER_BYTES = 256 * 1024 * 1024;
  */
 export function defaultBatchSize(rowBytes: number): number {
   return Math.max(1, Math.min(DEFAULT_BATCH_ROWS, Math.floor(DEFAULT_BATCH_BUFFER_BYTES / Math.max(1, rowBytes))));
+}
+
+/** Fewer rows per batch where that gives every lane a batch: 20 records in 2 lanes run as 10 + 10, not 16 + 4. */
+export function laneBatchSize(rows: number, records: number, lanes: number): number {
+  return lanes > 1 ? Math.max(1, Math.min(rows, Math.ceil(records / lanes))) : rows;
+}
+
+/**
+ * `run` on every item, at most `n` at once, in order of start. After a failure no more start; the
+ * first error is thrown once the ones running have ended (a lane is never left mid-batch).
+ */
+async function eachAtOnce<T>(items: T[], n: number, run: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (!failure && next < items.length) {
+      const item = items[next++];
+      try {
+        await run(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
+  if (failure) throw failure.error;
 }
 
 /** The rows per batch given, checked; undefined when none was (the default depends on the records). */
