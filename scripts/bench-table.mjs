@@ -35,7 +35,7 @@ const cols = reports.map(({ r }) => {
         undefined,
       ],
       [d?.everyK ? `dataset, every k: batches of ${d.eval?.batchSize}, s` : 'dataset, every k, batched, s']: [d?.everyK?.batchedSeconds, undefined],
-      [`dataset: the prompts' passes alone (what batching cannot remove), s`]: [d?.prefillSeconds, undefined],
+      [`dataset: the prompts' passes alone, shared by the lanes (what batching cannot remove), s`]: [d?.prefillSeconds, undefined],
       [`host memory growth, 20 inspects, MB`]: [m.hostMemoryMB?.growth, undefined],
     },
     note: `prompt ${m.plan.promptTokens + 1} tokens; ${r.machine.cpu} × ${r.machine.cores}, ${m.threads} thread(s) (PyTorch ${m.pytorch?.threads ?? m.threads})${d?.eval?.batchLanes ? `, the dataset's batches in ${d.eval.batchLanes} lanes` : ''}, onnxruntime ${r.machine.onnxruntime}, torch ${m.pytorch?.torch ?? '–'}, ${r.machine.date.slice(0, 16)}Z`,

@@ -99,6 +99,14 @@ export class EngineSessions {
   }
 
   /**
+   * Starts the lanes without waiting, for an evaluation about to batch: their threads and sessions
+   * come up while the records are tokenized. A failure is reported by batches(), which waits for it.
+   */
+  startLanes(): void {
+    this.lanes?.start().catch(() => undefined);
+  }
+
+  /**
    * What runs a dataset's batches: the lanes, or where there are none or they could not start, a
    * decoder on the engine's session (on the CPU it prefills long batches by row: one thread).
    */

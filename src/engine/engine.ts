@@ -211,6 +211,7 @@ export class CoconutEngine {
   evalDataset(records: EvalRecord[], opts: EvalOptions & RunOptions & { maxNewTokens?: number } = {}): Promise<DatasetResult> {
     return this.serialize(async () => {
       const maxNewTokens = this.maxNewTokensOf({ maxNewTokens: opts.maxNewTokens });
+      if (opts.batchSize !== 1 && records.length > 1) this.held.startLanes();
       await this.prepareThoughtLoop();
       const r = await runEvalDataset(this.context(), records, opts, maxNewTokens, opts);
       return { ...r, provider: this.info.provider };
