@@ -56,7 +56,7 @@ describe('linux-x64 VSIX', { timeout: 900_000 }, () => {
       /^\[Content_Types\]\.xml$/,
       // vsce stores the page and the changelog as readme.md and changelog.md
       /^extension\/(package\.json|package\.nls\.json|readme\.md|changelog\.md|LICENSE(\.txt)?)$/,
-      /^extension\/dist\/(extension|engine-worker|provider-trial|webview|cli)\.js$/,
+      /^extension\/dist\/(extension|engine-worker|provider-trial|batch-lane|webview|cli)\.js$/,
       /^extension\/bin\/[^/]+$/,
       /^extension\/media\/.+\.(css|png|svg|md)$/,
       /^extension\/examples\/[^/]+$/,
