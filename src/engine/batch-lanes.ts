@@ -132,21 +132,30 @@ class Lane {
   }
 }
 
+/** How long lanes wait, idle, before they stop and give their sessions' memory back. */
+export const LANES_IDLE_MS = 60_000;
+
 /**
- * The lanes of one loaded model, started at the first batch and stopped with the engine. Batches
- * wait for a free lane; a lane that stopped is started again for the next batch.
+ * The lanes of one loaded model, started at the first batch, stopped after LANES_IDLE_MS without a
+ * batch (starting them again costs 0.2-0.8 s) and with the engine. Batches wait for a free lane; a
+ * lane that stopped is started again for the next batch.
  */
 export class BatchLanes implements BatchRunner {
   private started?: Promise<void>;
+  /** Bumped by release(): lanes a start made for an earlier generation are stopped, not kept. */
+  private generation = 0;
   private readonly all = new Set<Lane>();
   private free: Lane[] = [];
   private waiting: ((l: Lane) => void)[] = [];
+  private busy = 0;
+  private idleTimer?: NodeJS.Timeout;
 
   constructor(
     readonly lanes: number,
     private readonly setup: () => Promise<Omit<LaneSetup, 'cancel'>>,
     /** Bytes of cache buffers per row (BatchDecoder.bytesPerRow), as a lane's decoder allocates them. */
     readonly bytesPerRow: (prompt: number, after: number) => number,
+    private readonly idleMs = LANES_IDLE_MS,
   ) {}
 
   /** Sessions the lanes hold now. */
@@ -156,44 +165,63 @@ export class BatchLanes implements BatchRunner {
 
   /** Starts every lane (once); rejects, with every lane stopped, where one could not start. */
   start(): Promise<void> {
+    const generation = this.generation;
     this.started ??= this.setup().then(async (s) => {
       const tries = await Promise.allSettled(Array.from({ length: this.lanes }, () => Lane.start(s)));
       const lanes = tries.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
       const failed = tries.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) {
+      if (failed || generation !== this.generation) {
         await Promise.all(lanes.map((l) => l.stop()));
-        throw failed.reason;
+        if (failed) throw failed.reason;
+        return;
       }
       for (const l of lanes) this.all.add(l);
       this.free = lanes;
+      this.idleLater();
     });
     this.started.catch(() => (this.started = undefined));
     return this.started;
   }
 
   async answers(prompts: number[][], ks: number[], maxNewTokens: number, signal?: AbortSignal): Promise<BatchAnswer[]> {
-    await this.start();
-    let lane = this.free.pop() ?? (await new Promise<Lane>((r) => this.waiting.push(r)));
+    clearTimeout(this.idleTimer);
+    this.busy++;
     try {
-      throwIfAborted(signal);
-      if (!lane.alive) {
-        this.all.delete(lane);
-        lane = await Lane.start(await this.setup());
-        this.all.add(lane);
+      await this.start();
+      let lane = this.free.pop() ?? (await new Promise<Lane>((r) => this.waiting.push(r)));
+      try {
+        throwIfAborted(signal);
+        if (!lane.alive) {
+          this.all.delete(lane);
+          lane = await Lane.start(await this.setup());
+          this.all.add(lane);
+        }
+        return await lane.answers(prompts, ks, maxNewTokens, signal);
+      } finally {
+        const next = this.waiting.shift();
+        if (next) next(lane);
+        else this.free.push(lane);
       }
-      return await lane.answers(prompts, ks, maxNewTokens, signal);
     } finally {
-      const next = this.waiting.shift();
-      if (next) next(lane);
-      else this.free.push(lane);
+      this.busy--;
+      this.idleLater();
     }
   }
 
+  private idleLater(): void {
+    clearTimeout(this.idleTimer);
+    if (this.busy > 0 || this.all.size === 0) return;
+    this.idleTimer = setTimeout(() => void this.release(), this.idleMs);
+    this.idleTimer.unref();
+  }
+
   async release(): Promise<void> {
-    await this.started?.catch(() => undefined);
-    this.started = undefined;
-    await Promise.all([...this.all].map((l) => l.stop()));
+    clearTimeout(this.idleTimer);
+    this.generation++;
+    const lanes = [...this.all];
     this.all.clear();
     this.free = [];
+    this.started = undefined;
+    await Promise.all(lanes.map((l) => l.stop()));
   }
 }

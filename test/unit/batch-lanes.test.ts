@@ -181,6 +181,27 @@ describe('batch lanes', () => {
     }
   });
 
+  it('stop once idle, giving their memory back, and start again for the next batch', async () => {
+    const model = await loadModelDir(FIXTURE);
+    const bytes = fs.readFileSync(path.join(FIXTURE, 'decoder.onnx'));
+    const setup = async () => ({ decoder: { path: 'decoder.onnx', bytes }, manifest: model.manifest, probe: model.probe, rowPrefillAbove: Infinity });
+    const lanes = new BatchLanes(2, setup, () => 1, 150);
+    try {
+      const prompt = [[1, 2, 3, model.manifest.special_tokens.bot.id]];
+      const first = await lanes.answers(prompt, [1], 4);
+      assert.equal(lanes.sessions, 2);
+      await new Promise((r) => setTimeout(r, 60));
+      assert.equal(lanes.sessions, 2, 'not yet idle long enough');
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(lanes.sessions, 0, 'stopped after 150 ms without a batch');
+      assert.deepEqual(await lanes.answers(prompt, [1], 4), first);
+      assert.equal(lanes.sessions, 2);
+    } finally {
+      await lanes.release();
+    }
+    assert.equal(lanes.sessions, 0);
+  });
+
   it('are not started from a decoder.onnx replaced after the load: the evaluation says so, and record by record goes on', async () => {
     remember(1);
     const dir = tmpDir('coconut-lens-shipped-');
