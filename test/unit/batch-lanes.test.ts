@@ -7,13 +7,14 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { laneBatchSize } from '../../src/engine/analysis/dataset';
 import { BatchLanes, laneCount, lanesMaxBytes, LANES_MIN_BYTES } from '../../src/engine/batch-lanes';
+import { EngineClient } from '../../src/engine/client';
 import { CoconutEngine } from '../../src/engine/engine';
 import { loadModelDir } from '../../src/engine/model-dir';
 import { cacheKey, rememberEntry } from '../../src/engine/providers';
 import { defaultBatchLanes } from '../../src/engine/session';
 import { threadCacheFile } from '../../src/engine/thread-choice';
 import type { EvalRecord } from '../../src/shared/types';
-import { FIXTURE, readManifest, rejectsCode, ROOT, tempCacheDir, tmpDir, VALID_SET } from './helpers';
+import { buildBundles, FIXTURE, readManifest, rejectsCode, ROOT, tempCacheDir, tmpDir, VALID_SET } from './helpers';
 
 tempCacheDir();
 const SHIPPED = path.join(ROOT, 'models', 'prosqa-coconut');
@@ -221,6 +222,24 @@ describe('batch lanes', () => {
     } finally {
       await engine.dispose();
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('run from the bundles as the extension and the CLI run them (dist/batch-lane.js beside the engine worker)', async () => {
+    const { worker } = await buildBundles();
+    const notices: string[] = [];
+    const client = new EngineClient({ workerPath: worker, onNotice: (m) => notices.push(m) });
+    try {
+      const info = await client.load(SHIPPED, 'cpu');
+      if (os.availableParallelism() < 2) return assert.equal(info.batchLanes, undefined, 'one core: no lanes');
+      assert.equal(info.batchLanes, Math.min(4, os.availableParallelism()));
+      const recs = records(20);
+      const batched = await client.evalDataset(recs, { thoughts: [6] });
+      assert.deepEqual(notices, [], 'the bundled lanes started');
+      const one = await client.evalDataset(recs, { thoughts: [6], batchSize: 1 });
+      assert.deepEqual(batched.records, one.records);
+    } finally {
+      await client.dispose();
     }
   });
 
