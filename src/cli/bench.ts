@@ -1,6 +1,6 @@
 // coconut-lens bench: how fast the engine runs a model here, and against the PyTorch reference.
 //   coconut-lens bench [--model DIR] [--provider P] [--threads N] [--runs N] [--vs-pytorch]
-//                      [--torch-device cpu|cuda] [--growth] [--dataset FILE --limit N] [--json]
+//                      [--torch-device cpu|cuda] [--growth] [--dataset FILE --limit N | --no-dataset] [--json]
 // Timings are medians and p90s of many samples; with --vs-pytorch our blocks and PyTorch's
 // alternate (ours, theirs, ours, …) so both see the same machine load. Nothing here is a test:
 // numbers are recorded (docs/performance.md), never asserted.
@@ -15,9 +15,12 @@ import { benchDataset, benchGrowth } from './bench-extras';
 import { benchModel, type BenchTarget } from './bench-model';
 import { formatReport, machine, round } from './bench-report';
 
+/** The official ProsQA validation set in a clone of the project (data/prosqa/README.md). */
+const OFFICIAL_VALID_RELATIVE = path.join('data', 'prosqa', 'prosqa_valid.json');
+
 export const BENCH_USAGE = `coconut-lens bench [--model DIR] [--provider P] [--threads N] [--runs N] [--vs-pytorch]
                    [--torch-device cpu|cuda] [--python PATH] [--growth] [--dataset FILE] [--limit N]
-                   [--no-cold] [--kv-on-gpu] [--json]
+                   [--no-dataset] [--no-cold] [--kv-on-gpu] [--json]
 
 Measures prefill, per-thought-step and per-token-step latency (median, p90), session creation,
 warm inspect, cold inspect (a fresh process: start to decoded thoughts) and peak RSS.
@@ -32,7 +35,9 @@ warm inspect, cold inspect (a fresh process: start to decoded thoughts) and peak
 --growth           table of prefill + k thoughts (k = 0..16) for prompts of 64..1024 tokens, on a
                    random model of the same shape with 1100 positions
 --kv-on-gpu        WebGPU: keep the KV cache in GPU buffers during the step timings
---dataset FILE     also time the reference scoring loop (inspect each record) over --limit N records`;
+--dataset FILE     also evaluate --limit N records (default 500) record by record and in batches, and
+                   inspect each (default with the shipped model: the official validation set,
+                   ${OFFICIAL_VALID_RELATIVE}, where this folder has it; --no-dataset skips it)`;
 
 interface Io {
   out: (s: string) => void;
@@ -59,6 +64,7 @@ export async function benchCommand(argv: string[], io: Io, root: string): Promis
       dataset: { value: true },
       limit: { value: true },
       'no-cold': { value: false },
+      'no-dataset': { value: false },
       'kv-on-gpu': { value: false },
       json: { value: false },
       help: { value: false },
@@ -81,7 +87,7 @@ export async function benchCommand(argv: string[], io: Io, root: string): Promis
     throw usageError(`--torch-device must be cpu or cuda, got ${torchDevice}`, 'pass --torch-device cpu or --torch-device cuda');
   const python = pythonPath(strOption(p, 'python'));
   const vsPytorch = p.options.has('vs-pytorch');
-  const datasetFile = strOption(p, 'dataset');
+  if (p.options.has('dataset') && p.options.has('no-dataset')) throw usageError('--dataset and --no-dataset contradict each other', 'pass one of them');
   const limit = intOption(p, 'limit', 1) ?? 500;
   const log = (s: string) => io.err(s);
 
@@ -104,6 +110,12 @@ export async function benchCommand(argv: string[], io: Io, root: string): Promis
       note: `${DEFAULT_MODEL_RELATIVE} is not shipped yet: random weights in its planned shape (training/configs/prosqa-h100.json: 5 layers, d 256, 8 heads, vocab 69, 512 positions), exported at bench time by training/export.py`,
     });
   }
+
+  // The shipped model is evaluated on the official validation set, both ways, where this folder has
+  // it (a clone does, the VSIX does not): what issue 11's command reads its batched figure from.
+  const official = path.join(root, OFFICIAL_VALID_RELATIVE);
+  const shipped = !modelOpt && targets[0].label === 'prosqa-coconut';
+  const datasetFile = strOption(p, 'dataset') ?? (shipped && !p.options.has('no-dataset') && fs.existsSync(official) ? official : undefined);
 
   const question = benchQuestion(root);
   const results: Record<string, unknown>[] = [];
@@ -170,6 +182,7 @@ export async function benchCommand(argv: string[], io: Io, root: string): Promis
     ...(primary.thought_in_one_call_speedup_vs_pytorch !== undefined
       ? { thought_in_one_call_speedup_vs_pytorch: primary.thought_in_one_call_speedup_vs_pytorch }
       : {}),
+    ...(dataset ? { batched_eval_speedup: dataset.batched_eval_speedup } : {}),
     noise: 'medians over interleaved blocks; the machine may be shared, compare numbers from one run only',
   };
   io.out(p.options.has('json') ? JSON.stringify(report, null, 2) : formatReport(report));

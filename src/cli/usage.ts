@@ -11,7 +11,8 @@ Usage:
                           [--intervene SPEC]... [--provider P] [--threads N] [--json]
   coconut-lens eval DATASET [--model DIR] [--thoughts K | --sweep A..B] [--limit N] [--batch N]
                             [--provider P] [--threads N] [--json]
-  coconut-lens bench [--model DIR] [--provider P] [--threads N] [--runs N] [--vs-pytorch] [--growth] [--json]
+  coconut-lens bench [--model DIR] [--provider P] [--threads N] [--runs N] [--vs-pytorch] [--growth]
+                     [--dataset FILE | --no-dataset] [--json]
                      (coconut-lens bench --help for all its options)
 
 FILE / DATASET   a prompt file: .json (one record or an array), .jsonl (one record per line) in the

@@ -150,6 +150,23 @@ describe('coconut-lens bench', () => {
     }
   });
 
+  it('evaluates the official validation set both ways by default for the shipped model; --no-dataset skips it', async () => {
+    const r = await run(['bench', '--runs', '1', '--no-cold', '--limit', '4', '--json']);
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out);
+    assert.equal(j.models[0].label, 'prosqa-coconut');
+    assert.equal(path.relative(ROOT, j.dataset.file), path.join('data', 'prosqa', 'prosqa_valid.json'));
+    assert.equal(j.dataset.records, 4);
+    assert.equal(j.dataset.eval.answersDiffering, 0);
+    assert.ok(j.batched_eval_speedup > 0 && j.batched_eval_speedup === j.dataset.batched_eval_speedup, 'the batched figure beside the step figure');
+    const none = await run(['bench', '--runs', '1', '--no-cold', '--no-dataset', '--json']);
+    assert.equal(none.code, 0, none.err);
+    assert.equal(JSON.parse(none.out).dataset, undefined);
+    const both = await run(['bench', '--dataset', SAMPLE, '--no-dataset']);
+    assert.equal(both.code, 2);
+    assert.match(both.err, /--dataset and --no-dataset contradict each other/);
+  });
+
   it('names a bad option and a missing Python', async () => {
     let r = await run(['bench', '--torch-device', 'tpu']);
     assert.equal(r.code, 2);
