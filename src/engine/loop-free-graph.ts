@@ -8,11 +8,11 @@ import * as path from 'node:path';
 import { THOUGHT_STEPS } from './decoder-io';
 import { readLoadedDecoder } from './decoder-reread';
 import { EngineError } from './errors';
+import type { ManifestFile } from './manifest';
+import { fields, readString, WireError, type WireField } from './onnx-wire';
 
 /** decoder.onnx sizes above this keep one session, the whole file's, for the engine's life (the shipped model is 3.5 MB). */
 export const SECOND_SESSION_MAX_BYTES = 64 * 1024 * 1024;
-import type { ManifestFile } from './manifest';
-import { fields, readString, WireError, type WireField } from './onnx-wire';
 
 // Field numbers of onnx.proto (stable since ONNX 1.0).
 const MODEL_GRAPH = 7;

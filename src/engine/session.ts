@@ -127,13 +127,7 @@ export function sessionOptions(threads: number): OrtSession.SessionOptions {
     // Denormals flushed to zero: a trained model's sharp attention leaves probabilities below 1e-38,
     // and x86 arithmetic on them is slow. On the shipped model this cut the 6 thought steps of a
     // warm inspect by a third (docs/performance.md); nothing that size changes a logit.
-    extra: {
-      session: {
-        'intra_op.allow_spinning': '0',
-        'inter_op.allow_spinning': '0',
-        set_denormal_as_zero: '1',
-      },
-    },
+    extra: { session: { 'intra_op.allow_spinning': '0', 'inter_op.allow_spinning': '0', set_denormal_as_zero: '1' } },
   };
 }
 
