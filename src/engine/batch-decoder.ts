@@ -4,7 +4,7 @@
 // pads (attention and smeared keys skip them) and position_ids count real tokens only, so a row's
 // numbers match its own unbatched run up to float rounding.
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
-import { Decoder, embedIds, outputPositions, thoughtStepsTensor } from './decoder';
+import { embedIds, outputPositions, thoughtStepsTensor } from './decoder';
 import { maskedPrefixTier, needsMaskedPrefix, prependMaskedColumn } from './empty-tensors';
 import { EngineError, throwIfAborted, type Cancellation } from './errors';
 import {
@@ -23,8 +23,15 @@ import type { Manifest } from './manifest';
 import type { Probe } from './model-dir';
 import { ort } from './session';
 
-/** Attention scores of a padded batch prefill (B x H x S x S) past which the CPU prefills row by row. */
-export const ROW_PREFILL_SCORES = 2_000_000;
+/**
+ * Attention scores (rows x H x S x S) one prefill pass may hold on the CPU: a batch past it
+ * prefills its prompts in groups of consecutive rows that stay under it, each group padded to its
+ * own longest prompt. On one thread the score tensors of a pass then stay in L2 (their pipeline
+ * is ~8 copies of rows x H x 2S x S floats): the official set's 300 prompts, sorted by length,
+ * prefill in 650 ms in passes of 16 rows, 606 of 8, 570 of 4, 554 of 2, 581 of 1
+ * (docs/performance.md). A prompt past it on its own is one group.
+ */
+export const PREFILL_PASS_SCORES = 256_000;
 
 /** The last position of each row: logits [B, V] and last_hidden_state [B, D], row-major. */
 export interface BatchPass {
@@ -68,23 +75,22 @@ export class BatchDecoder {
   private nextPos = new BigInt64Array(0);
   /** The thought loop (its thought_steps input a plain pass feeds as 0) and the prefix cache. */
   private readonly features: DecoderFeatures;
-  /** Runs one prompt as its own sequence when a batch prefills by row. */
-  private single?: Decoder;
+  /** Runs a group of the prompts when a batch prefills in groups. */
+  private group?: BatchDecoder;
 
   /**
-   * `rowPrefillAbove` (ROW_PREFILL_SCORES on the CPU): a batch with more attention scores than
-   * this in its padded prefill (B x H x S x S) prefills each prompt in its own pass and writes its
-   * cache into the batch's buffers, left-padded. On the CPU one prompt's pass is already
-   * compute-bound, and a padded pass adds the pads and score tensors that leave the cache
-   * (docs/performance.md: prefill x1.37 / x1.78 in batches of 8 / 16 on a 6 x 512 model, x1.29 in
-   * batches of 32 on the shipped one, x0.92 in its batches of 8). On a GPU one padded pass is the
-   * cheaper one.
+   * `prefillPassScores` (PREFILL_PASS_SCORES on the CPU): a batch with more attention scores than
+   * this in its padded prefill (B x H x S x S) prefills its prompts in groups of rows that stay
+   * under it, and writes their caches into the batch's buffers, left-padded. On the CPU a prompt's
+   * pass is already compute-bound, and a large padded pass adds the pads and score tensors that
+   * leave the cache (docs/performance.md: prefill x1.37 / x1.78 in batches of 8 / 16 on a 6 x 512
+   * model by row). On a GPU one padded pass is the cheaper one (Infinity).
    */
   constructor(
     private readonly session: InferenceSession,
     private readonly manifest: Manifest,
     private readonly probe: Probe,
-    private readonly rowPrefillAbove = Infinity,
+    private readonly prefillPassScores = Infinity,
   ) {
     this.s = decoderShape(manifest);
     this.features = decoderFeatures(session);
@@ -139,47 +145,50 @@ export class BatchDecoder {
     this.at = 0;
     this.mask = new BigInt64Array(0);
     this.nextPos = new BigInt64Array(prompts.map((p) => BigInt(p.length)));
-    if (B * H * S * S > this.rowPrefillAbove) return this.prefillRows(prompts, S, mask, signal);
+    if (B * H * S * S > this.prefillPassScores) return this.prefillGroups(prompts, S, mask, signal);
     const embeds = new Float32Array(B * S * D);
     prompts.forEach((ids, b) => embeds.set(embedIds(this.probe, this.s, ids), (b * S + S - ids.length) * D));
     return this.run(embeds, mask, pos, S, this.features.prefixCache);
   }
 
   /**
-   * start() one prompt at a time, each run as a sequence of its own (Decoder): its cache, the
-   * prefix tier of a version 3 decoder or the recent one before, lands in the buffer the batch
-   * reads, after the row's pads.
+   * start() a group of prompts at a time (prefillGroups), each a padded batch of its own: its
+   * cache, the prefix tier of a version 3 decoder or the recent one before, lands in the buffer
+   * the batch reads, after the row's extra pads.
    */
-  private async prefillRows(prompts: number[][], S: number, mask: BigInt64Array, signal?: Cancellation): Promise<BatchPass> {
+  private async prefillGroups(prompts: number[][], S: number, mask: BigInt64Array, signal?: Cancellation): Promise<BatchPass> {
     const { D, H, Dh, L, V } = this.s;
     const B = prompts.length;
     const into = this.features.prefixCache ? 3 : 0;
     const logits = new Float32Array(B * V);
     const lastHidden = new Float32Array(B * D);
-    const single = (this.single ??= new Decoder(this.session, this.manifest, this.probe));
-    for (const [b, ids] of prompts.entries()) {
-      // A cancel is seen between rows: 32 prompts of a large model are seconds of passes.
+    const group = (this.group ??= new BatchDecoder(this.session, this.manifest, this.probe));
+    for (const [from, to] of prefillGroups(
+      prompts.map((p) => p.length),
+      H,
+      this.prefillPassScores,
+    )) {
+      // A cancel is seen between groups: 32 prompts of a large model are seconds of passes.
       throwIfAborted(signal);
-      single.reset();
-      const out = await single.step(single.embed(ids));
-      logits.set(out.logits, b * V);
-      lastHidden.set(out.lastHidden, b * D);
-      // where the sequence keeps its prompt: the prefix tier once it has one, the recent tier before
-      const st = single.snapshot();
-      const [tier, key, value] = st.prefixLen > 0 ? [st.prefix, prefixKey, prefixValue] : [st.past, pastKey, pastValue];
-      // [1, H, n, Dh] into row b of [B, H, S, Dh], after S - n zeroed pads (the buffers are reused)
-      const n = ids.length;
-      const pad = (S - n) * Dh;
-      for (let i = 0; i < L; i++)
-        [key(i), value(i)].forEach((name, kv) => {
-          const src = tier[name].data as Float32Array;
-          const dst = this.bufs[2 * i + kv][into];
+      const rows = prompts.slice(from, to);
+      const out = await group.start(rows, 0);
+      logits.set(out.logits, from * V);
+      lastHidden.set(out.lastHidden, from * D);
+      // [g, H, Sg, Dh] of the group (its own pads first) into rows from.. of [B, H, S, Dh], after S - Sg zeroed pads
+      const Sg = Math.max(...rows.map((p) => p.length));
+      const pad = (S - Sg) * Dh;
+      const at = this.features.prefixCache ? 3 : group.at;
+      for (let k = 0; k < 2 * L; k++) {
+        const src = group.bufs[k][at];
+        const dst = this.bufs[k][into];
+        for (let r = 0; r < rows.length; r++)
           for (let h = 0; h < H; h++) {
-            const row = (b * H + h) * S * Dh;
+            const row = ((from + r) * H + h) * S * Dh;
+            const own = (r * H + h) * Sg * Dh;
             dst.fill(0, row, row + pad);
-            dst.set(src.subarray(h * n * Dh, (h + 1) * n * Dh), row + pad);
+            dst.set(src.subarray(own, own + Sg * Dh), row + pad);
           }
-        });
+      }
     }
     [this.P, this.T, this.at] = this.features.prefixCache ? [S, 0, 0] : [0, S, 0];
     this.mask = mask;
@@ -287,4 +296,24 @@ export class BatchDecoder {
     }
     return { rows: B, logits: rowsLogits, lastHidden: rowsHidden };
   }
+}
+
+/**
+ * Consecutive rows [from, to) that prefill together: each group as many rows as keep
+ * rows x H x (its longest prompt)² within `maxScores`, and at least one.
+ */
+export function prefillGroups(lengths: number[], H: number, maxScores: number): [number, number][] {
+  const groups: [number, number][] = [];
+  let from = 0;
+  let longest = 0;
+  lengths.forEach((n, i) => {
+    const S = Math.max(longest, n);
+    if (i > from && (i - from + 1) * H * S * S > maxScores) {
+      groups.push([from, i]);
+      from = i;
+      longest = n;
+    } else longest = S;
+  });
+  if (lengths.length > from) groups.push([from, lengths.length]);
+  return groups;
 }

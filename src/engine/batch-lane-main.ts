@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     const { bytes, path } = setup.decoder;
     const { session } = await createSession({ path, bytes: async () => bytes }, { provider: 'cpu', threads: 1 });
     checkDecoderIO(session, setup.manifest, path);
-    dec = new BatchDecoder(session, setup.manifest, setup.probe, setup.rowPrefillAbove);
+    dec = new BatchDecoder(session, setup.manifest, setup.probe, setup.prefillPassScores);
   } catch (e) {
     reply({ kind: 'failed', error: laneError(e) });
     return;

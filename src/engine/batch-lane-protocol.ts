@@ -10,8 +10,8 @@ export interface LaneSetup {
   decoder: { path: string; bytes: Uint8Array };
   manifest: Manifest;
   probe: Probe;
-  /** BatchDecoder's rowPrefillAbove: a lane runs one thread, where prefill by row pays past a size. */
-  rowPrefillAbove: number;
+  /** BatchDecoder's prefillPassScores: a lane runs one thread, where prefill in groups of rows pays past a size. */
+  prefillPassScores: number;
   /** Int32 [0]: set to 1 by the engine to cancel the batch running; read between passes. */
   cancel: SharedArrayBuffer;
 }

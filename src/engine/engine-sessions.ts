@@ -5,7 +5,7 @@
 import type { InferenceSession } from 'onnxruntime-node';
 import { decoderBatches } from './analysis/batch-answers';
 import type { BatchRunner } from './analysis/batch-runner';
-import { BatchDecoder, ROW_PREFILL_SCORES } from './batch-decoder';
+import { BatchDecoder, PREFILL_PASS_SCORES } from './batch-decoder';
 import { BatchLanes, laneCount } from './batch-lanes';
 import { quickInspectMs, quickThoughtStepMs } from './bench/steps';
 import { checkDecoderIO, decoderFeatures } from './decoder-io';
@@ -87,7 +87,7 @@ export class EngineSessions {
               decoder: { path: decoderFile.path, bytes: await src.bytes() },
               manifest: model.manifest,
               probe: model.probe,
-              rowPrefillAbove: ROW_PREFILL_SCORES,
+              prefillPassScores: PREFILL_PASS_SCORES,
             }),
             (prompt, after) => new BatchDecoder(created.session, model.manifest, model.probe).bytesPerRow(prompt, after),
           );
@@ -108,7 +108,7 @@ export class EngineSessions {
 
   /**
    * What runs a dataset's batches: the lanes, or where there are none or they could not start, a
-   * decoder on the engine's session (on the CPU it prefills long batches by row: one thread).
+   * decoder on the engine's session (on the CPU it prefills large batches in groups of rows).
    */
   async batches(): Promise<BatchRunner> {
     if (this.lanes) {
@@ -122,8 +122,8 @@ export class EngineSessions {
         this.onNotice?.(`batches run on the engine's thread: their lanes could not start (${e instanceof Error ? e.message : String(e)})`);
       }
     }
-    const rowPrefill = this.created.provider === 'cpu' ? ROW_PREFILL_SCORES : Infinity;
-    return decoderBatches(new BatchDecoder(this.decoder, this.model.manifest, this.model.probe, rowPrefill), this.model.manifest);
+    const groups = this.created.provider === 'cpu' ? PREFILL_PASS_SCORES : Infinity;
+    return decoderBatches(new BatchDecoder(this.decoder, this.model.manifest, this.model.probe, groups), this.model.manifest);
   }
 
   /** Sessions held: the decoder's, the thought loop's once made, the batch lanes' once started. */

@@ -148,7 +148,7 @@ describe('batch lanes', () => {
         decoder: { path: 'broken.onnx', bytes: new Uint8Array([1, 2, 3]) },
         manifest: model.manifest,
         probe: model.probe,
-        rowPrefillAbove: Infinity,
+        prefillPassScores: Infinity,
       }),
       () => 1,
     );
@@ -163,7 +163,7 @@ describe('batch lanes', () => {
     const bytes = fs.readFileSync(path.join(FIXTURE, 'decoder.onnx'));
     const lanes = new BatchLanes(
       1,
-      async () => ({ decoder: { path: 'decoder.onnx', bytes }, manifest: model.manifest, probe: model.probe, rowPrefillAbove: Infinity }),
+      async () => ({ decoder: { path: 'decoder.onnx', bytes }, manifest: model.manifest, probe: model.probe, prefillPassScores: Infinity }),
       () => 1,
     );
     try {
@@ -185,7 +185,7 @@ describe('batch lanes', () => {
   it('stop once idle, giving their memory back, and start again for the next batch', async () => {
     const model = await loadModelDir(FIXTURE);
     const bytes = fs.readFileSync(path.join(FIXTURE, 'decoder.onnx'));
-    const setup = async () => ({ decoder: { path: 'decoder.onnx', bytes }, manifest: model.manifest, probe: model.probe, rowPrefillAbove: Infinity });
+    const setup = async () => ({ decoder: { path: 'decoder.onnx', bytes }, manifest: model.manifest, probe: model.probe, prefillPassScores: Infinity });
     const lanes = new BatchLanes(2, setup, () => 1, 150);
     try {
       const prompt = [[1, 2, 3, model.manifest.special_tokens.bot.id]];
