@@ -33,6 +33,19 @@ import { ort } from './session';
  */
 export const PREFILL_PASS_SCORES = 256_000;
 
+/**
+ * The same limit where a session's pass runs on several threads: their pool splits one large
+ * padded pass better than several small ones. The shipped model's official set in batches of 16 on
+ * the engine's 2-thread session: 821-824 ms with 2 M, 857-884 ms with 256 K (one thread: 995-1016
+ * against 910-912).
+ */
+export const PREFILL_PASS_SCORES_THREADED = 2_000_000;
+
+/** The limit for a CPU session of `threads` intra-op threads. */
+export function prefillPassScoresFor(threads: number): number {
+  return threads > 1 ? PREFILL_PASS_SCORES_THREADED : PREFILL_PASS_SCORES;
+}
+
 /** The last position of each row: logits [B, V] and last_hidden_state [B, D], row-major. */
 export interface BatchPass {
   rows: number;

@@ -5,7 +5,7 @@
 import type { InferenceSession } from 'onnxruntime-node';
 import { decoderBatches } from './analysis/batch-answers';
 import type { BatchRunner } from './analysis/batch-runner';
-import { BatchDecoder, PREFILL_PASS_SCORES } from './batch-decoder';
+import { BatchDecoder, PREFILL_PASS_SCORES, prefillPassScoresFor } from './batch-decoder';
 import { BatchLanes, laneCount } from './batch-lanes';
 import { quickInspectMs, quickThoughtStepMs } from './bench/steps';
 import { checkDecoderIO, decoderFeatures } from './decoder-io';
@@ -108,7 +108,8 @@ export class EngineSessions {
 
   /**
    * What runs a dataset's batches: the lanes, or where there are none or they could not start, a
-   * decoder on the engine's session (on the CPU it prefills large batches in groups of rows).
+   * decoder on the engine's session (on the CPU it prefills large batches in groups of rows, larger
+   * groups where the session has several threads).
    */
   async batches(): Promise<BatchRunner> {
     if (this.lanes) {
@@ -122,7 +123,7 @@ export class EngineSessions {
         this.onNotice?.(`batches run on the engine's thread: their lanes could not start (${e instanceof Error ? e.message : String(e)})`);
       }
     }
-    const groups = this.created.provider === 'cpu' ? PREFILL_PASS_SCORES : Infinity;
+    const groups = this.created.provider === 'cpu' ? prefillPassScoresFor(this.created.threads) : Infinity;
     return decoderBatches(new BatchDecoder(this.decoder, this.model.manifest, this.model.probe, groups), this.model.manifest);
   }
 
