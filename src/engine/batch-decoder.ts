@@ -92,9 +92,9 @@ export class BatchDecoder {
   private group?: BatchDecoder;
 
   /**
-   * `prefillPassScores` (PREFILL_PASS_SCORES on the CPU): a batch with more attention scores than
-   * this in its padded prefill (B x H x S x S) prefills its prompts in groups of rows that stay
-   * under it, and writes their caches into the batch's buffers, left-padded. On the CPU a prompt's
+   * `prefillPassScores` (on the CPU, prefillPassScoresFor the session's threads): a batch with more
+   * attention scores than this in its padded prefill (B x H x S x S) prefills its prompts in groups
+   * of rows that stay under it, and writes their caches into the batch's buffers, left-padded. On the CPU a prompt's
    * pass is already compute-bound, and a large padded pass adds the pads and score tensors that
    * leave the cache (docs/performance.md: prefill x1.37 / x1.78 in batches of 8 / 16 on a 6 x 512
    * model by row). On a GPU one padded pass is the cheaper one (Infinity).
@@ -158,7 +158,7 @@ export class BatchDecoder {
     this.at = 0;
     this.mask = new BigInt64Array(0);
     this.nextPos = new BigInt64Array(prompts.map((p) => BigInt(p.length)));
-    if (B * H * S * S > this.prefillPassScores) return this.prefillGroups(prompts, S, mask, signal);
+    if (B * H * S * S > this.prefillPassScores) return this.startInGroups(prompts, S, mask, signal);
     const embeds = new Float32Array(B * S * D);
     prompts.forEach((ids, b) => embeds.set(embedIds(this.probe, this.s, ids), (b * S + S - ids.length) * D));
     return this.run(embeds, mask, pos, S, this.features.prefixCache);
@@ -169,7 +169,7 @@ export class BatchDecoder {
    * cache, the prefix tier of a version 3 decoder or the recent one before, lands in the buffer
    * the batch reads, after the row's extra pads.
    */
-  private async prefillGroups(prompts: number[][], S: number, mask: BigInt64Array, signal?: Cancellation): Promise<BatchPass> {
+  private async startInGroups(prompts: number[][], S: number, mask: BigInt64Array, signal?: Cancellation): Promise<BatchPass> {
     const { D, H, Dh, L, V } = this.s;
     const B = prompts.length;
     const into = this.features.prefixCache ? 3 : 0;

@@ -5,7 +5,7 @@
 import type { InferenceSession } from 'onnxruntime-node';
 import { decoderBatches } from './analysis/batch-answers';
 import type { BatchRunner } from './analysis/batch-runner';
-import { BatchDecoder, PREFILL_PASS_SCORES, prefillPassScoresFor } from './batch-decoder';
+import { BatchDecoder, prefillPassScoresFor } from './batch-decoder';
 import { BatchLanes, laneCount } from './batch-lanes';
 import { quickInspectMs, quickThoughtStepMs } from './bench/steps';
 import { checkDecoderIO, decoderFeatures } from './decoder-io';
@@ -87,7 +87,7 @@ export class EngineSessions {
               decoder: { path: decoderFile.path, bytes: await src.bytes() },
               manifest: model.manifest,
               probe: model.probe,
-              prefillPassScores: PREFILL_PASS_SCORES,
+              prefillPassScores: prefillPassScoresFor(1), // a lane's session runs one thread
             }),
             (prompt, after) => new BatchDecoder(created.session, model.manifest, model.probe).bytesPerRow(prompt, after),
           );
