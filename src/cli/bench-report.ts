@@ -3,7 +3,7 @@
 import * as os from 'node:os';
 import { median, quantile } from '../engine/bench/steps';
 import { checkCuda } from '../engine/providers';
-import { ort } from '../engine/session';
+import { ort } from '../engine/ort';
 
 export interface Stat {
   median: number;

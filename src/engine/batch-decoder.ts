@@ -21,7 +21,7 @@ import {
 } from './decoder-io';
 import type { Manifest } from './manifest';
 import type { Probe } from './model-dir';
-import { ort } from './session';
+import { ort } from './ort';
 
 /**
  * Attention scores (rows x H x S x S) one prefill pass may hold on the CPU: a batch past it

@@ -8,7 +8,7 @@ import { decoderFeatures, decoderShape, pastKey, pastValue, prefixKey, prefixVal
 import { maskedPrefixTier, needsMaskedPrefix } from './empty-tensors';
 import type { Manifest } from './manifest';
 import type { Probe } from './model-dir';
-import { ort } from './session';
+import { ort } from './ort';
 /** What one forward pass leaves behind at its last position, copied to plain CPU arrays. */
 export interface PassOutput {
   logits: Float32Array; // [V]

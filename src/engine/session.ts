@@ -3,27 +3,16 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { InferenceSession as OrtSession } from 'onnxruntime-node';
+import { createDirect } from './direct-session';
 import { markNoEmptyTensors } from './empty-tensors';
+import { ort } from './ort';
 import { EngineError } from './errors';
 import type { ProviderTrial, TrialOutcome } from './provider-trial';
 import { cachedChoice, cacheKey, candidateProviders, checkCuda, providerCacheFile, rememberChoice, type AutoChoice } from './providers';
 import type { ProviderName, ProviderSetting } from '../shared/types';
 import { chooseThreads, type ThreadChoice, type ThreadMeasure } from './thread-choice';
 
-// Loaded lazily so that prompt parsing and the CLI's usage errors never pay for the native binding.
 type Ort = typeof import('onnxruntime-node');
-let ortModule: Ort | undefined;
-export function ort(): Ort {
-  if (!ortModule) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    ortModule = require('onnxruntime-node') as Ort;
-    // A provider that cannot start is reported through the exception (and our providerNotice);
-    // onnxruntime would also print it in red on stderr. COCONUT_LENS_ORT_LOG=warning shows its logs.
-    const level = process.env.COCONUT_LENS_ORT_LOG;
-    ortModule.env.logLevel = (['verbose', 'info', 'warning', 'error', 'fatal'] as const).find((l) => l === level) ?? 'fatal';
-  }
-  return ortModule;
-}
 
 export interface SessionOptions {
   provider?: ProviderSetting;
@@ -188,7 +177,13 @@ async function createOn(source: ModelSource, provider: ProviderName, threads: nu
 
 async function createFrom(source: ModelSource, options: OrtSession.SessionOptions): Promise<OrtSession> {
   const { InferenceSession } = loadOrt();
-  return typeof source === 'string' ? InferenceSession.create(source, options) : InferenceSession.create(await source.bytes(), options);
+  const model = typeof source === 'string' ? source : await source.bytes();
+  // The CPU's runs skip onnxruntime-node's event-loop hop where its binding can be reached (direct-session.ts).
+  const onCpu = options.executionProviders?.length === 1 && options.executionProviders[0] === 'cpu';
+  return (
+    (onCpu ? createDirect(model, options) : undefined) ??
+    (typeof model === 'string' ? InferenceSession.create(model, options) : InferenceSession.create(model, options))
+  );
 }
 
 export async function createSession(source: ModelSource, opts: SessionOptions = {}): Promise<CreatedSession> {
