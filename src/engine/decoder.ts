@@ -5,6 +5,7 @@
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { EngineError } from './errors';
 import { decoderFeatures, decoderShape, pastKey, pastValue, prefixKey, prefixValue, presentKey, presentValue, type DecoderShape } from './decoder-io';
+import { fetchesOf, runPass, type Fetches } from './direct-session';
 import { maskedPrefixTier, needsMaskedPrefix } from './empty-tensors';
 import type { Manifest } from './manifest';
 import type { Probe } from './model-dir';
@@ -59,7 +60,7 @@ export class Decoder {
    * pass, as interventions and branches always are (tests compare the two paths).
    */
   thoughtsInOneCall = true;
-  private readonly plainOutputs: string[];
+  private readonly plainFetches: Fetches;
   private readonly plainTakesThoughtSteps: boolean;
 
   /**
@@ -79,8 +80,9 @@ export class Decoder {
     this.plainTakesThoughtSteps = features.thoughtLoop;
     this.hasThoughtLoop = this.ownLoop || loop !== undefined;
     this.hasPrefixCache = features.prefixCache;
-    this.plainOutputs = ['logits', 'last_hidden_state', 'hidden_states'];
-    for (let i = 0; i < this.s.L; i++) this.plainOutputs.push(presentKey(i), presentValue(i));
+    const plain = ['logits', 'last_hidden_state', 'hidden_states'];
+    for (let i = 0; i < this.s.L; i++) plain.push(presentKey(i), presentValue(i));
+    this.plainFetches = fetchesOf(plain);
   }
 
   /**
@@ -210,7 +212,7 @@ export class Decoder {
     // Whatever runs the loop or not: a graph with the input needs it, even where its loop goes unused.
     if (session !== this.session || this.plainTakesThoughtSteps) feeds.thought_steps = thoughtStepsTensor(thoughtSteps);
     // A plain pass asks only for what it reads: every output fetched is a tensor wrapped for JS.
-    const out = thoughtSteps > 0 ? await session.run(feeds) : await session.run(feeds, this.plainOutputs);
+    const out = thoughtSteps > 0 ? await session.run(feeds) : await runPass(session, feeds, this.plainFetches);
     const next: Record<string, Tensor> = {};
     for (let i = 0; i < this.s.L; i++) {
       // After thoughts in the graph, the cache is present.* followed by the positions they added
@@ -292,16 +294,15 @@ export function thoughtStepsTensor(n: number): Tensor {
  * copied so the traces outlive onnxruntime's buffers.
  */
 function readPass(s: DecoderShape, logits: Float32Array, last: Float32Array, hs: Float32Array, positions: number, row: number): PassOutput {
+  // One position: views of buffers that are already ours (onnxruntime-node copies every output into
+  // a fresh ArrayBuffer); several: copies, so a trace does not hold a whole pass's outputs alive.
+  const take =
+    positions === 1 && logits.length === s.V
+      ? (a: Float32Array, i: number, n: number) => a.subarray(i, i + n)
+      : (a: Float32Array, i: number, n: number) => a.slice(i, i + n);
   const hiddenStates: Float32Array[] = [];
-  for (let l = 0; l <= s.L; l++) {
-    const i = (l * positions + row) * s.D;
-    hiddenStates.push(hs.slice(i, i + s.D));
-  }
-  return {
-    logits: logits.slice(row * s.V, (row + 1) * s.V),
-    lastHidden: last.slice(row * s.D, (row + 1) * s.D),
-    hiddenStates,
-  };
+  for (let l = 0; l <= s.L; l++) hiddenStates.push(take(hs, (l * positions + row) * s.D, s.D));
+  return { logits: take(logits, row * s.V, s.V), lastHidden: take(last, row * s.D, s.D), hiddenStates };
 }
 
 /** Rows of wte for token ids, laid out as [ids.length, D]; an id outside the matrix is an error. */

@@ -130,12 +130,31 @@ class DirectHandler implements InferenceSessionHandler {
   }
 }
 
-const direct = new WeakSet<InferenceSession>();
+const direct = new WeakMap<InferenceSession, DirectHandler>();
 
 /** Whether `session` runs on the binding directly (for tests and the bench's report). */
 export function runsDirect(session: InferenceSession): boolean {
   return direct.has(session);
 }
+
+/** The names a pass fetches, as the object onnxruntime's run takes: built once per caller. */
+export type Fetches = Readonly<Record<string, null>>;
+
+export function fetchesOf(names: readonly string[]): Fetches {
+  return Object.fromEntries(names.map((n) => [n, null]));
+}
+
+/**
+ * session.run(feeds, names of `fetches`), minus the public class's checks of feeds and fetches on a
+ * direct session: the engine builds both from the graph's own names.
+ */
+export function runPass(session: InferenceSession, feeds: Record<string, OnnxValue>, fetches: Fetches): Promise<InferenceSession.OnnxValueMapType> {
+  const handler = direct.get(session);
+  if (handler) return handler.run(feeds, fetches as Record<string, null>, NO_RUN_OPTIONS) as Promise<InferenceSession.OnnxValueMapType>;
+  return session.run(feeds, Object.keys(fetches));
+}
+
+const NO_RUN_OPTIONS = {};
 
 /**
  * A session of `model` (a path or the graph's bytes) on the binding directly, or undefined where
@@ -151,7 +170,8 @@ export function createDirect(model: string | Uint8Array, options: InferenceSessi
   else native.loadModel(model.buffer, model.byteOffset, model.byteLength, options);
   // The public class around our handler: its feed and fetch checks, and every caller's type.
   const Session = ort().InferenceSession as unknown as new (h: InferenceSessionHandler) => InferenceSession;
-  const session = new Session(new DirectHandler(native));
-  direct.add(session);
+  const handler = new DirectHandler(native);
+  const session = new Session(handler);
+  direct.set(session, handler);
   return session;
 }

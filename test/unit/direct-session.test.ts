@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
-import { createDirect, runsDirect, YIELD_MS } from '../../src/engine/direct-session';
+import { createDirect, fetchesOf, runPass, runsDirect, YIELD_MS } from '../../src/engine/direct-session';
 import { stripThoughtLoop } from '../../src/engine/loop-free-graph';
 import { ort } from '../../src/engine/ort';
 import { createSession, sessionOptions } from '../../src/engine/session';
@@ -90,6 +90,22 @@ describe('direct CPU sessions', () => {
       const only = await direct.run(feeds(direct), ['logits']);
       assert.deepEqual(Object.keys(only), ['logits']);
       assert.deepEqual(only.logits.data, a.logits.data);
+    } finally {
+      await pub.release();
+      await direct.release();
+    }
+  });
+
+  it('run a pass with prebuilt fetches, direct or not, to the same outputs', async () => {
+    const { pub, direct } = await both();
+    try {
+      const fetches = fetchesOf(['logits', 'present.1.value']);
+      const a = await runPass(pub, feeds(pub), fetches);
+      const b = await runPass(direct, feeds(direct), fetches);
+      assert.deepEqual(Object.keys(a).sort(), ['logits', 'present.1.value']);
+      assert.deepEqual(Object.keys(b).sort(), ['logits', 'present.1.value']);
+      for (const name of Object.keys(a)) assert.deepEqual(b[name].data, a[name].data, name);
+      assert.ok(!runsDirect(pub));
     } finally {
       await pub.release();
       await direct.release();
