@@ -160,8 +160,7 @@ export class Decoder {
   /** Runs S new positions ([S, D] embeddings) after the cache; returns the last position's outputs. */
   async step(embeds: Float32Array): Promise<PassOutput> {
     const out = await this.pass(embeds, 0);
-    // Outputs are read on the CPU (the session's default output location); copies detach them from
-    // onnxruntime's buffers so the traces outlive the tensors.
+    // Outputs are read on the CPU (the session's default output location).
     const at = outputPositions(out.logits);
     return readPass(this.s, cpuData(out.logits), cpuData(out.last_hidden_state), cpuData(out.hidden_states), at, at - 1);
   }
@@ -289,13 +288,10 @@ export function thoughtStepsTensor(n: number): Tensor {
   return new Tensor('int64', BigInt64Array.of(BigInt(n)), []);
 }
 
-/**
- * Position `row` of a pass's outputs (`positions` of them per batch row; one batch row here),
- * copied so the traces outlive onnxruntime's buffers.
- */
+/** Position `row` of a pass's outputs (`positions` of them per batch row; one batch row here). */
 function readPass(s: DecoderShape, logits: Float32Array, last: Float32Array, hs: Float32Array, positions: number, row: number): PassOutput {
-  // One position: views of buffers that are already ours (onnxruntime-node copies every output into
-  // a fresh ArrayBuffer); several: copies, so a trace does not hold a whole pass's outputs alive.
+  // One position: views of the outputs' own JS buffers, which nothing else holds or writes (2 % of a
+  // thought step against copies); several: copies, so a trace does not keep a whole pass alive.
   const take =
     positions === 1 && logits.length === s.V
       ? (a: Float32Array, i: number, n: number) => a.subarray(i, i + n)
