@@ -131,6 +131,10 @@ describe('coconut-lens bench', () => {
     assert.deepEqual(d.eval.accuracy.single, d.eval.accuracy.batched);
     assert.ok(d.eval.recordByRecordSeconds > 0 && d.eval.batchedSeconds > 0 && d.batched_eval_speedup > 0);
     assert.match(r.err, /dataset, k 3, round 2: record by record .* s, batches of 16 .* s, 0 rows differ/);
+    // a first round, reported apart and not among the two whose best is kept
+    assert.match(r.err, /dataset, k 3, first round: record by record .* s, batches of 16 .* s, 0 rows differ/);
+    assert.ok(d.eval.firstRound.recordByRecordSeconds > 0 && d.eval.firstRound.batchedSeconds > 0);
+    assert.ok(d.everyK.firstRound.recordByRecordSeconds > 0 && d.everyK.firstRound.batchedSeconds > 0);
     // and at every k from 0 to the default (the accuracy-against-k curve)
     assert.deepEqual(d.everyK.thoughts, [0, 1, 2, 3]);
     assert.equal(d.everyK.answersDiffering, 0);
