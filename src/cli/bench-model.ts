@@ -5,6 +5,7 @@ import { median, promptWithBot, syntheticPrompt, timeSteps, type StepTimes } fro
 import { PytorchReference } from '../engine/bench/pytorch';
 import { Decoder } from '../engine/decoder';
 import { CoconutEngine } from '../engine/engine';
+import { runsDirect } from '../engine/direct-session';
 import { thoughtLoopRunsOn } from '../engine/empty-tensors';
 import { EngineError } from '../engine/errors';
 import { createSession } from '../engine/session';
@@ -70,6 +71,8 @@ export async function benchModel(t: BenchTarget, o: ModelOpts): Promise<Record<s
     // The sessions the engine runs: plain passes on `session`; where that graph has no thought loop,
     // thoughts in one call on the whole decoder's (loop-session.ts).
     const { session } = await createSession(engine.source, { provider: info.provider, threads, kvOnGpuLayers });
+    // Whether the passes timed call the native run at once (direct-session.ts) or through onnxruntime-node's setImmediate.
+    res.directRun = runsDirect(session);
     // As the engine: thoughts in one call on the CPU only, for now (empty-tensors.ts).
     const loop =
       engine.source === engine.model.decoderPath || !thoughtLoopRunsOn(info.provider)
