@@ -61,6 +61,8 @@ let binding: Binding | null | undefined;
 /** onnxruntime-node's binding module, or null where it is not where and what version 1.30 has. */
 function nativeBinding(): Binding | null {
   if (binding !== undefined) return binding;
+  // The way out if a platform's binding misbehaves: the public path, as before stop 26.
+  if (process.env.COCONUT_LENS_DIRECT_RUN === '0') return (binding = null);
   try {
     ort(); // sets onnxruntime's log level, which initOrt reads
     // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -46,7 +46,7 @@ describe('coconut-lens bench', () => {
     assert.equal(j.models.length, 1);
     const m = j.models[0];
     assert.equal(m.provider, 'cpu');
-    assert.equal(m.directRun, true, 'the bundled CLI runs CPU sessions on the binding directly');
+    assert.equal(m.directRun, true, 'the bench times CPU sessions on the binding directly, as the engine runs them');
     assert.equal(m.threads, 1);
     for (const key of ['sessionCreateMs', 'prefillMs', 'thoughtStepMs', 'tokenStepMs', 'warmInspectMs']) positiveStat(m[key], key);
     assert.equal(m.thoughtStepMs.n, 2 * 4 * m.plan.thoughts); // runs × 4 sequences × thoughts each

@@ -9,8 +9,8 @@ const BIN = path.join(ROOT, 'bin', 'coconut-lens.js');
 const g = golden();
 let dir: string;
 
-function cli(args: string[], bin = BIN) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf-8', cwd: dir, timeout: 120_000 });
+function cli(args: string[], bin = BIN, env: NodeJS.ProcessEnv = process.env) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf-8', cwd: dir, timeout: 120_000, env });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -33,6 +33,16 @@ before(async () => {
 after(() => rm(dir));
 
 describe('coconut-lens CLI', () => {
+  it('runs CPU sessions on the native binding directly from the bundle, and the public way with COCONUT_LENS_DIRECT_RUN=0', () => {
+    const args = ['bench', '--model', FIXTURE, '--provider', 'cpu', '--threads', '1', '--runs', '1', '--no-cold', '--no-dataset', '--json'];
+    const direct = cli(args);
+    assert.equal(direct.code, 0, direct.err);
+    assert.equal(JSON.parse(direct.out).models[0].directRun, true, 'the bundle reaches onnxruntime-node/dist/binding');
+    const pub = cli(args, BIN, { ...process.env, COCONUT_LENS_DIRECT_RUN: '0' });
+    assert.equal(pub.code, 0, pub.err);
+    assert.equal(JSON.parse(pub.out).models[0].directRun, false);
+  });
+
   it('inspect --json prints the documented schema and matches the golden run', () => {
     const r = cli(['inspect', 'q.json', '--model', FIXTURE, '--thoughts', '3', '--top-k', '5', '--json', '--threads', '1']);
     assert.equal(r.code, 0, r.err);

@@ -14,6 +14,9 @@ import { ort } from '../../src/engine/ort';
 import { createSession, sessionOptions } from '../../src/engine/session';
 import { ROOT } from './helpers';
 
+// What is tested is the default; the way out (COCONUT_LENS_DIRECT_RUN=0) is tested through the CLI (cli.test.ts).
+delete process.env.COCONUT_LENS_DIRECT_RUN;
+
 const DECODER = path.join(ROOT, 'models', 'prosqa-coconut', 'decoder.onnx');
 const OPTIONS = { ...sessionOptions(1), executionProviders: ['cpu'] };
 
