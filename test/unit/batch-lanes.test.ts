@@ -27,12 +27,12 @@ function remember(threads: number): void {
   rememberEntry(threadCacheFile(), 'coconut-lens-threads', cacheKey(sha, 2), { threads, measuredMs: { 1: 1, 2: 2 }, decidedAt: 'test' });
 }
 
-/** CPU milliseconds this process (every thread, the lanes' too) uses in `ms` of idling. */
-async function idleCpuMs(ms: number): Promise<number> {
+/** CPU milliseconds this process (every thread, the lanes' too) uses in `ms` of idling, and how (user / system). */
+async function idleCpu(ms: number): Promise<{ ms: number; how: string }> {
   const before = process.cpuUsage();
   await new Promise((r) => setTimeout(r, ms));
   const used = process.cpuUsage(before);
-  return (used.user + used.system) / 1000;
+  return { ms: (used.user + used.system) / 1000, how: `${(used.user / 1000).toFixed(1)} user + ${(used.system / 1000).toFixed(1)} system` };
 }
 
 describe('batch lanes', () => {
@@ -95,9 +95,17 @@ describe('batch lanes', () => {
         'progress counts every record once',
       );
       assert.ok(one.perK[1].accuracy > 0.8, 'the trained model answers');
-      // One-thread sessions in lanes that wait on a message: nothing spins after the evaluation.
-      const idle = await idleCpuMs(300);
-      assert.ok(idle < 20, `the idle engine used ${idle} ms of CPU in 300 ms`);
+      // One-thread sessions in lanes that wait on a message: nothing spins after the evaluation. A
+      // spinning pool burns after every evaluation, while something late (23 and 35 ms, twice in the
+      // clone stage of a full npm test on December 5, never alone) lands in one window: so a second
+      // evaluation is watched before the test fails.
+      let idle = await idleCpu(300);
+      if (idle.ms >= 20) {
+        const first = idle;
+        await engine.evalDataset(recs.slice(0, 10), { thoughts: [6] });
+        idle = await idleCpu(300);
+        assert.ok(idle.ms < 20, `the idle engine used ${first.ms} ms (${first.how}) and again ${idle.ms} ms (${idle.how}) of CPU in 300 ms`);
+      }
       // The engine's own session still runs single inspects after the batches, and the lanes serve the next evaluation.
       const r = await engine.inspect({ question: recs[0].question });
       assert.equal(r.thoughts.length, 6);
