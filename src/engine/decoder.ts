@@ -292,10 +292,7 @@ export function thoughtStepsTensor(n: number): Tensor {
 function readPass(s: DecoderShape, logits: Float32Array, last: Float32Array, hs: Float32Array, positions: number, row: number): PassOutput {
   // One position: views of the outputs' own JS buffers, which nothing else holds or writes (2 % of a
   // thought step against copies); several: copies, so a trace does not keep a whole pass alive.
-  const take =
-    positions === 1 && logits.length === s.V
-      ? (a: Float32Array, i: number, n: number) => a.subarray(i, i + n)
-      : (a: Float32Array, i: number, n: number) => a.slice(i, i + n);
+  const take = positions === 1 ? (a: Float32Array, i: number, n: number) => a.subarray(i, i + n) : (a: Float32Array, i: number, n: number) => a.slice(i, i + n);
   const hiddenStates: Float32Array[] = [];
   for (let l = 0; l <= s.L; l++) hiddenStates.push(take(hs, (l * positions + row) * s.D, s.D));
   return { logits: take(logits, row * s.V, s.V), lastHidden: take(last, row * s.D, s.D), hiddenStates };
