@@ -41,12 +41,18 @@ function feeds(session: InferenceSession): Record<string, Tensor> {
   return f;
 }
 
-async function both(): Promise<{ pub: InferenceSession; direct: InferenceSession; bytes: Uint8Array }> {
+/** `test` on a public and a direct session of the shipped decoder, both released after it. */
+async function withBoth(test: (s: { pub: InferenceSession; direct: InferenceSession; bytes: Uint8Array }) => Promise<void>): Promise<void> {
   const bytes = new Uint8Array(fs.readFileSync(DECODER));
   const pub = await ort().InferenceSession.create(bytes, OPTIONS);
   const direct = createDirect(bytes, OPTIONS);
-  assert.ok(direct, 'onnxruntime-node binding not reachable: check direct-session.ts against the installed onnxruntime-node');
-  return { pub, direct, bytes };
+  try {
+    assert.ok(direct, 'onnxruntime-node binding not reachable: check direct-session.ts against the installed onnxruntime-node');
+    await test({ pub, direct, bytes });
+  } finally {
+    await pub.release();
+    await direct?.release();
+  }
 }
 
 describe('direct CPU sessions', () => {
@@ -67,21 +73,16 @@ describe('direct CPU sessions', () => {
   });
 
   it('name and describe inputs and outputs as the public session does', async () => {
-    const { pub, direct } = await both();
-    try {
+    await withBoth(async ({ pub, direct }) => {
       assert.deepEqual(direct.inputNames, pub.inputNames);
       assert.deepEqual(direct.outputNames, pub.outputNames);
       assert.deepEqual(direct.inputMetadata, pub.inputMetadata);
       assert.deepEqual(direct.outputMetadata, pub.outputMetadata);
-    } finally {
-      await pub.release();
-      await direct.release();
-    }
+    });
   });
 
   it('give bit-identical outputs, the thought loop included, and fetch only what is asked', async () => {
-    const { pub, direct } = await both();
-    try {
+    await withBoth(async ({ pub, direct }) => {
       const a = await pub.run(feeds(pub));
       const b = await direct.run(feeds(direct));
       assert.deepEqual(Object.keys(b).sort(), Object.keys(a).sort());
@@ -93,15 +94,11 @@ describe('direct CPU sessions', () => {
       const only = await direct.run(feeds(direct), ['logits']);
       assert.deepEqual(Object.keys(only), ['logits']);
       assert.deepEqual(only.logits.data, a.logits.data);
-    } finally {
-      await pub.release();
-      await direct.release();
-    }
+    });
   });
 
   it('run a pass with prebuilt fetches, direct or not, to the same outputs', async () => {
-    const { pub, direct } = await both();
-    try {
+    await withBoth(async ({ pub, direct }) => {
       const fetches = fetchesOf(['logits', 'present.1.value']);
       const a = await runPass(pub, feeds(pub), fetches);
       const b = await runPass(direct, feeds(direct), fetches);
@@ -109,15 +106,11 @@ describe('direct CPU sessions', () => {
       assert.deepEqual(Object.keys(b).sort(), ['logits', 'present.1.value']);
       for (const name of Object.keys(a)) assert.deepEqual(b[name].data, a[name].data, name);
       assert.ok(!runsDirect(pub));
-    } finally {
-      await pub.release();
-      await direct.release();
-    }
+    });
   });
 
   it('turn the event loop while passes run back to back', async () => {
-    const { direct } = await both();
-    try {
+    await withBoth(async ({ direct }) => {
       const f = feeds(direct);
       let turned = -1;
       let runs = 0;
@@ -130,14 +123,11 @@ describe('direct CPU sessions', () => {
       }
       assert.ok(turned >= 0, 'an immediate queued before the passes ran while they were still running');
       assert.ok(turned < runs, `the loop turned after ${turned} of ${runs} passes`);
-    } finally {
-      await direct.release();
-    }
+    });
   });
 
   it('reject missing and wrongly shaped feeds as onnxruntime does, and rethrow a graph it cannot load', async () => {
-    const { pub, direct, bytes } = await both();
-    try {
+    await withBoth(async ({ pub, direct, bytes }) => {
       const f = feeds(direct);
       delete f.position_ids;
       await assert.rejects(direct.run(f), /input 'position_ids' is missing/);
@@ -149,10 +139,7 @@ describe('direct CPU sessions', () => {
       );
       await assert.rejects(direct.run(g), (e: Error) => e.message === theirs);
       assert.notEqual(theirs, 'ran');
-    } finally {
-      await pub.release();
-      await direct.release();
-    }
-    assert.throws(() => createDirect(bytes.subarray(0, 1000), OPTIONS));
+      assert.throws(() => createDirect(bytes.subarray(0, 1000), OPTIONS));
+    });
   });
 });
